@@ -1,0 +1,135 @@
+// The process configuration: the contract's environment variables, parsed once with zod at start,
+// frozen, and passed to whatever needs it (tests build their own with `loadConfig({...})`).
+import { z } from 'zod';
+import { parseAllowedNetworks, type UrlPolicy } from '../shared/url-rules.js';
+import { signatureSchemes } from '../shared/signing.js';
+import { parseDuration, parseDurationList } from '../shared/duration.js';
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const duration = (name: string) =>
+  z.string().transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${name}: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  HOOKLINE_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOOKLINE_HOST: z.string().min(1).default('127.0.0.1'),
+  HOOKLINE_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  HOOKLINE_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
+    .optional(),
+  HOOKLINE_ALLOW_HTTP: booleanString.default(false),
+  HOOKLINE_ALLOWED_NETWORKS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      try {
+        return parseAllowedNetworks(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  HOOKLINE_SIGNATURE_SCHEME: z.enum(signatureSchemes).default('standard'),
+  HOOKLINE_HEADER_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,40}$/, 'must be letters, digits and dashes (e.g. X-Webhook)')
+    .default('X-Webhook'),
+  HOOKLINE_RETRY_SCHEDULE: z
+    .string()
+    .default('5s,5m,30m,2h,5h,10h,10h')
+    .transform((value, ctx) => {
+      try {
+        return parseDurationList(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  HOOKLINE_TIMEOUT: duration('HOOKLINE_TIMEOUT').default(10_000),
+  HOOKLINE_MAX_ENDPOINTS_PER_TENANT: positiveInt.default(20),
+  HOOKLINE_MAX_PAYLOAD_BYTES: positiveInt.default(262_144),
+  HOOKLINE_DISABLE_AFTER: duration('HOOKLINE_DISABLE_AFTER').default(5 * 24 * 3600 * 1000),
+  HOOKLINE_RETENTION: duration('HOOKLINE_RETENTION').default(30 * 24 * 3600 * 1000),
+  HOOKLINE_WORKER_CONCURRENCY: positiveInt.max(1000).default(100),
+  HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOOKLINE_DATA_DIR: z.string().min(1).default('.hookline'),
+});
+
+export type RawEnv = z.input<typeof envSchema>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  port: number;
+  host: string;
+  adminKey: string | undefined;
+  encryptionKey: Buffer | undefined;
+  urlPolicy: UrlPolicy;
+  signatureScheme: (typeof signatureSchemes)[number];
+  headerPrefix: string;
+  /** Delays (ms) before each retry after the first attempt; empty = one attempt only. */
+  retryScheduleMs: readonly number[];
+  timeoutMs: number;
+  maxEndpointsPerTenant: number;
+  maxPayloadBytes: number;
+  disableAfterMs: number;
+  retentionMs: number;
+  workerConcurrency: number;
+  logLevel: string;
+  dataDir: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses an environment (default: process.env). Throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  // Empty strings mean "unset" for optional values, except the retry schedule where "" means "no retries".
+  const cleaned: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (value === '' && key !== 'HOOKLINE_RETRY_SCHEDULE' && key !== 'HOOKLINE_ALLOWED_NETWORKS') continue;
+    cleaned[key] = value;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'env'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    port: e.HOOKLINE_PORT,
+    host: e.HOOKLINE_HOST,
+    adminKey: e.HOOKLINE_ADMIN_KEY,
+    encryptionKey: e.HOOKLINE_ENCRYPTION_KEY ? Buffer.from(e.HOOKLINE_ENCRYPTION_KEY, 'base64') : undefined,
+    urlPolicy: Object.freeze({ allowHttp: e.HOOKLINE_ALLOW_HTTP, allowedNetworks: e.HOOKLINE_ALLOWED_NETWORKS }),
+    signatureScheme: e.HOOKLINE_SIGNATURE_SCHEME,
+    headerPrefix: e.HOOKLINE_HEADER_PREFIX,
+    retryScheduleMs: Object.freeze(e.HOOKLINE_RETRY_SCHEDULE),
+    timeoutMs: e.HOOKLINE_TIMEOUT,
+    maxEndpointsPerTenant: e.HOOKLINE_MAX_ENDPOINTS_PER_TENANT,
+    maxPayloadBytes: e.HOOKLINE_MAX_PAYLOAD_BYTES,
+    disableAfterMs: e.HOOKLINE_DISABLE_AFTER,
+    retentionMs: e.HOOKLINE_RETENTION,
+    workerConcurrency: e.HOOKLINE_WORKER_CONCURRENCY,
+    logLevel: e.HOOKLINE_LOG_LEVEL,
+    dataDir: e.HOOKLINE_DATA_DIR,
+  } satisfies Config);
+}
+
+/** A config whose keys are known to be present (what a running API or worker needs). */
+export type ReadyConfig = Readonly<Config & { databaseUrl: string; adminKey: string; encryptionKey: Buffer }>;

@@ -1,0 +1,68 @@
+// Object ids: a type prefix and a time-ordered body (48-bit milliseconds + 80 random bits, Crockford
+// base32), so ids sort by creation time and serve directly as keyset-pagination cursors.
+import { randomBytes } from 'node:crypto';
+
+const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export const idPrefixes = {
+  tenant: 'tnt',
+  endpoint: 'ep',
+  event: 'evt',
+  delivery: 'dlv',
+  attempt: 'att',
+} as const;
+
+export type IdKind = keyof typeof idPrefixes;
+
+let lastMs = 0;
+let lastRandom = Buffer.alloc(10);
+
+function encodeTime(ms: number): string {
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = alphabet[ms % 32] + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function encodeRandom(bytes: Buffer): string {
+  // 80 bits → 16 base32 characters.
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 0; i < 16; i++) {
+    out = alphabet[Number(bits & 31n)] + out;
+    bits >>= 5n;
+  }
+  return out;
+}
+
+function nextRandom(ms: number): Buffer {
+  // Within one millisecond, increment instead of drawing anew so ids stay strictly increasing per process.
+  if (ms === lastMs) {
+    const next = Buffer.from(lastRandom);
+    for (let i = next.length - 1; i >= 0; i--) {
+      next[i] = (next[i]! + 1) & 0xff;
+      if (next[i] !== 0) break;
+    }
+    lastRandom = next;
+  } else {
+    lastMs = ms;
+    lastRandom = randomBytes(10);
+  }
+  return lastRandom;
+}
+
+export function newId(kind: IdKind, now = Date.now()): string {
+  return `${idPrefixes[kind]}_${encodeTime(now)}${encodeRandom(nextRandom(now))}`;
+}
+
+/** The smallest id of a kind created at or after `time`: a lower bound for "since" queries. */
+export function idFloor(kind: IdKind, time: Date): string {
+  return `${idPrefixes[kind]}_${encodeTime(time.getTime())}${'0'.repeat(16)}`;
+}
+
+export function idPattern(kind: IdKind): RegExp {
+  return new RegExp(`^${idPrefixes[kind]}_[0-9a-hjkmnp-tv-z]{26}$`);
+}

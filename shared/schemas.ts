@@ -1,0 +1,30 @@
+// zod schemas for API inputs, shared by the server (validation) and the client (types).
+import { z } from 'zod';
+import { idPattern } from './ids.js';
+
+/** Text PostgreSQL can store: no NUL characters. */
+export const safeText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+
+export const tenantIdSchema = z.string().regex(idPattern('tenant'), 'not a tenant id');
+export const endpointIdSchema = z.string().regex(idPattern('endpoint'), 'not an endpoint id');
+export const eventIdSchema = z.string().regex(idPattern('event'), 'not an event id');
+export const deliveryIdSchema = z.string().regex(idPattern('delivery'), 'not a delivery id');
+
+/** String-to-string metadata: at most 50 keys, keys ≤ 64 characters, values ≤ 1024. */
+export const metadataSchema = z
+  .record(safeText(64).min(1), safeText(1024))
+  .refine((m) => Object.keys(m).length <= 50, 'at most 50 metadata keys');
+
+export const tenantName = safeText(200).trim().min(1);
+export const externalId = safeText(200).min(1);
+
+export const pageLimit = z.number().int().min(1).max(500).default(50);
+
+/** Event type names: lowercase letters, digits, `_`, `-` and `.`, 1–100 characters. */
+export const eventTypeName = z
+  .string()
+  .regex(/^[a-z0-9_.-]{1,100}$/, 'event type names use lowercase letters, digits, "_", "-" and "." (1–100 characters)');
