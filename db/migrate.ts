@@ -1,0 +1,44 @@
+// Brings a database to the schema this build expects: hookline's Drizzle migrations and
+// graphile-worker's own schema. Safe to run from several processes at once (advisory lock).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { migrate as drizzleMigrate } from 'drizzle-orm/postgres-js/migrator';
+import { Logger, runMigrations } from 'graphile-worker';
+import postgres from 'postgres';
+
+export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+
+// An arbitrary constant: every hookline process migrating the same database takes this lock.
+const migrationLockKey = 7_310_428_166;
+
+export async function migrateDatabase(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql`select pg_advisory_lock(${migrationLockKey})`;
+    try {
+      await drizzleMigrate(drizzle(sql), { migrationsFolder, migrationsSchema: 'hookline_meta' });
+      await runMigrations({ connectionString: url, logger: silentLogger() });
+    } finally {
+      await sql`select pg_advisory_unlock(${migrationLockKey})`;
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** How many hookline migrations this build ships (for /readyz). */
+export function expectedMigrationCount(): number {
+  const journal = JSON.parse(readFileSync(`${migrationsFolder}/meta/_journal.json`, 'utf8')) as { entries: unknown[] };
+  return journal.entries.length;
+}
+
+/** How many hookline migrations the database has applied. */
+export async function appliedMigrationCount(sql: postgres.Sql): Promise<number> {
+  const rows = await sql<{ n: number }[]>`select count(*)::int as n from hookline_meta.__drizzle_migrations`;
+  return rows[0]?.n ?? 0;
+}
+
+function silentLogger(): Logger {
+  return new Logger(() => () => {});
+}

@@ -1,0 +1,170 @@
+// The database schema (Drizzle). Migrations in db/migrations are generated from this file by
+// drizzle-kit (`npm run db:generate`) and never edited by hand.
+//
+// Terminology:
+//   tenant    — a customer of the operator; owns endpoints, events and everything below them.
+//   event type— a name in the operator's catalog (e.g. `job.completed`) that events carry.
+//   endpoint  — a tenant's HTTPS URL subscribed to some event types, with its own signing secret.
+//   event     — one thing that happened for a tenant: a type and a JSON payload, stored as the
+//               exact bytes every delivery sends.
+//   delivery  — one event to one endpoint (or to a one-off URL); pending → succeeded | failed.
+//   attempt   — one POST of a delivery, with its outcome.
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const tenants = pgTable(
+  'tenants',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    externalId: text('external_id'),
+    metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+    // Tenant API keys are stored only as a SHA-256 hash, found by a short non-secret prefix.
+    apiKeyPrefix: text('api_key_prefix').notNull(),
+    apiKeyHash: text('api_key_hash').notNull(),
+    // The tenant's own signing secret (for one-off `url` deliveries), AES-256-GCM encrypted.
+    signingSecret: text('signing_secret').notNull(),
+    previousSigningSecret: text('previous_signing_secret'),
+    previousSigningSecretExpiresAt: at('previous_signing_secret_expires_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('tenants_api_key_prefix_key').on(t.apiKeyPrefix),
+    uniqueIndex('tenants_external_id_key').on(t.externalId),
+  ],
+);
+
+export const eventTypes = pgTable('event_types', {
+  name: text('name').primaryKey(),
+  description: text('description'),
+  schema: jsonb('schema').$type<Record<string, unknown>>(),
+  archivedAt: at('archived_at'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const endpoints = pgTable(
+  'endpoints',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description'),
+    // Empty = every event type; entries are exact names or `prefix.*`.
+    eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
+    metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+    disabled: boolean('disabled').notNull().default(false),
+    disabledReason: text('disabled_reason'),
+    disabledAt: at('disabled_at'),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: at('previous_secret_expires_at'),
+    // Health: failures since the last success decide automatic disabling.
+    lastSuccessAt: at('last_success_at'),
+    firstFailureAt: at('first_failure_at'),
+    failuresSinceSuccess: integer('failures_since_success').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('endpoints_tenant_id_idx').on(t.tenantId, t.id)],
+);
+
+export const events = pgTable(
+  'events',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    // The payload exactly as serialized once at send time; every attempt sends these bytes.
+    payload: text('payload').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    url: text('url'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('events_tenant_id_idx').on(t.tenantId, t.id),
+    uniqueIndex('events_idempotency_key').on(t.tenantId, t.idempotencyKey),
+    index('events_created_at_idx').on(t.createdAt),
+  ],
+);
+
+export const deliveryStatus = pgEnum('delivery_status', ['pending', 'succeeded', 'failed']);
+
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    eventId: text('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    // Null for a one-off delivery to the event's `url`.
+    endpointId: text('endpoint_id').references(() => endpoints.id, { onDelete: 'cascade' }),
+    status: deliveryStatus('status').notNull().default('pending'),
+    attemptCount: smallint('attempt_count').notNull().default(0),
+    nextAttemptAt: at('next_attempt_at'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('deliveries_event_id_idx').on(t.eventId),
+    index('deliveries_endpoint_id_idx').on(t.endpointId, t.id),
+    index('deliveries_tenant_id_idx').on(t.tenantId, t.id),
+    index('deliveries_created_at_idx').on(t.createdAt),
+  ],
+);
+
+export const attempts = pgTable(
+  'attempts',
+  {
+    id: text('id').primaryKey(),
+    deliveryId: text('delivery_id')
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id').notNull(),
+    number: smallint('number').notNull(),
+    startedAt: at('started_at').notNull(),
+    // HTTP status when a response arrived; otherwise `error` names what went wrong.
+    statusCode: smallint('status_code'),
+    error: text('error'),
+    errorMessage: text('error_message'),
+    durationMs: integer('duration_ms').notNull(),
+    responseBody: text('response_body'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('attempts_delivery_id_idx').on(t.deliveryId, t.number), index('attempts_created_at_idx').on(t.createdAt)],
+);
+
+// Liveness of worker processes: a worker whose heartbeat stops is dead, and the jobs it had locked
+// are unlocked by whichever worker notices (graphile-worker alone would hold them for ~4 hours).
+export const workerHeartbeats = pgTable('worker_heartbeats', {
+  workerId: text('worker_id').primaryKey(),
+  startedAt: at('started_at').notNull().defaultNow(),
+  lastSeenAt: at('last_seen_at').notNull().defaultNow(),
+  pid: integer('pid'),
+  host: text('host'),
+});
