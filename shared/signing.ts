@@ -1,0 +1,129 @@
+// Webhook signing, shared by the delivery worker (which signs) and the client package (which
+// verifies): Standard Webhooks 1.0 and two plain hex-HMAC schemes. Pure; node:crypto only.
+//
+// Schemes (HOOKLINE_SIGNATURE_SCHEME):
+// - 'standard': `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, the key is
+//   the base64-decoded part of the `whsec_` secret.
+// - 'hmac-sha256-hex': `{prefix}-Signature: <hex HMAC-SHA256 of the raw body>`, the key is the whole
+//   secret string as UTF-8 (what Adsumo, Nouvel and JoggAI receivers expect).
+// - 'hmac-sha256-hex-timestamped': as above over `{timestamp}.{body}` (what U-Gen receivers expect).
+// During a rotation grace period every valid secret signs: one signature per secret, newest first,
+// space-separated in the one header.
+import { createHmac, randomBytes } from 'node:crypto';
+
+export const signatureSchemes = ['standard', 'hmac-sha256-hex', 'hmac-sha256-hex-timestamped'] as const;
+export type SignatureScheme = (typeof signatureSchemes)[number];
+
+/** Raw request bodies as signed: the exact bytes sent (a string is taken as UTF-8). */
+export type SignableBody = string | Uint8Array;
+
+const secretPrefix = 'whsec_';
+
+/** A new endpoint or tenant secret: `whsec_` + base64 of 32 random bytes. */
+export function generateSecret(): string {
+  return secretPrefix + randomBytes(32).toString('base64');
+}
+
+/**
+ * The HMAC key of the standard scheme: the base64-decoded part after `whsec_` (a secret without the
+ * prefix is decoded whole, as the standardwebhooks library does). Throws a TypeError for an empty key.
+ */
+export function decodeStandardSecret(secret: string): Buffer {
+  const encoded = secret.startsWith(secretPrefix) ? secret.slice(secretPrefix.length) : secret;
+  const key = Buffer.from(encoded, 'base64');
+  if (key.length === 0) throw new TypeError('signing secret is empty or not base64 (expected whsec_<base64>)');
+  return key;
+}
+
+function assertTimestamp(timestamp: number): void {
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+    throw new RangeError(`timestamp must be whole Unix seconds, got ${timestamp}`);
+  }
+}
+
+/** The raw 32-byte HMAC of the standard scheme. `key` is a decoded key or a `whsec_` secret. */
+export function standardDigest(key: string | Buffer, id: string, timestamp: number, body: SignableBody): Buffer {
+  assertTimestamp(timestamp);
+  // Two updates rather than one concatenated string: the body (up to the payload limit) is never copied.
+  return createHmac('sha256', typeof key === 'string' ? decodeStandardSecret(key) : key)
+    .update(`${id}.${timestamp}.`)
+    .update(body)
+    .digest();
+}
+
+/** The raw 32-byte HMAC of the hex schemes: key = the whole secret as UTF-8; content = body or `{timestamp}.{body}`. */
+export function hmacDigest(secret: string, body: SignableBody, timestamp?: number): Buffer {
+  if (secret.length === 0) throw new TypeError('signing secret is empty');
+  const hmac = createHmac('sha256', secret);
+  if (timestamp !== undefined) {
+    assertTimestamp(timestamp);
+    hmac.update(`${timestamp}.`);
+  }
+  return hmac.update(body).digest();
+}
+
+/** One Standard Webhooks signature: `v1,<base64>`. */
+export function signStandard(secret: string, id: string, timestamp: number, body: SignableBody): string {
+  return 'v1,' + standardDigest(secret, id, timestamp, body).toString('base64');
+}
+
+/** One hex-scheme signature (lowercase hex); pass `timestamp` for 'hmac-sha256-hex-timestamped'. */
+export function signHmacHex(secret: string, body: SignableBody, timestamp?: number): string {
+  return hmacDigest(secret, body, timestamp).toString('hex');
+}
+
+export interface WebhookHeadersOptions {
+  scheme: SignatureScheme;
+  /** Header prefix of the hex schemes, e.g. `X-Webhook` (ignored by 'standard'). */
+  headerPrefix: string;
+  /** The event id: the same on every attempt of a delivery. */
+  id: string;
+  /** Unix seconds of this attempt. */
+  timestamp: number;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** The exact bytes sent. */
+  body: SignableBody;
+  /** Every currently valid secret, newest first; at least one. */
+  secrets: readonly string[];
+}
+
+/** The signature headers of one attempt (content-type and user-agent are the HTTP layer's). */
+export function webhookHeaders(opts: WebhookHeadersOptions): Record<string, string> {
+  const { scheme, headerPrefix, id, timestamp, attempt, body, secrets } = opts;
+  if (secrets.length === 0) throw new TypeError('webhookHeaders needs at least one secret');
+  if (!Number.isSafeInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be 1-based, got ${attempt}`);
+  const signatures: string[] = new Array(secrets.length);
+  if (scheme === 'standard') {
+    for (let i = 0; i < secrets.length; i++) signatures[i] = signStandard(secrets[i]!, id, timestamp, body);
+    return {
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatures.join(' '),
+      'webhook-attempt': String(attempt),
+    };
+  }
+  const signedTimestamp = scheme === 'hmac-sha256-hex-timestamped' ? timestamp : undefined;
+  assertTimestamp(timestamp);
+  for (let i = 0; i < secrets.length; i++) signatures[i] = signHmacHex(secrets[i]!, body, signedTimestamp);
+  return {
+    [`${headerPrefix}-Id`]: id,
+    [`${headerPrefix}-Timestamp`]: String(timestamp),
+    [`${headerPrefix}-Attempt`]: String(attempt),
+    [`${headerPrefix}-Signature`]: signatures.join(' '),
+  };
+}
+
+/**
+ * Every header hookline itself sets on a delivery under this scheme and prefix, lowercase:
+ * the four signature headers plus `content-type` and `user-agent`. Endpoint custom headers must not
+ * use these names. (Transport headers such as host or content-length are the HTTP layer's concern.)
+ */
+export function signatureHeaderNames(scheme: SignatureScheme, headerPrefix: string): string[] {
+  const names =
+    scheme === 'standard'
+      ? ['webhook-id', 'webhook-timestamp', 'webhook-signature', 'webhook-attempt']
+      : ['Id', 'Timestamp', 'Attempt', 'Signature'].map((suffix) => `${headerPrefix}-${suffix}`.toLowerCase());
+  names.push('content-type', 'user-agent');
+  return names;
+}
