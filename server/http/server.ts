@@ -1,0 +1,70 @@
+// The API's HTTP server: tRPC at /trpc, plus /healthz (alive) and /readyz (database reachable and
+// migrated). Plain node:http, no framework.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { appliedMigrationCount, expectedMigrationCount } from '../../db/migrate.js';
+import { createContext } from '../context.js';
+import type { AppDeps } from '../deps.js';
+import { appRouter } from '../router.js';
+
+export interface ApiServerOptions {
+  /** Extra GET routes (e.g. /metrics), keyed by path. */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
+}
+
+export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): Server {
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    // Room for the largest payload even when every character needs a JSON escape.
+    maxBodySize: deps.config.maxPayloadBytes * 2 + 64 * 1024,
+    createContext: ({ req }) => createContext(deps, req.headers.authorization),
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
+    },
+  });
+  const expectedMigrations = expectedMigrationCount();
+
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>> = {
+    '/healthz': (_req, res) => sendJson(res, 200, { ok: true }),
+    '/readyz': async (_req, res) => {
+      try {
+        const applied = await Promise.race([
+          appliedMigrationCount(deps.sql),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('database timeout')), 2000).unref()),
+        ]);
+        if (applied < expectedMigrations) {
+          sendJson(res, 503, { ok: false, reason: `migrations pending (${applied}/${expectedMigrations})` });
+        } else {
+          sendJson(res, 200, { ok: true });
+        }
+      } catch (error) {
+        sendJson(res, 503, { ok: false, reason: `database unreachable: ${(error as Error).message}` });
+      }
+    },
+    ...options.routes,
+  };
+
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === '/trpc' || path.startsWith('/trpc/')) {
+      if (path === '/trpc') req.url = '/trpc/';
+      trpc(req, res);
+      return;
+    }
+    const route = routes[path];
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) {
+      Promise.resolve(route(req, res)).catch((error: unknown) => {
+        deps.logger.error({ err: error, path }, 'route failed');
+        if (!res.headersSent) sendJson(res, 500, { ok: false });
+      });
+      return;
+    }
+    sendJson(res, 404, { error: 'not found' });
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,147 @@
+// Tenants: create, read, update, delete, and rotate their API key and signing secret.
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { isUniqueViolation } from '../../db/errors.js';
+import { tenants } from '../../db/schema.js';
+import { newId } from '../../shared/ids.js';
+import { generateSecret } from '../../shared/signing.js';
+import type { AppDeps } from '../deps.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { issueApiKey } from '../security/api-keys.js';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  externalId: string | null;
+  metadata: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const tenantColumns = {
+  id: tenants.id,
+  name: tenants.name,
+  externalId: tenants.externalId,
+  metadata: tenants.metadata,
+  createdAt: tenants.createdAt,
+  updatedAt: tenants.updatedAt,
+};
+
+type TenantRow = Omit<Tenant, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date };
+
+function present(row: TenantRow): Tenant {
+  return { ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };
+}
+
+export async function createTenant(
+  deps: AppDeps,
+  input: { name: string; externalId?: string | undefined; metadata?: Record<string, string> | undefined },
+): Promise<{ tenant: Tenant; apiKey: string; signingSecret: string }> {
+  const apiKey = issueApiKey();
+  const signingSecret = generateSecret();
+  try {
+    const [row] = await deps.db
+      .insert(tenants)
+      .values({
+        id: newId('tenant'),
+        name: input.name,
+        externalId: input.externalId ?? null,
+        metadata: input.metadata ?? {},
+        apiKeyPrefix: apiKey.prefix,
+        apiKeyHash: apiKey.hash,
+        signingSecret: deps.secretBox.seal(signingSecret),
+      })
+      .returning(tenantColumns);
+    return { tenant: present(row!), apiKey: apiKey.key, signingSecret };
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`a tenant with externalId "${input.externalId}" already exists`);
+    throw error;
+  }
+}
+
+export async function getTenant(deps: AppDeps, tenantId: string): Promise<Tenant> {
+  const [row] = await deps.db.select(tenantColumns).from(tenants).where(eq(tenants.id, tenantId));
+  if (!row) throw new NotFoundError('tenant not found');
+  return present(row);
+}
+
+export async function listTenants(
+  deps: AppDeps,
+  input: { cursor?: string | undefined; limit: number; externalId?: string | undefined },
+): Promise<{ items: Tenant[]; nextCursor: string | null }> {
+  const rows = await deps.db
+    .select(tenantColumns)
+    .from(tenants)
+    .where(
+      and(
+        input.cursor ? gt(tenants.id, input.cursor) : undefined,
+        input.externalId ? eq(tenants.externalId, input.externalId) : undefined,
+      ),
+    )
+    .orderBy(asc(tenants.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  return { items: page.map(present), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+}
+
+export async function updateTenant(
+  deps: AppDeps,
+  tenantId: string,
+  patch: { name?: string | undefined; externalId?: string | null | undefined; metadata?: Record<string, string> | undefined },
+): Promise<Tenant> {
+  try {
+    const [row] = await deps.db
+      .update(tenants)
+      .set({
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.externalId !== undefined && { externalId: patch.externalId }),
+        ...(patch.metadata !== undefined && { metadata: patch.metadata }),
+        updatedAt: new Date(),
+      })
+      .where(eq(tenants.id, tenantId))
+      .returning(tenantColumns);
+    if (!row) throw new NotFoundError('tenant not found');
+    return present(row);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`a tenant with externalId "${patch.externalId}" already exists`);
+    throw error;
+  }
+}
+
+/** Deletes the tenant and, by cascade, everything it owns (endpoints, events, deliveries, attempts). */
+export async function deleteTenant(deps: AppDeps, tenantId: string): Promise<void> {
+  const deleted = await deps.db.delete(tenants).where(eq(tenants.id, tenantId)).returning({ id: tenants.id });
+  if (deleted.length === 0) throw new NotFoundError('tenant not found');
+}
+
+/** A new API key; the old one stops working at once. */
+export async function rotateTenantApiKey(deps: AppDeps, tenantId: string): Promise<{ apiKey: string }> {
+  const apiKey = issueApiKey();
+  const updated = await deps.db
+    .update(tenants)
+    .set({ apiKeyPrefix: apiKey.prefix, apiKeyHash: apiKey.hash, updatedAt: new Date() })
+    .where(eq(tenants.id, tenantId))
+    .returning({ id: tenants.id });
+  if (updated.length === 0) throw new NotFoundError('tenant not found');
+  return { apiKey: apiKey.key };
+}
+
+/** A new signing secret for one-off deliveries; the current one stays valid for `graceSeconds`. */
+export async function rotateTenantSigningSecret(
+  deps: AppDeps,
+  tenantId: string,
+  graceSeconds: number,
+): Promise<{ signingSecret: string }> {
+  const [current] = await deps.db.select({ secret: tenants.signingSecret }).from(tenants).where(eq(tenants.id, tenantId));
+  if (!current) throw new NotFoundError('tenant not found');
+  const signingSecret = generateSecret();
+  await deps.db
+    .update(tenants)
+    .set({
+      signingSecret: deps.secretBox.seal(signingSecret),
+      previousSigningSecret: graceSeconds > 0 ? current.secret : null,
+      previousSigningSecretExpiresAt: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
+      updatedAt: new Date(),
+    })
+    .where(eq(tenants.id, tenantId));
+  return { signingSecret };
+}

@@ -1,0 +1,121 @@
+// tRPC initialisation, once: the procedure builders every router uses, and the one place where
+// authorization and tenant scoping are decided.
+//   publicProcedure        — anyone (health).
+//   authedProcedure        — any valid key.
+//   adminProcedure         — the admin key only.
+//   tenantProcedure        — a tenant key only (tenants.me).
+//   tenantScopedProcedure  — a tenant key (its own tenant) or the admin key with `tenantId` in the
+//                            input; narrows ctx.tenantId. Inputs are built with `tenantInput()`.
+import { initTRPC, TRPCError } from '@trpc/server';
+import { eq } from 'drizzle-orm';
+import { z, ZodError } from 'zod';
+import { tenants } from '../db/schema.js';
+import type { Context } from './context.js';
+import {
+  ConflictError,
+  DomainError,
+  InvalidInputError,
+  LimitExceededError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from './errors.js';
+import { tenantIdSchema } from '../shared/schemas.js';
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const zodError = error.cause instanceof ZodError ? error.cause : undefined;
+    const internal = error.code === 'INTERNAL_SERVER_ERROR';
+    return {
+      ...shape,
+      // Internal details (SQL, stack) stay in the server log.
+      message: internal ? 'internal error' : shape.message,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        zodIssues: zodError ? zodError.issues : null,
+      },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+function toTRPCError(error: DomainError): TRPCError {
+  const code =
+    error instanceof NotFoundError
+      ? 'NOT_FOUND'
+      : error instanceof InvalidInputError
+        ? 'BAD_REQUEST'
+        : error instanceof LimitExceededError
+          ? 'FORBIDDEN'
+          : error instanceof PayloadTooLargeError
+            ? 'PAYLOAD_TOO_LARGE'
+            : error instanceof ConflictError
+              ? 'CONFLICT'
+              : 'BAD_REQUEST';
+  return new TRPCError({ code, message: error.message, cause: error });
+}
+
+// Domain errors become typed tRPC errors here; anything else is an internal error, logged once.
+const errorBoundary = t.middleware(async ({ ctx, next, path }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof DomainError) throw toTRPCError(cause);
+    if (result.error.code === 'INTERNAL_SERVER_ERROR') {
+      ctx.deps.logger.error({ err: cause ?? result.error, path }, 'procedure failed');
+    }
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(errorBoundary);
+
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (ctx.caller.kind === 'anonymous') {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid API key is required (Authorization: Bearer <key>)' });
+  }
+  return next({ ctx: { caller: ctx.caller } });
+});
+
+export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.caller.kind !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'this procedure needs the admin key' });
+  return next();
+});
+
+export const tenantProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.caller.kind !== 'tenant') throw new TRPCError({ code: 'FORBIDDEN', message: 'this procedure needs a tenant key' });
+  return next({ ctx: { tenantId: ctx.caller.tenantId } });
+});
+
+/**
+ * The scoping rule, in one place: a tenant key acts on its own tenant (a `tenantId` naming another
+ * tenant answers NOT_FOUND, as an unknown one does); the admin key must name the tenant.
+ */
+export const tenantScopedProcedure = authedProcedure.use(async ({ ctx, next, getRawInput }) => {
+  const raw = await getRawInput();
+  const named = typeof raw === 'object' && raw !== null ? (raw as { tenantId?: unknown }).tenantId : undefined;
+  if (named !== undefined && !tenantIdSchema.safeParse(named).success) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is not a tenant id' });
+  }
+  let tenantId: string;
+  if (ctx.caller.kind === 'tenant') {
+    if (named !== undefined && named !== ctx.caller.tenantId) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
+    tenantId = ctx.caller.tenantId;
+  } else {
+    if (typeof named !== 'string') {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is required when calling with the admin key' });
+    }
+    const [row] = await ctx.deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, named));
+    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
+    tenantId = row.id;
+  }
+  return next({ ctx: { tenantId } });
+});
+
+/** The input schema of a tenant-scoped procedure: its own fields plus the optional `tenantId`. */
+export function tenantInput<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.strictObject({ tenantId: tenantIdSchema.optional(), ...shape });
+}

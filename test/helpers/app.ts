@@ -1,0 +1,85 @@
+// A running hookline for tests: its own database, the API on a loopback port, typed clients, and
+// optionally the worker — the same parts production runs, wired the same way.
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
+import { connectDatabase, type Database } from '../../db/client.js';
+import type { AppDeps } from '../../server/deps.js';
+import { loadConfig, type ReadyConfig } from '../../server/env.js';
+import { createApiServer } from '../../server/http/server.js';
+import { createLogger } from '../../server/logger.js';
+import type { AppRouter } from '../../server/router.js';
+import { createSecretBox } from '../../server/security/secret-box.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export type Client = TRPCClient<AppRouter>;
+
+export interface TestApp {
+  url: string;
+  config: ReadyConfig;
+  deps: AppDeps;
+  database: Database;
+  testDatabase: TestDatabase;
+  admin: Client;
+  client(apiKey?: string): Client;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+}
+
+export function testConfig(databaseUrl: string, env: Record<string, string> = {}): ReadyConfig {
+  const config = loadConfig({
+    HOOKLINE_LOG_LEVEL: 'silent',
+    HOOKLINE_ALLOW_HTTP: 'true',
+    HOOKLINE_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
+    HOOKLINE_RETRY_SCHEDULE: '50ms,100ms,150ms',
+    HOOKLINE_TIMEOUT: '2s',
+    ...env,
+    DATABASE_URL: databaseUrl,
+    HOOKLINE_ADMIN_KEY: env.HOOKLINE_ADMIN_KEY ?? `admin_${randomBytes(24).toString('base64url')}`,
+    HOOKLINE_ENCRYPTION_KEY: env.HOOKLINE_ENCRYPTION_KEY ?? randomBytes(32).toString('base64'),
+  });
+  return config as ReadyConfig;
+}
+
+export function makeClient(url: string, apiKey?: string): Client {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${url}/trpc`, headers: () => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}) })],
+  });
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const testDatabase = await createTestDatabase();
+  const config = testConfig(testDatabase.url, options.env);
+  const database = connectDatabase(config.databaseUrl, { max: 5 });
+  const deps: AppDeps = {
+    config,
+    db: database.db,
+    sql: database.sql,
+    secretBox: createSecretBox(config.encryptionKey),
+    logger: createLogger(config.logLevel),
+  };
+  const server: Server = createApiServer(deps);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    config,
+    deps,
+    database,
+    testDatabase,
+    admin: makeClient(url, config.adminKey),
+    client: (apiKey) => makeClient(url, apiKey),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.close();
+      await testDatabase.drop();
+    },
+  };
+}
