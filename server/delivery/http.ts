@@ -1,0 +1,222 @@
+// The one place hookline makes outbound HTTP requests: a webhook POST to a receiver, guarded
+// against SSRF at connect time. Nothing else in the project may call fetch or undici.
+//
+// The URL is judged first (shared/url-rules.ts). Then every connection goes through two guards:
+// IP-literal hosts are judged in the connector, DNS names in the socket's lookup, which
+// resolves once, judges every address and hands only those to the socket. The address judged
+// is the address connected to, so DNS rebinding between registration and delivery (or between
+// a check and the connect) cannot reach a private address.
+import dns from 'node:dns';
+import net from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { judgeAddress, judgeUrl, type UrlPolicy } from '../../shared/url-rules.js';
+
+export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
+
+export type PostError = 'timeout' | 'dns' | 'connect' | 'tls' | 'network' | 'blocked' | 'invalid_url';
+
+export type PostResult =
+  | {
+      kind: 'response';
+      status: number;
+      headers: Record<string, string | string[] | undefined>;
+      /** The first 1 KiB of the response body, decoded as UTF-8. */
+      body: string;
+      durationMs: number;
+    }
+  | { kind: 'error'; error: PostError; message: string; durationMs: number };
+
+export interface WebhookRequest {
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+export interface WebhookHttpClient {
+  /** Never throws for network conditions: every outcome is a PostResult. */
+  post(url: string, request: WebhookRequest): Promise<PostResult>;
+  close(): Promise<void>;
+}
+
+export interface WebhookHttpClientOptions {
+  policy: UrlPolicy;
+  /** Deadline for the whole attempt: DNS, connect, TLS, response headers and body. */
+  timeoutMs: number;
+  resolver?: Resolver;
+  /** Keep-alive connections per receiver origin. */
+  connections?: number;
+}
+
+const BODY_PREVIEW_BYTES = 1024;
+// Reading a short remainder lets the keep-alive connection be reused; past this it is cheaper
+// to drop the connection than to download a receiver's large reply.
+const BODY_DRAIN_LIMIT_BYTES = 64 * 1024;
+
+/** Thrown inside the connect path when the destination is not allowed; becomes error 'blocked'. */
+export class BlockedDestinationError extends Error {
+  override name = 'BlockedDestinationError';
+}
+
+/** Thrown by the guarded lookup when the name cannot be resolved; becomes error 'dns'. */
+export class DnsLookupError extends Error {
+  override name = 'DnsLookupError';
+}
+
+export const systemResolver: Resolver = async (hostname) => {
+  const addresses = await dns.promises.lookup(hostname, { all: true });
+  return addresses.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+};
+
+/**
+ * Resolves a name and judges every address. One blocked address condemns the whole answer:
+ * whoever controls the DNS record controls the mix, and with several addresses the socket
+ * (Happy Eyeballs) picks which one it connects to, not us.
+ */
+async function resolveAllowedAddresses(
+  hostname: string,
+  policy: UrlPolicy,
+  resolver: Resolver,
+): Promise<Array<{ address: string; family: 4 | 6 }>> {
+  let addresses: Array<{ address: string; family: 4 | 6 }>;
+  try {
+    addresses = await resolver(hostname);
+  } catch (error) {
+    throw new DnsLookupError(`could not resolve ${hostname}: ${errorMessage(error)}`, { cause: error });
+  }
+  if (addresses.length === 0) throw new DnsLookupError(`${hostname} has no addresses`);
+  for (const { address } of addresses) {
+    const reason = judgeAddress(address, policy);
+    if (reason !== null) throw new BlockedDestinationError(`${hostname} resolves to ${address}: ${reason}`);
+  }
+  return addresses;
+}
+
+/**
+ * A `lookup` for net.connect / tls.connect that only ever yields judged addresses. Node calls
+ * it with `{ all: true }` when it may try several addresses (autoSelectFamily) and without
+ * otherwise; both callback shapes are answered.
+ */
+export function createGuardedLookup(policy: UrlPolicy, resolver: Resolver = systemResolver): net.LookupFunction {
+  return (hostname, options, callback) => {
+    const wantedFamily = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+    // then(onFulfilled, onRejected) rather than .catch: the callback must run exactly once.
+    resolveAllowedAddresses(hostname, policy, resolver).then(
+      (allowed) => {
+        const addresses = wantedFamily === 4 || wantedFamily === 6 ? allowed.filter((a) => a.family === wantedFamily) : allowed;
+        const first = addresses[0];
+        if (first === undefined) callback(new DnsLookupError(`${hostname} has no IPv${wantedFamily} address`), '');
+        else if (options.all) callback(null, addresses);
+        else callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, ''),
+    );
+  };
+}
+
+/**
+ * Judges the host a connector is asked to connect to. IP literals never reach `lookup`, so
+ * they are judged here; names are judged address by address in the guarded lookup.
+ */
+export function guardConnectTarget(host: string, policy: UrlPolicy): string | null {
+  return net.isIP(host) === 0 ? null : judgeAddress(host, policy);
+}
+
+function createGuardedConnector(policy: UrlPolicy, resolver: Resolver, timeoutMs: number): buildConnector.connector {
+  const connect = buildConnector({ lookup: createGuardedLookup(policy, resolver), timeout: timeoutMs });
+  return (options, callback) => {
+    const reason = guardConnectTarget(options.hostname, policy);
+    if (reason !== null) {
+      callback(new BlockedDestinationError(reason), null);
+      return;
+    }
+    connect(options, callback);
+  };
+}
+
+export function createWebhookHttpClient(options: WebhookHttpClientOptions): WebhookHttpClient {
+  const { policy, timeoutMs, resolver = systemResolver, connections = 100 } = options;
+  // No maxRedirections and no redirect interceptor: a 3xx is the receiver's answer, and
+  // following it would let a receiver point us at any address.
+  const agent = new Agent({
+    connections,
+    pipelining: 1,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: createGuardedConnector(policy, resolver, timeoutMs),
+  });
+
+  async function post(rawUrl: string, request: WebhookRequest): Promise<PostResult> {
+    const startedAt = performance.now();
+    const elapsedMs = () => Math.round(performance.now() - startedAt);
+
+    const verdict = judgeUrl(rawUrl, policy);
+    if (!verdict.ok) {
+      const error = URL.canParse(rawUrl) ? 'blocked' : 'invalid_url';
+      return { kind: 'error', error, message: verdict.reason, durationMs: elapsedMs() };
+    }
+
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await agent.request({
+        origin: verdict.url.origin,
+        path: `${verdict.url.pathname}${verdict.url.search}`,
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: deadline,
+      });
+      const body = await readBodyPreview(response.body);
+      return { kind: 'response', status: response.statusCode, headers: response.headers, body, durationMs: elapsedMs() };
+    } catch (error) {
+      const { kind, message } = deadline.aborted
+        ? { kind: 'timeout' as const, message: `no complete response within ${timeoutMs} ms` }
+        : classifyError(error);
+      return { kind: 'error', error: kind, message, durationMs: elapsedMs() };
+    }
+  }
+
+  return { post, close: () => agent.close() };
+}
+
+/** Keeps the first 1 KiB for the attempt record; drains a short rest, drops the connection for a long one. */
+async function readBodyPreview(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const preview: Buffer[] = [];
+  let previewBytes = 0;
+  let receivedBytes = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    receivedBytes += chunk.length;
+    if (previewBytes < BODY_PREVIEW_BYTES) {
+      const kept = chunk.subarray(0, BODY_PREVIEW_BYTES - previewBytes);
+      preview.push(kept);
+      previewBytes += kept.length;
+    }
+    // Leaving the loop destroys the body stream, and with it the connection.
+    if (receivedBytes > BODY_DRAIN_LIMIT_BYTES) break;
+  }
+  // StringDecoder.write holds back a multi-byte character cut in half at the 1 KiB boundary.
+  return new StringDecoder('utf8').write(Buffer.concat(preview));
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENETDOWN']);
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ENODATA']);
+// OpenSSL and Node TLS codes: ERR_TLS_*, ERR_SSL_*, certificate verification codes, EPROTO.
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT|UNABLE_TO_VERIFY/;
+
+function classifyError(error: unknown): { kind: PostError; message: string } {
+  const message = errorMessage(error);
+  if (error instanceof BlockedDestinationError) return { kind: 'blocked', message };
+  if (error instanceof DnsLookupError) return { kind: 'dns', message };
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', message };
+    if (CONNECT_CODES.has(code)) return { kind: 'connect', message };
+    if (DNS_CODES.has(code)) return { kind: 'dns', message };
+    if (TLS_CODE.test(code)) return { kind: 'tls', message };
+  }
+  return { kind: 'network', message };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
