@@ -1,0 +1,267 @@
+// Endpoints: a tenant's receiver URLs, each with an event-type filter, custom headers and its own
+// signing secret. Registration judges the URL by the SSRF rules but never contacts it. Secrets are
+// returned only by create and rotateSecret and are stored sealed (server/security/secret-box.ts).
+// Every function takes `tenantId` and every query filters on it: another tenant's endpoint is
+// indistinguishable from a missing one.
+import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { endpoints, tenants } from '../../db/schema.js';
+import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
+import { newId } from '../../shared/ids.js';
+import { generateSecret } from '../../shared/signing.js';
+import { judgeUrl } from '../../shared/url-rules.js';
+import type { AppDeps } from '../deps.js';
+import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
+import { findUnavailableEventTypes } from '../event-types/service.js';
+import { normalizeCustomHeaders } from './headers.js';
+
+/** The reason recorded when an endpoint is disabled through the API (at creation or by update). */
+export const MANUAL_DISABLE_REASON = 'disabled through the API';
+
+export interface Endpoint {
+  id: string;
+  tenantId: string;
+  url: string;
+  description: string | null;
+  /** Empty = every event type; entries are exact names or `prefix.*`. */
+  eventTypes: string[];
+  headers: Record<string, string>;
+  metadata: Record<string, string>;
+  disabled: boolean;
+  disabledReason: string | null;
+  disabledAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+// The secret columns are deliberately absent: nothing selected here can leak one.
+const endpointColumns = {
+  id: endpoints.id,
+  tenantId: endpoints.tenantId,
+  url: endpoints.url,
+  description: endpoints.description,
+  eventTypes: endpoints.eventTypes,
+  headers: endpoints.headers,
+  metadata: endpoints.metadata,
+  disabled: endpoints.disabled,
+  disabledReason: endpoints.disabledReason,
+  disabledAt: endpoints.disabledAt,
+  createdAt: endpoints.createdAt,
+  updatedAt: endpoints.updatedAt,
+};
+
+type EndpointRow = Omit<Endpoint, 'disabledAt' | 'createdAt' | 'updatedAt'> & {
+  disabledAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+function present(row: EndpointRow): Endpoint {
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    url: row.url,
+    description: row.description,
+    eventTypes: row.eventTypes,
+    headers: row.headers,
+    metadata: row.metadata,
+    disabled: row.disabled,
+    disabledReason: row.disabledReason,
+    disabledAt: row.disabledAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+const notFound = () => new NotFoundError('endpoint not found');
+
+export interface EndpointInput {
+  url: string;
+  description?: string | null | undefined;
+  eventTypes?: readonly string[] | undefined;
+  headers?: Record<string, string> | undefined;
+  disabled?: boolean | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+export type EndpointPatch = Partial<EndpointInput>;
+
+/** The canonical form of an acceptable URL; InvalidInputError with the rule's reason otherwise. */
+function checkUrl(deps: AppDeps, raw: string): string {
+  const verdict = judgeUrl(raw, deps.config.urlPolicy);
+  if (!verdict.ok) throw new InvalidInputError(`endpoint URL rejected: ${verdict.reason}`);
+  return verdict.url.href;
+}
+
+/**
+ * The filter as stored: entries checked and de-duplicated in order. Exact names must be in the
+ * catalog and not archived; wildcards need only a valid prefix (types may be added later).
+ */
+async function checkEventTypeFilter(deps: AppDeps, filters: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(filters)];
+  const exact: string[] = [];
+  for (const entry of unique) {
+    const parsed = parseEventTypeFilterEntry(entry);
+    if ('error' in parsed) throw new InvalidInputError(parsed.error);
+    if (parsed.kind === 'exact') exact.push(parsed.name);
+  }
+  const unavailable = await findUnavailableEventTypes(deps, exact);
+  if (unavailable.length > 0) {
+    const list = unavailable.map((name) => `"${name}"`).join(', ');
+    throw new InvalidInputError(
+      `unknown event type${unavailable.length > 1 ? 's' : ''} ${list}: not in the catalog or archived (see eventTypes.list)`,
+    );
+  }
+  return unique;
+}
+
+function limitMessage(max: number): string {
+  return `endpoint limit reached: a tenant may have at most ${max} endpoint${max === 1 ? '' : 's'} (HOOKLINE_MAX_ENDPOINTS_PER_TENANT)`;
+}
+
+/** Registers an endpoint. The secret is returned here and by rotateEndpointSecret, never again. */
+export async function createEndpoint(
+  deps: AppDeps,
+  tenantId: string,
+  input: EndpointInput,
+): Promise<{ endpoint: Endpoint; secret: string }> {
+  const url = checkUrl(deps, input.url);
+  const headers = normalizeCustomHeaders(input.headers ?? {}, deps.config.headerPrefix);
+  const eventTypes = await checkEventTypeFilter(deps, input.eventTypes ?? []);
+  const secret = generateSecret();
+  const max = deps.config.maxEndpointsPerTenant;
+  const row = await deps.db.transaction(async (tx) => {
+    // The tenant row lock serialises concurrent creations for one tenant, so count + insert
+    // cannot overshoot the limit.
+    const [tenant] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('update');
+    if (!tenant) throw new NotFoundError('tenant not found');
+    const [existing] = await tx.select({ n: count() }).from(endpoints).where(eq(endpoints.tenantId, tenantId));
+    if ((existing?.n ?? 0) >= max) throw new LimitExceededError(limitMessage(max));
+    const now = new Date();
+    const [inserted] = await tx
+      .insert(endpoints)
+      .values({
+        id: newId('endpoint'),
+        tenantId,
+        url,
+        description: input.description ?? null,
+        eventTypes,
+        headers,
+        metadata: input.metadata ?? {},
+        disabled: input.disabled ?? false,
+        disabledReason: input.disabled ? MANUAL_DISABLE_REASON : null,
+        disabledAt: input.disabled ? now : null,
+        secret: deps.secretBox.seal(secret),
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning(endpointColumns);
+    return inserted!;
+  });
+  return { endpoint: present(row), secret };
+}
+
+export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
+  const [row] = await deps.db
+    .select(endpointColumns)
+    .from(endpoints)
+    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)));
+  if (!row) throw notFound();
+  return present(row);
+}
+
+/** The tenant's endpoints, oldest first; `cursor` is the last id of the previous page. */
+export async function listEndpoints(
+  deps: AppDeps,
+  tenantId: string,
+  input: { cursor?: string | undefined; limit: number },
+): Promise<{ items: Endpoint[]; nextCursor: string | null }> {
+  const rows = await deps.db
+    .select(endpointColumns)
+    .from(endpoints)
+    .where(and(eq(endpoints.tenantId, tenantId), input.cursor ? gt(endpoints.id, input.cursor) : undefined))
+    .orderBy(asc(endpoints.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  return { items: page.map(present), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+}
+
+/**
+ * Changes the given fields; `headers`, `eventTypes` and `metadata` are replaced whole. Disabling
+ * records when and why; re-enabling a disabled endpoint clears that and resets its health
+ * (failures since success, first failure), so delivery resumes with a clean slate. Sending
+ * `disabled` equal to the current state changes nothing about it.
+ */
+export async function updateEndpoint(
+  deps: AppDeps,
+  tenantId: string,
+  endpointId: string,
+  patch: EndpointPatch,
+): Promise<Endpoint> {
+  const url = patch.url !== undefined ? checkUrl(deps, patch.url) : undefined;
+  const headers = patch.headers !== undefined ? normalizeCustomHeaders(patch.headers, deps.config.headerPrefix) : undefined;
+  const eventTypes = patch.eventTypes !== undefined ? await checkEventTypeFilter(deps, patch.eventTypes) : undefined;
+  // In SET, column references read the row as it was before this update.
+  const wasDisabled = sql`${endpoints.disabled}`;
+  const [row] = await deps.db
+    .update(endpoints)
+    .set({
+      ...(url !== undefined && { url }),
+      ...(patch.description !== undefined && { description: patch.description }),
+      ...(eventTypes !== undefined && { eventTypes }),
+      ...(headers !== undefined && { headers }),
+      ...(patch.metadata !== undefined && { metadata: patch.metadata }),
+      ...(patch.disabled === true && {
+        disabled: true,
+        disabledReason: sql`case when ${wasDisabled} then ${endpoints.disabledReason} else ${MANUAL_DISABLE_REASON} end`,
+        disabledAt: sql`case when ${wasDisabled} then ${endpoints.disabledAt} else now() end`,
+      }),
+      ...(patch.disabled === false && {
+        disabled: false,
+        disabledReason: null,
+        disabledAt: null,
+        failuresSinceSuccess: sql`case when ${wasDisabled} then 0 else ${endpoints.failuresSinceSuccess} end`,
+        firstFailureAt: sql`case when ${wasDisabled} then null else ${endpoints.firstFailureAt} end`,
+      }),
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+    .returning(endpointColumns);
+  if (!row) throw notFound();
+  return present(row);
+}
+
+/** Deletes the endpoint and, by cascade, its deliveries and their attempts. */
+export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<void> {
+  const deleted = await deps.db
+    .delete(endpoints)
+    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+    .returning({ id: endpoints.id });
+  if (deleted.length === 0) throw notFound();
+}
+
+/**
+ * A new signing secret. The current one stays valid (the delivery engine signs with both) for
+ * `graceSeconds`; 0 drops it at once. One statement, so concurrent rotations cannot lose a secret
+ * that was handed out.
+ */
+export async function rotateEndpointSecret(
+  deps: AppDeps,
+  tenantId: string,
+  endpointId: string,
+  graceSeconds: number,
+): Promise<{ secret: string }> {
+  const secret = generateSecret();
+  const keepPrevious = graceSeconds > 0;
+  const updated = await deps.db
+    .update(endpoints)
+    .set({
+      secret: deps.secretBox.seal(secret),
+      previousSecret: keepPrevious ? sql`${endpoints.secret}` : null,
+      previousSecretExpiresAt: keepPrevious ? new Date(Date.now() + graceSeconds * 1000) : null,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+    .returning({ id: endpoints.id });
+  if (updated.length === 0) throw notFound();
+  return { secret };
+}

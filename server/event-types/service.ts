@@ -1,0 +1,145 @@
+// The event type catalog: the operator-wide list of names events may carry (`job.completed`, …),
+// each with an optional description and JSON Schema. Global, not per tenant. Archiving hides a type
+// from new endpoint filters; upserting it again brings it back.
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { eventTypes } from '../../db/schema.js';
+import type { AppDeps } from '../deps.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+
+/** Names under this prefix are hookline's own (e.g. `hookline.test`) and cannot be registered. */
+export const RESERVED_EVENT_TYPE_PREFIX = 'hookline.';
+/** The type of the test event hookline sends to an endpoint on request. */
+export const TEST_EVENT_TYPE = 'hookline.test';
+/** The largest JSON Schema stored with an event type, serialized. */
+export const MAX_EVENT_TYPE_SCHEMA_BYTES = 64 * 1024;
+
+export interface EventType {
+  name: string;
+  description: string | null;
+  schema: Record<string, unknown> | null;
+  archived: boolean;
+  archivedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const eventTypeColumns = {
+  name: eventTypes.name,
+  description: eventTypes.description,
+  schema: eventTypes.schema,
+  archivedAt: eventTypes.archivedAt,
+  createdAt: eventTypes.createdAt,
+  updatedAt: eventTypes.updatedAt,
+};
+
+interface EventTypeRow {
+  name: string;
+  description: string | null;
+  schema: Record<string, unknown> | null;
+  archivedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+function present(row: EventTypeRow): EventType {
+  return {
+    name: row.name,
+    description: row.description,
+    schema: row.schema,
+    archived: row.archivedAt !== null,
+    archivedAt: row.archivedAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Why this JSON Schema cannot be stored, or null. PostgreSQL jsonb cannot hold NUL characters. */
+function schemaProblem(schema: Record<string, unknown>): string | null {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return 'schema must be a JSON object';
+  let serialized: string;
+  try {
+    serialized = JSON.stringify(schema);
+  } catch {
+    return 'schema must be plain JSON';
+  }
+  if (Buffer.byteLength(serialized, 'utf8') > MAX_EVENT_TYPE_SCHEMA_BYTES) {
+    return `schema is larger than ${MAX_EVENT_TYPE_SCHEMA_BYTES / 1024} KiB serialized`;
+  }
+  const hasNul = (value: unknown): boolean => {
+    if (typeof value === 'string') return value.includes('\u0000');
+    if (Array.isArray(value)) return value.some(hasNul);
+    if (typeof value === 'object' && value !== null) {
+      return Object.entries(value).some(([key, inner]) => key.includes('\u0000') || hasNul(inner));
+    }
+    return false;
+  };
+  if (hasNul(schema)) return 'schema must not contain NUL characters';
+  return null;
+}
+
+/**
+ * Creates the event type, or updates it and un-archives it. Fields left out keep their stored value;
+ * `null` clears them.
+ */
+export async function upsertEventType(
+  deps: AppDeps,
+  input: {
+    name: string;
+    description?: string | null | undefined;
+    schema?: Record<string, unknown> | null | undefined;
+  },
+): Promise<EventType> {
+  if (input.name.startsWith(RESERVED_EVENT_TYPE_PREFIX)) {
+    throw new InvalidInputError(`event type names starting with "${RESERVED_EVENT_TYPE_PREFIX}" are reserved for hookline`);
+  }
+  if (input.schema) {
+    const problem = schemaProblem(input.schema);
+    if (problem) throw new InvalidInputError(problem);
+  }
+  const [row] = await deps.db
+    .insert(eventTypes)
+    .values({ name: input.name, description: input.description ?? null, schema: input.schema ?? null })
+    .onConflictDoUpdate({
+      target: eventTypes.name,
+      set: {
+        ...(input.description !== undefined && { description: input.description }),
+        ...(input.schema !== undefined && { schema: input.schema }),
+        archivedAt: null,
+        updatedAt: sql`now()`,
+      },
+    })
+    .returning(eventTypeColumns);
+  return present(row!);
+}
+
+/** Archives the event type (idempotent); NotFoundError when it was never registered. */
+export async function archiveEventType(deps: AppDeps, name: string): Promise<EventType> {
+  const [row] = await deps.db
+    .update(eventTypes)
+    .set({ archivedAt: sql`coalesce(${eventTypes.archivedAt}, now())`, updatedAt: sql`now()` })
+    .where(eq(eventTypes.name, name))
+    .returning(eventTypeColumns);
+  if (!row) throw new NotFoundError(`event type "${name}" not found`);
+  return present(row);
+}
+
+/** The catalog, by name; archived types only when asked. */
+export async function listEventTypes(deps: AppDeps, input: { includeArchived: boolean }): Promise<{ items: EventType[] }> {
+  const rows = await deps.db
+    .select(eventTypeColumns)
+    .from(eventTypes)
+    .where(input.includeArchived ? undefined : isNull(eventTypes.archivedAt))
+    .orderBy(asc(eventTypes.name));
+  return { items: rows.map(present) };
+}
+
+/** Of these names, those not registered or archived (in the order given). */
+export async function findUnavailableEventTypes(deps: AppDeps, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) return [];
+  const rows = await deps.db
+    .select({ name: eventTypes.name })
+    .from(eventTypes)
+    .where(and(inArray(eventTypes.name, [...names]), isNull(eventTypes.archivedAt)));
+  const active = new Set(rows.map((row) => row.name));
+  return names.filter((name) => !active.has(name));
+}

@@ -1,0 +1,75 @@
+// endpoints.* procedures: a tenant's receiver URLs. Tenant-scoped: a tenant key acts on its own
+// endpoints, the admin key names the tenant. The rules (URL safety, headers, event-type filter,
+// limit) live in the service; these schemas only bound the shapes.
+import { z } from 'zod';
+import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
+import { endpointIdSchema, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
+import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  listEndpoints,
+  rotateEndpointSecret,
+  updateEndpoint,
+} from '../endpoints/service.js';
+import { router, tenantInput, tenantScopedProcedure } from '../trpc.js';
+import { graceSecondsSchema } from './tenants.js';
+
+const MAX_FILTER_ENTRIES = 100;
+
+// Over-long URLs get judgeUrl's own message, so the bound here is loose.
+const endpointUrl = z.string().min(1).max(MAX_URL_LENGTH * 4);
+const description = safeText(1000);
+const eventTypesFilter = z.array(z.string().max(MAX_FILTER_ENTRY_LENGTH)).max(MAX_FILTER_ENTRIES);
+// Names and values are checked by the service (server/endpoints/headers.ts).
+const customHeaders = z.record(z.string(), z.string());
+
+const byId = tenantInput({ endpointId: endpointIdSchema });
+
+export const endpointsRouter = router({
+  create: tenantScopedProcedure
+    .input(
+      tenantInput({
+        url: endpointUrl,
+        description: description.optional(),
+        eventTypes: eventTypesFilter.optional(),
+        headers: customHeaders.optional(),
+        disabled: z.boolean().optional(),
+        metadata: metadataSchema.optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => createEndpoint(ctx.deps, ctx.tenantId, input)),
+
+  list: tenantScopedProcedure
+    .input(tenantInput({ cursor: endpointIdSchema.optional(), limit: pageLimit }).default({ limit: 50 }))
+    .query(({ ctx, input }) => listEndpoints(ctx.deps, ctx.tenantId, input)),
+
+  get: tenantScopedProcedure.input(byId).query(({ ctx, input }) => getEndpoint(ctx.deps, ctx.tenantId, input.endpointId)),
+
+  update: tenantScopedProcedure
+    .input(
+      tenantInput({
+        endpointId: endpointIdSchema,
+        url: endpointUrl.optional(),
+        description: description.nullable().optional(),
+        eventTypes: eventTypesFilter.optional(),
+        headers: customHeaders.optional(),
+        disabled: z.boolean().optional(),
+        metadata: metadataSchema.optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => {
+      const { tenantId: _tenantId, endpointId, ...patch } = input;
+      return updateEndpoint(ctx.deps, ctx.tenantId, endpointId, patch);
+    }),
+
+  delete: tenantScopedProcedure.input(byId).mutation(async ({ ctx, input }) => {
+    await deleteEndpoint(ctx.deps, ctx.tenantId, input.endpointId);
+    return { deleted: true as const };
+  }),
+
+  rotateSecret: tenantScopedProcedure
+    .input(tenantInput({ endpointId: endpointIdSchema, graceSeconds: graceSecondsSchema }))
+    .mutation(({ ctx, input }) => rotateEndpointSecret(ctx.deps, ctx.tenantId, input.endpointId, input.graceSeconds)),
+});
