@@ -18,6 +18,8 @@ export function connectDatabase(url: string, options: { max?: number } = {}): Da
     // Timestamps stay Date objects; jsonb comes back parsed.
     connection: { application_name: 'hookline' },
   });
+  // Drizzle takes over the driver's date handling: raw `sql` queries pass and get timestamps as
+  // ISO strings, not Date objects.
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }

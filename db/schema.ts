@@ -167,4 +167,6 @@ export const workerHeartbeats = pgTable('worker_heartbeats', {
   lastSeenAt: at('last_seen_at').notNull().defaultNow(),
   pid: integer('pid'),
   host: text('host'),
+  // The graphile-worker ids (pool and workers) this process locks jobs under.
+  lockIds: text('lock_ids').array().notNull().default(sql`'{}'::text[]`),
 });

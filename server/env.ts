@@ -64,6 +64,8 @@ const envSchema = z.object({
   HOOKLINE_DISABLE_AFTER: duration('HOOKLINE_DISABLE_AFTER').default(5 * 24 * 3600 * 1000),
   HOOKLINE_RETENTION: duration('HOOKLINE_RETENTION').default(30 * 24 * 3600 * 1000),
   HOOKLINE_WORKER_CONCURRENCY: positiveInt.max(1000).default(100),
+  HOOKLINE_WORKER_HEARTBEAT: duration('HOOKLINE_WORKER_HEARTBEAT').default(5_000),
+  HOOKLINE_WORKER_DEAD_AFTER: duration('HOOKLINE_WORKER_DEAD_AFTER').default(30_000),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOOKLINE_DATA_DIR: z.string().min(1).default('.hookline'),
 });
@@ -87,6 +89,9 @@ export interface Config {
   disableAfterMs: number;
   retentionMs: number;
   workerConcurrency: number;
+  /** How often a worker process proves it is alive, and when silence means it died. */
+  workerHeartbeatMs: number;
+  workerDeadAfterMs: number;
   logLevel: string;
   dataDir: string;
 }
@@ -126,6 +131,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     disableAfterMs: e.HOOKLINE_DISABLE_AFTER,
     retentionMs: e.HOOKLINE_RETENTION,
     workerConcurrency: e.HOOKLINE_WORKER_CONCURRENCY,
+    workerHeartbeatMs: e.HOOKLINE_WORKER_HEARTBEAT,
+    workerDeadAfterMs: e.HOOKLINE_WORKER_DEAD_AFTER,
     logLevel: e.HOOKLINE_LOG_LEVEL,
     dataDir: e.HOOKLINE_DATA_DIR,
   } satisfies Config);

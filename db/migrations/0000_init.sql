@@ -85,7 +85,8 @@ CREATE TABLE "worker_heartbeats" (
 	"started_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"last_seen_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"pid" integer,
-	"host" text
+	"host" text,
+	"lock_ids" text[] DEFAULT '{}'::text[] NOT NULL
 );
 --> statement-breakpoint
 ALTER TABLE "attempts" ADD CONSTRAINT "attempts_delivery_id_deliveries_id_fk" FOREIGN KEY ("delivery_id") REFERENCES "public"."deliveries"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

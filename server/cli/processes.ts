@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import { createApiServer } from '../http/server.js';
 import { startRuntime, type Runtime } from '../runtime.js';
 import { startWorker, type Worker } from '../worker/worker.js';
-import { deliveryTasks } from '../worker/tasks.js';
 
 export async function runProcesses(parts: { api: boolean; worker: boolean }): Promise<void> {
   const runtime = await startRuntime();
@@ -13,7 +12,7 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   let worker: Worker | undefined;
 
   if (parts.worker) {
-    worker = await startWorker(deps, deliveryTasks(deps));
+    worker = await startWorker(deps);
     logger.info({ concurrency: deps.config.workerConcurrency }, 'worker started');
   }
   if (parts.api) {

@@ -1,23 +1,79 @@
-// The delivery worker process: a graphile-worker runner over hookline's tasks.
-import { run, type Runner, type TaskList } from 'graphile-worker';
+// The delivery worker: a graphile-worker runner over hookline's tasks, with the guarded HTTP
+// client, per-tenant fairness and crash recovery (liveness) wired around it.
+import { EventEmitter } from 'node:events';
+import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import { createDeliverTask } from '../delivery/deliver.js';
+import { createTenantFairness, type TenantFairness } from '../delivery/fairness.js';
+import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
+import type { Outcome } from '../delivery/outcome.js';
 import type { AppDeps } from '../deps.js';
 import { graphileLogger } from './graphile-logger.js';
+import { createLiveness, type LivenessOptions } from './liveness.js';
+
+export interface WorkerOptions {
+  /** Maps hostnames to addresses (tests map names to loopback); default: the system resolver. */
+  resolver?: Resolver;
+  liveness?: LivenessOptions;
+  /** How long a job over its tenant's share waits before it is tried again. */
+  fairnessDeferMs?: number;
+  pollIntervalMs?: number;
+  onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
+}
 
 export interface Worker {
+  processId: string;
+  fairness: TenantFairness;
+  /** Stops taking jobs, lets in-flight deliveries finish (bounded by the timeout), then returns. */
   stop(): Promise<void>;
 }
 
-export async function startWorker(deps: AppDeps, taskList: TaskList): Promise<Worker> {
-  const runner: Runner = await run({
-    connectionString: deps.config.databaseUrl,
-    concurrency: deps.config.workerConcurrency,
-    taskList,
-    noHandleSignals: true,
-    logger: graphileLogger(deps.logger),
+export async function startWorker(deps: AppDeps, options: WorkerOptions = {}): Promise<Worker> {
+  const { config } = deps;
+  const http = createWebhookHttpClient({
+    policy: config.urlPolicy,
+    timeoutMs: config.timeoutMs,
+    ...(options.resolver && { resolver: options.resolver }),
   });
+  const fairness = createTenantFairness(deps, {
+    maxPerTenant: Math.max(1, Math.floor(config.workerConcurrency / 2)),
+    ...(options.fairnessDeferMs !== undefined && { deferMs: options.fairnessDeferMs }),
+  });
+  const liveness = createLiveness(deps, {
+    heartbeatMs: config.workerHeartbeatMs,
+    deadAfterMs: config.workerDeadAfterMs,
+    ...options.liveness,
+  });
+
+  const events: WorkerEvents = new EventEmitter();
+  events.on('pool:create', ({ workerPool }) => liveness.addLockId(workerPool.id));
+  events.on('worker:create', ({ worker }) => liveness.addLockId(worker.workerId));
+
+  const runner: Runner = await run({
+    connectionString: config.databaseUrl,
+    concurrency: config.workerConcurrency,
+    maxPoolSize: Math.min(config.workerConcurrency + 2, 20),
+    pollInterval: options.pollIntervalMs ?? 2000,
+    noHandleSignals: true,
+    events,
+    logger: graphileLogger(deps.logger),
+    preset: { worker: { gracefulShutdownAbortTimeout: config.timeoutMs + 5000 } },
+    taskList: {
+      deliver: createDeliverTask(deps, {
+        http,
+        fairness,
+        ...(options.onAttempt && { onAttempt: options.onAttempt }),
+      }) as never,
+    },
+  });
+  await liveness.start();
+
   return {
+    processId: liveness.processId,
+    fairness,
     async stop() {
       await runner.stop();
+      await liveness.stop();
+      await http.close();
     },
   };
 }

@@ -12,6 +12,7 @@ import { createApiServer } from '../../server/http/server.js';
 import { createLogger } from '../../server/logger.js';
 import type { AppRouter } from '../../server/router.js';
 import { createSecretBox } from '../../server/security/secret-box.js';
+import { startWorker, type Worker, type WorkerOptions } from '../../server/worker/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export type Client = TRPCClient<AppRouter>;
@@ -24,16 +25,19 @@ export interface TestApp {
   testDatabase: TestDatabase;
   admin: Client;
   client(apiKey?: string): Client;
+  worker: Worker | undefined;
   close(): Promise<void>;
 }
 
 export interface TestAppOptions {
   env?: Record<string, string>;
+  /** Run a delivery worker in this process too (with these options). */
+  worker?: boolean | WorkerOptions;
 }
 
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): ReadyConfig {
   const config = loadConfig({
-    HOOKLINE_LOG_LEVEL: 'silent',
+    HOOKLINE_LOG_LEVEL: process.env.HOOKLINE_TEST_LOG_LEVEL ?? 'silent',
     HOOKLINE_ALLOW_HTTP: 'true',
     HOOKLINE_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     HOOKLINE_RETRY_SCHEDULE: '50ms,100ms,150ms',
@@ -67,6 +71,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const worker = options.worker
+    ? await startWorker(deps, { pollIntervalMs: 200, ...(typeof options.worker === 'object' ? options.worker : {}) })
+    : undefined;
   return {
     url,
     config,
@@ -75,7 +82,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     testDatabase,
     admin: makeClient(url, config.adminKey),
     client: (apiKey) => makeClient(url, apiKey),
+    worker,
     async close() {
+      await worker?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();

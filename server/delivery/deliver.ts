@@ -1,0 +1,79 @@
+// The `deliver` task: one attempt of one delivery. Read what to send, sign it, POST it through the
+// guarded HTTP client, then record the attempt and decide: succeeded, retry later, or failed.
+// A permanent failure is recorded, not thrown; a retry is a new job at the scheduled time.
+import type { Task } from 'graphile-worker';
+import { webhookHeaders } from '../../shared/signing.js';
+import type { AppDeps } from '../deps.js';
+import { hooklineVersion } from '../routers/health.js';
+import type { WebhookHttpClient } from './http.js';
+import type { DeliverJob } from './jobs.js';
+import { decideOutcome, type Outcome } from './outcome.js';
+import { loadDelivery, type DeliveryToSend } from './load.js';
+import { recordAttempt } from './record.js';
+import type { TenantFairness } from './fairness.js';
+
+export interface DeliverTaskOptions {
+  http: WebhookHttpClient;
+  fairness: TenantFairness;
+  random?: () => number;
+  /** Observers (metrics): called after each recorded attempt. */
+  onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
+}
+
+export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): Task<'deliver'> {
+  return async (job) => {
+    // One tenant's slow or dead endpoints may not occupy the whole worker: over its share, the job
+    // steps aside (re-queued shortly) so other tenants' deliveries run now.
+    const slot = options.fairness.tryEnter(job.tenantId);
+    if (!slot) {
+      await options.fairness.defer(job);
+      return;
+    }
+    try {
+      await deliverOnce(deps, options, job);
+    } finally {
+      slot.leave();
+    }
+  };
+}
+
+async function deliverOnce(deps: AppDeps, options: DeliverTaskOptions, job: DeliverJob): Promise<void> {
+  const delivery = await loadDelivery(deps, job.deliveryId);
+  // Gone (tenant deleted), already finished, or a stale duplicate of an attempt already recorded.
+  if (!delivery || delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) return;
+
+  if (delivery.endpointDisabled) {
+    await recordAttempt(deps, delivery, job.attempt, null, { kind: 'failed', reason: 'endpoint disabled' });
+    return;
+  }
+
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers = {
+    ...delivery.customHeaders,
+    'content-type': 'application/json',
+    'user-agent': `hookline/${hooklineVersion}`,
+    ...webhookHeaders({
+      scheme: deps.config.signatureScheme,
+      headerPrefix: deps.config.headerPrefix,
+      id: delivery.eventId,
+      timestamp,
+      attempt: job.attempt,
+      body: delivery.body,
+      secrets: delivery.secrets,
+    }),
+  };
+  const startedAt = new Date();
+  const result = await options.http.post(delivery.url, { headers, body: delivery.body });
+  const outcome = decideOutcome(result, job.attempt, {
+    retryScheduleMs: deps.config.retryScheduleMs,
+    ...(options.random && { random: options.random }),
+  });
+  await recordAttempt(deps, delivery, job.attempt, { startedAt, result }, outcome);
+  options.onAttempt?.({ outcome: outcome.kind, durationMs: result.durationMs });
+  deps.logger.debug(
+    { eventId: delivery.eventId, deliveryId: delivery.id, attempt: job.attempt, outcome: outcome.kind },
+    'delivery attempt',
+  );
+}
+
+export type { DeliveryToSend };

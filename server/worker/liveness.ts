@@ -1,0 +1,86 @@
+// Crash recovery. graphile-worker leaves the jobs of a hard-killed worker locked for about four
+// hours. Each worker process therefore writes a heartbeat with the ids it locks jobs under, and
+// every process periodically unlocks the jobs of processes whose heartbeat has stopped, so a
+// delivery interrupted by SIGKILL is attempted again within a minute once any worker runs.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { AppDeps } from '../deps.js';
+
+export interface LivenessOptions {
+  heartbeatMs?: number;
+  /** A process silent for this long is dead. */
+  deadAfterMs?: number;
+}
+
+export interface Liveness {
+  processId: string;
+  /** Adds a graphile-worker id (pool or worker) that this process locks jobs under. */
+  addLockId(id: string): void;
+  /** Writes the first heartbeat, then keeps beating and sweeping in the background. */
+  start(): Promise<void>;
+  /** One sweep: unlocks the jobs of dead processes; returns how many processes were found dead. */
+  sweep(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Liveness {
+  const heartbeatMs = options.heartbeatMs ?? 5_000;
+  const deadAfterMs = options.deadAfterMs ?? 30_000;
+  const processId = `hlw_${randomBytes(8).toString('hex')}`;
+  const lockIds = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let beating: Promise<unknown> = Promise.resolve();
+
+  const beat = () =>
+    deps.sql`
+      insert into worker_heartbeats (worker_id, pid, host, lock_ids, last_seen_at)
+      values (${processId}, ${process.pid}, ${hostname()}, ${[...lockIds]}, now())
+      on conflict (worker_id) do update set last_seen_at = now(), lock_ids = excluded.lock_ids`;
+
+  const sweep = async (): Promise<number> => {
+    // Jobs locked by a dead process, and jobs locked long ago by an id no live process claims (a
+    // process killed before its first heartbeat), are unlocked in one statement.
+    const [row] = await deps.sql<{ dead: number }[]>`
+      with dead as (
+        delete from worker_heartbeats
+         where last_seen_at < now() - ${deadAfterMs} * interval '1 millisecond'
+        returning lock_ids
+      ), live as (
+        select unnest(lock_ids) as id from worker_heartbeats
+      ), orphaned as (
+        select distinct locked_by as id from graphile_worker.jobs
+         where locked_by is not null
+           and locked_at < now() - ${deadAfterMs} * interval '1 millisecond'
+           and locked_by not in (select id from live)
+      ), unlock as (
+        select graphile_worker.force_unlock_workers(array(
+          select unnest(lock_ids) from dead union select id from orphaned)) as done
+      )
+      select (select count(*) from dead)::int as dead, (select count(*) from unlock)::int as unlocked`;
+    return row?.dead ?? 0;
+  };
+
+  const tick = () => {
+    beating = beat()
+      .then(sweep)
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'worker heartbeat failed'));
+  };
+
+  return {
+    processId,
+    addLockId(id) {
+      lockIds.add(id);
+    },
+    async start() {
+      await beat();
+      timer = setInterval(tick, heartbeatMs);
+      timer.unref();
+    },
+    sweep,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await beating;
+      await deps.sql`delete from worker_heartbeats where worker_id = ${processId}`;
+    },
+  };
+}

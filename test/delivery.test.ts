@@ -1,0 +1,313 @@
+// The delivery engine end to end: events.send → fan-out → graphile-worker job → signed POST to a
+// real loopback receiver → attempt recorded → retry on schedule.
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+
+let app: TestApp;
+const receivers: Receiver[] = [];
+
+// `receiver.test` resolves to loopback through the injected resolver: the worker judges the
+// resolved address at connect time exactly as it would a real DNS answer.
+// `rebind.test` resolves to 127.0.0.2, loopback but outside the allowlist: a name that looked fine
+// at registration and points somewhere forbidden at send time (DNS rebinding).
+const resolver = async (hostname: string) => {
+  if (hostname === 'receiver.test') return [{ address: '127.0.0.1', family: 4 as const }];
+  if (hostname === 'rebind.test') return [{ address: '127.0.0.2', family: 4 as const }];
+  throw Object.assign(new Error(`no such test host ${hostname}`), { code: 'ENOTFOUND' });
+};
+
+beforeAll(async () => {
+  app = await startTestApp({
+    env: {
+      HOOKLINE_RETRY_SCHEDULE: '50ms,50ms,50ms',
+      HOOKLINE_TIMEOUT: '400ms',
+      HOOKLINE_ALLOWED_NETWORKS: '127.0.0.1/32,::1/128',
+    },
+    worker: { resolver },
+  });
+  for (const name of ['job.completed', 'job.failed', 'file.upload.completed']) {
+    await app.admin.eventTypes.upsert.mutate({ name });
+  }
+});
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+afterAll(() => app.close());
+
+async function receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
+  const r = await startReceiver(...args);
+  receivers.push(r);
+  return r;
+}
+
+async function tenantWithEndpoint(url: string, extra: { eventTypes?: string[] } = {}) {
+  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Video Co' });
+  const { endpoint, secret } = await app.client(apiKey).endpoints.create.mutate({ url, ...extra });
+  return { tenantId: tenant.id, apiKey, endpoint, secret };
+}
+
+async function attemptsOf(deliveryId: string) {
+  return app.deps.sql<{ number: number; status_code: number | null; error: string | null; started_at: Date }[]>`
+    select number, status_code, error, started_at from attempts where delivery_id = ${deliveryId} order by number`;
+}
+
+async function deliveryRow(deliveryId: string) {
+  const [row] = await app.deps.sql<{ status: string; attempt_count: number; last_error: string | null }[]>`
+    select status, attempt_count, last_error from deliveries where id = ${deliveryId}`;
+  return row!;
+}
+
+async function settled(deliveryId: string) {
+  return eventually(async () => {
+    const row = await deliveryRow(deliveryId);
+    return row.status !== 'pending' ? row : undefined;
+  });
+}
+
+describe('signed delivery', () => {
+  it('delivers a Standard Webhooks signed POST that independent verifiers accept', async () => {
+    const r = await receiver();
+    const { tenantId, secret } = await tenantWithEndpoint(`http://receiver.test:${r.port}/hooks`);
+    const payload = { event: 'job.completed', job_id: 'job_Xm2nKp7q', credits_consumed: 15, note: 'ünïcødé ✓' };
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload });
+    expect(sent.deliveries).toHaveLength(1);
+
+    const [request] = await r.waitFor(1);
+    expect(request!.method).toBe('POST');
+    expect(request!.path).toBe('/hooks');
+    expect(request!.headers['content-type']).toBe('application/json');
+    expect(request!.headers['webhook-id']).toBe(sent.event.id);
+    expect(request!.headers['webhook-attempt']).toBe('1');
+    expect(JSON.parse(request!.body)).toEqual(payload);
+    const verified = new Webhook(secret).verify(request!.body, {
+      'webhook-id': String(request!.headers['webhook-id']),
+      'webhook-timestamp': String(request!.headers['webhook-timestamp']),
+      'webhook-signature': String(request!.headers['webhook-signature']),
+    });
+    expect(verified).toEqual(payload);
+
+    const row = await settled(sent.deliveries[0]!.id);
+    expect(row.status).toBe('succeeded');
+    const attempts = await attemptsOf(sent.deliveries[0]!.id);
+    expect(attempts).toMatchObject([{ number: 1, status_code: 200, error: null }]);
+  });
+
+  it('fans out only to enabled endpoints whose filter matches (exact and prefix.*)', async () => {
+    const r = await receiver();
+    const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Filters' });
+    const c = app.client(apiKey);
+    const all = await c.endpoints.create.mutate({ url: `${r.url}/all` });
+    const exact = await c.endpoints.create.mutate({ url: `${r.url}/exact`, eventTypes: ['job.completed'] });
+    const prefix = await c.endpoints.create.mutate({ url: `${r.url}/files`, eventTypes: ['file.*'] });
+    await c.endpoints.create.mutate({ url: `${r.url}/disabled`, disabled: true });
+
+    const job = await app.admin.events.send.mutate({ tenantId: tenant.id, type: 'job.completed', payload: { n: 1 } });
+    expect(job.deliveries.map((d) => d.endpointId).sort()).toEqual([all.endpoint.id, exact.endpoint.id].sort());
+    const file = await app.admin.events.send.mutate({ tenantId: tenant.id, type: 'file.upload.completed', payload: { n: 2 } });
+    expect(file.deliveries.map((d) => d.endpointId).sort()).toEqual([all.endpoint.id, prefix.endpoint.id].sort());
+
+    await r.waitFor(4);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(r.requests.map((q) => q.path).sort()).toEqual(['/all', '/all', '/exact', '/files']);
+  });
+});
+
+describe('retries', () => {
+  it('500, 500, 200 → three attempts numbered 1, 2, 3 with identical bytes and id', async () => {
+    const r = await receiver((_req, i) => ({ status: i < 2 ? 500 : 200, body: i < 2 ? 'boom' : 'fine' }));
+    const { tenantId } = await tenantWithEndpoint(`${r.url}/retry`);
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { job_id: 'j1' } });
+    const requests = await r.waitFor(3);
+    expect(requests.map((q) => q.headers['webhook-attempt'])).toEqual(['1', '2', '3']);
+    expect(new Set(requests.map((q) => q.body)).size).toBe(1);
+    expect(new Set(requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([sent.event.id]));
+
+    const row = await settled(sent.deliveries[0]!.id);
+    expect(row).toMatchObject({ status: 'succeeded', attempt_count: 3 });
+    const attempts = await attemptsOf(sent.deliveries[0]!.id);
+    expect(attempts.map((a) => [a.number, a.status_code])).toEqual([
+      [1, 500],
+      [2, 500],
+      [3, 200],
+    ]);
+    const [body] = await app.deps.sql<{ response_body: string }[]>`
+      select response_body from attempts where delivery_id = ${sent.deliveries[0]!.id} and number = 1`;
+    expect(body!.response_body).toBe('boom');
+  });
+
+  it('exhausting the schedule fails the delivery after 1 + schedule attempts', async () => {
+    const r = await receiver(() => ({ status: 503 }));
+    const { tenantId } = await tenantWithEndpoint(`${r.url}/down`);
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.failed', payload: { x: 1 } });
+    const row = await settled(sent.deliveries[0]!.id);
+    expect(row.status).toBe('failed');
+    expect(row.attempt_count).toBe(4);
+    expect(row.last_error).toContain('no retries left');
+    expect(r.requests).toHaveLength(4);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const r = await receiver((_req, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
+    const { tenantId } = await tenantWithEndpoint(`${r.url}/slow-down`);
+    await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
+    const [first, second] = await r.waitFor(2, { timeoutMs: 10_000 });
+    // The schedule says ~50 ms; the receiver asked for 1 s.
+    expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(950);
+  });
+
+  it('counts a timeout as a failed attempt and retries', async () => {
+    const r = await receiver((_req, i) => (i === 0 ? { delayMs: 1500 } : { status: 200 }));
+    const { tenantId } = await tenantWithEndpoint(`${r.url}/timeout`);
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
+    const row = await settled(sent.deliveries[0]!.id);
+    expect(row.status).toBe('succeeded');
+    const attempts = await attemptsOf(sent.deliveries[0]!.id);
+    expect(attempts[0]).toMatchObject({ number: 1, status_code: null, error: 'timeout' });
+    expect(attempts[1]).toMatchObject({ number: 2, status_code: 200 });
+  });
+
+  it('does not follow a 302: the redirect target is never requested', async () => {
+    const r = await receiver((req) =>
+      req.path === '/moved' ? { status: 302, headers: { location: `http://127.0.0.1:${r.port}/followed` } } : {},
+    );
+    const { tenantId } = await tenantWithEndpoint(`${r.url}/moved`);
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
+    const row = await settled(sent.deliveries[0]!.id);
+    expect(row.status).toBe('failed');
+    expect(r.requests.every((q) => q.path === '/moved')).toBe(true);
+    const attempts = await attemptsOf(sent.deliveries[0]!.id);
+    expect(attempts.every((a) => a.status_code === 302)).toBe(true);
+  });
+
+  it('410 Gone fails the delivery and disables the endpoint', async () => {
+    const r = await receiver(() => ({ status: 410 }));
+    const { tenantId, apiKey, endpoint } = await tenantWithEndpoint(`${r.url}/gone`);
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
+    const row = await settled(sent.deliveries[0]!.id);
+    expect(row.status).toBe('failed');
+    expect(r.requests).toHaveLength(1);
+    const after = await app.client(apiKey).endpoints.get.query({ endpointId: endpoint.id });
+    expect(after.disabled).toBe(true);
+    expect(after.disabledReason).toContain('410');
+    // A disabled endpoint gets no new deliveries.
+    const next = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 2 } });
+    expect(next.deliveries).toHaveLength(0);
+  });
+
+  it('a destination blocked at connect time (DNS rebinding) fails at once, without retry', async () => {
+    const r = await receiver();
+    const { tenantId } = await tenantWithEndpoint(`http://rebind.test:${r.port}/`);
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
+    const row = await settled(sent.deliveries[0]!.id);
+    expect(row.status).toBe('failed');
+    expect(row.last_error).toContain('127.0.0.2');
+    const attempts = await attemptsOf(sent.deliveries[0]!.id);
+    expect(attempts).toMatchObject([{ number: 1, error: 'blocked' }]);
+    expect(r.requests).toHaveLength(0);
+  });
+
+  it('a name that does not resolve is retried (DNS errors are transient)', async () => {
+    const { tenantId } = await tenantWithEndpoint('https://unknown.example/');
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
+    const row = await settled(sent.deliveries[0]!.id);
+    expect(row.status).toBe('failed');
+    const attempts = await attemptsOf(sent.deliveries[0]!.id);
+    expect(attempts.map((a) => a.error)).toEqual(['dns', 'dns', 'dns', 'dns']);
+  });
+});
+
+describe('events.send input rules', () => {
+  it('rejects unknown and archived types, oversized payloads, and unsafe one-off URLs', async () => {
+    const { tenantId } = await tenantWithEndpoint('https://hooks.example/');
+    await expect(app.admin.events.send.mutate({ tenantId, type: 'nope.never', payload: {} })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+    });
+    await app.admin.eventTypes.upsert.mutate({ name: 'old.type' });
+    await app.admin.eventTypes.archive.mutate({ name: 'old.type' });
+    await expect(app.admin.events.send.mutate({ tenantId, type: 'old.type', payload: {} })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+    });
+    const big = { blob: 'x'.repeat(app.config.maxPayloadBytes) };
+    await expect(app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: big })).rejects.toMatchObject({
+      data: { code: 'PAYLOAD_TOO_LARGE' },
+    });
+    await expect(
+      app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: {}, url: 'https://10.0.0.1/' }),
+    ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('private address 10.0.0.1') });
+    await expect(
+      app.admin.events.send.mutate({ tenantId: 'tnt_00000000000000000000000000', type: 'job.completed', payload: {} }),
+    ).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: [1, 2] as never })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+    });
+  });
+
+  it('the same idempotency key returns the first event and creates no deliveries', async () => {
+    const r = await receiver();
+    const { tenantId } = await tenantWithEndpoint(`${r.url}/idem`);
+    const first = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 1 }, idempotencyKey: 'job-42' });
+    const again = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 2 }, idempotencyKey: 'job-42' });
+    expect(again.event.id).toBe(first.event.id);
+    expect(again.event.payload).toEqual({ v: 1 });
+    expect(again.deliveries.map((d) => d.id)).toEqual(first.deliveries.map((d) => d.id));
+    const [count] = await app.deps.sql<{ n: number }[]>`select count(*)::int as n from deliveries where event_id = ${first.event.id}`;
+    expect(count!.n).toBe(1);
+    await r.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(r.requests).toHaveLength(1);
+  });
+
+  it('a one-off url delivery is signed with the tenant signing secret', async () => {
+    const r = await receiver();
+    const { tenant, signingSecret } = await app.admin.tenants.create.mutate({ name: 'One-off' });
+    const sent = await app.admin.events.send.mutate({
+      tenantId: tenant.id,
+      type: 'job.completed',
+      payload: { jobId: 'n1', status: 'completed' },
+      url: `${r.url}/job-webhook`,
+    });
+    expect(sent.deliveries).toHaveLength(1);
+    expect(sent.deliveries[0]!.endpointId).toBeNull();
+    const [request] = await r.waitFor(1);
+    expect(request!.path).toBe('/job-webhook');
+    expect(
+      new Webhook(signingSecret).verify(request!.body, {
+        'webhook-id': String(request!.headers['webhook-id']),
+        'webhook-timestamp': String(request!.headers['webhook-timestamp']),
+        'webhook-signature': String(request!.headers['webhook-signature']),
+      }),
+    ).toEqual({ jobId: 'n1', status: 'completed' });
+  });
+});
+
+describe('secret rotation', () => {
+  it('during the grace period receivers holding only the old or only the new secret both verify', async () => {
+    const r = await receiver();
+    const { tenantId, apiKey, endpoint, secret: oldSecret } = await tenantWithEndpoint(`${r.url}/rotate`);
+    const { secret: newSecret } = await app.client(apiKey).endpoints.rotateSecret.mutate({ endpointId: endpoint.id });
+    await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { rotated: true } });
+    const [request] = await r.waitFor(1);
+    const headers = {
+      'webhook-id': String(request!.headers['webhook-id']),
+      'webhook-timestamp': String(request!.headers['webhook-timestamp']),
+      'webhook-signature': String(request!.headers['webhook-signature']),
+    };
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(new Webhook(oldSecret).verify(request!.body, headers)).toEqual({ rotated: true });
+    expect(new Webhook(newSecret).verify(request!.body, headers)).toEqual({ rotated: true });
+
+    // Without a grace period only the newest secret signs.
+    const { secret: newest } = await app.client(apiKey).endpoints.rotateSecret.mutate({ endpointId: endpoint.id, graceSeconds: 0 });
+    await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { rotated: 2 } });
+    const [, second] = await r.waitFor(2);
+    const secondHeaders = {
+      'webhook-id': String(second!.headers['webhook-id']),
+      'webhook-timestamp': String(second!.headers['webhook-timestamp']),
+      'webhook-signature': String(second!.headers['webhook-signature']),
+    };
+    expect(new Webhook(newest).verify(second!.body, secondHeaders)).toEqual({ rotated: 2 });
+    expect(() => new Webhook(newSecret).verify(second!.body, secondHeaders)).toThrow();
+  });
+});
