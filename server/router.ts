@@ -1,4 +1,8 @@
 // The application router: every procedure of the API. Clients import only `type AppRouter`.
+import { deliveriesRouter } from './routers/deliveries.js';
+import { endpointsRouter } from './routers/endpoints.js';
+import { eventsRouter } from './routers/events.js';
+import { eventTypesRouter } from './routers/eventTypes.js';
 import { healthProcedure } from './routers/health.js';
 import { tenantsRouter } from './routers/tenants.js';
 import { createCallerFactory, router } from './trpc.js';
@@ -6,6 +10,10 @@ import { createCallerFactory, router } from './trpc.js';
 export const appRouter = router({
   health: healthProcedure,
   tenants: tenantsRouter,
+  eventTypes: eventTypesRouter,
+  endpoints: endpointsRouter,
+  events: eventsRouter,
+  deliveries: deliveriesRouter,
 });
 
 export type AppRouter = typeof appRouter;
