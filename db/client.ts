@@ -11,10 +11,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function connectDatabase(url: string, options: { max?: number } = {}): Database {
+export function connectDatabase(url: string, options: { max?: number; debug?: () => void } = {}): Database {
   const sql = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
+    ...(options.debug && { debug: options.debug }),
     // Timestamps stay Date objects; jsonb comes back parsed.
     connection: { application_name: 'hookline' },
   });

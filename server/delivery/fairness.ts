@@ -1,13 +1,20 @@
 // Tenant fairness inside one worker process. Deliveries are I/O-bound and a worker holds many in
 // flight; without a cap, one tenant whose endpoints hang until the timeout could fill every slot
-// and stall everyone else. Each tenant may hold at most `maxPerTenant` slots; a job over the cap is
-// re-queued a moment later (no attempt is made or counted) and the slot goes to the next job.
+// and stall everyone else. Each tenant may hold at most `maxPerTenant` slots. A job over the cap
+// waits briefly for one of its tenant's slots (so a lone busy tenant with fast receivers keeps its
+// pace); if none frees up in time — the tenant's receivers are slow — the job is re-queued a moment
+// later (no attempt is made or counted), and for a while the tenant's further jobs over the cap are
+// re-queued without waiting, so the worker's slots reach the other tenants' jobs quickly.
 import type { AppDeps } from '../deps.js';
 import { deliverJobMaxAttempts, type DeliverJob } from './jobs.js';
 
+export interface Slot {
+  leave(): void;
+}
+
 export interface TenantFairness {
-  /** A slot for this tenant, or null when it already holds its share. */
-  tryEnter(tenantId: string): { leave(): void } | null;
+  /** A slot for this tenant, waiting up to `waitMs` for one; null when none freed up in time. */
+  enter(tenantId: string): Promise<Slot | null>;
   /** Puts the job back in the queue to run after a short pause. */
   defer(job: DeliverJob): Promise<void>;
   inFlight(): number;
@@ -15,30 +22,67 @@ export interface TenantFairness {
 
 export interface TenantFairnessOptions {
   maxPerTenant: number;
+  waitMs?: number;
   deferMs?: number;
 }
 
+interface TenantState {
+  held: number;
+  waiters: Array<(slot: Slot) => void>;
+  /** Until then, the tenant's jobs over the cap are re-queued at once: a recent wait ran out. */
+  slowUntil: number;
+}
+
 export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptions): TenantFairness {
-  const counts = new Map<string, number>();
-  let total = 0;
+  const tenants = new Map<string, TenantState>();
+  const waitMs = options.waitMs ?? 250;
   const deferMs = options.deferMs ?? 1000;
+  let total = 0;
+
+  const slotFor = (tenantId: string, state: TenantState): Slot => {
+    total++;
+    let left = false;
+    return {
+      leave() {
+        if (left) return;
+        left = true;
+        total--;
+        const next = state.waiters.shift();
+        if (next) {
+          next(slotFor(tenantId, state)); // the slot passes straight to a waiting job of the same tenant
+          return;
+        }
+        state.held--;
+        if (state.held === 0) tenants.delete(tenantId);
+      },
+    };
+  };
+
   return {
-    tryEnter(tenantId) {
-      const held = counts.get(tenantId) ?? 0;
-      if (held >= options.maxPerTenant) return null;
-      counts.set(tenantId, held + 1);
-      total++;
-      let left = false;
-      return {
-        leave() {
-          if (left) return;
-          left = true;
-          total--;
-          const now = (counts.get(tenantId) ?? 1) - 1;
-          if (now === 0) counts.delete(tenantId);
-          else counts.set(tenantId, now);
-        },
-      };
+    enter(tenantId) {
+      let state = tenants.get(tenantId);
+      if (!state) {
+        state = { held: 0, waiters: [], slowUntil: 0 };
+        tenants.set(tenantId, state);
+      }
+      if (state.held < options.maxPerTenant) {
+        state.held++;
+        return Promise.resolve(slotFor(tenantId, state));
+      }
+      if (Date.now() < state.slowUntil) return Promise.resolve(null);
+      const waiting = state;
+      return new Promise((resolve) => {
+        const waiter = (slot: Slot) => {
+          clearTimeout(timer);
+          resolve(slot);
+        };
+        const timer = setTimeout(() => {
+          waiting.waiters.splice(waiting.waiters.indexOf(waiter), 1);
+          waiting.slowUntil = Date.now() + deferMs;
+          resolve(null);
+        }, waitMs);
+        waiting.waiters.push(waiter);
+      });
     },
     async defer(job) {
       const delayMs = Math.round(deferMs * (1 + Math.random() / 2));
