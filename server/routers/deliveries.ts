@@ -1,4 +1,29 @@
-// deliveries.* procedures (being built).
-import { router } from '../trpc.js';
+// deliveries.* procedures: what happened to each delivery, attempt by attempt, and sending one again.
+// Tenant-scoped: a tenant key reads its own deliveries, the admin key names the tenant.
+import { z } from 'zod';
+import { deliveryIdSchema, endpointIdSchema, eventIdSchema, pageLimit } from '../../shared/schemas.js';
+import { retryDelivery } from '../delivery/requeue.js';
+import { getDelivery, listDeliveries } from '../events/read.js';
+import { router, tenantInput, tenantScopedProcedure } from '../trpc.js';
 
-export const deliveriesRouter = router({});
+const byId = tenantInput({ deliveryId: deliveryIdSchema });
+
+export const deliveriesRouter = router({
+  /** Oldest first; `cursor` is the last id of the previous page. */
+  list: tenantScopedProcedure
+    .input(
+      tenantInput({
+        eventId: eventIdSchema.optional(),
+        endpointId: endpointIdSchema.optional(),
+        status: z.enum(['pending', 'succeeded', 'failed']).optional(),
+        cursor: deliveryIdSchema.optional(),
+        limit: pageLimit,
+      }).default({ limit: 50 }),
+    )
+    .query(({ ctx, input }) => listDeliveries(ctx.deps, ctx.tenantId, input)),
+
+  get: tenantScopedProcedure.input(byId).query(({ ctx, input }) => getDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
+
+  /** Re-queues a succeeded or failed delivery; attempt numbers continue. */
+  retry: tenantScopedProcedure.input(byId).mutation(({ ctx, input }) => retryDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
+});

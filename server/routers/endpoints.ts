@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
 import { endpointIdSchema, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
+import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -72,4 +73,12 @@ export const endpointsRouter = router({
   rotateSecret: tenantScopedProcedure
     .input(tenantInput({ endpointId: endpointIdSchema, graceSeconds: graceSecondsSchema }))
     .mutation(({ ctx, input }) => rotateEndpointSecret(ctx.deps, ctx.tenantId, input.endpointId, input.graceSeconds)),
+
+  /** A signed `hookline.test` event to this endpoint alone, whatever its filter. */
+  sendTest: tenantScopedProcedure.input(byId).mutation(({ ctx, input }) => sendTestEvent(ctx.deps, ctx.tenantId, input.endpointId)),
+
+  /** Re-queues the endpoint's failed deliveries created since then (at most 14 days ago). */
+  recover: tenantScopedProcedure
+    .input(tenantInput({ endpointId: endpointIdSchema, since: z.iso.datetime({ offset: true }) }))
+    .mutation(({ ctx, input }) => recoverEndpoint(ctx.deps, ctx.tenantId, input.endpointId, input.since)),
 });

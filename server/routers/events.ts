@@ -1,8 +1,9 @@
 // events.* procedures: the operator sends events for a tenant; tenants read theirs (polling fallback).
 import { z } from 'zod';
-import { eventTypeName, safeText, tenantIdSchema } from '../../shared/schemas.js';
+import { eventIdSchema, eventTypeName, pageLimit, safeText, tenantIdSchema } from '../../shared/schemas.js';
+import { getEvent, listEvents } from '../events/read.js';
 import { sendEvent } from '../events/send.js';
-import { adminProcedure, router } from '../trpc.js';
+import { adminProcedure, router, tenantInput, tenantScopedProcedure } from '../trpc.js';
 
 export const eventsRouter = router({
   send: adminProcedure
@@ -16,4 +17,25 @@ export const eventsRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => sendEvent(ctx.deps, input.tenantId, input)),
+
+  /**
+   * Oldest first, ascending by id; `cursor` is the last id of the previous page (keyset, stable
+   * while events arrive). Poll with `since`, then keep the last id seen as `cursor`. Events appear
+   * here about a second after they are sent (see EVENT_LIST_SETTLE_MS).
+   */
+  list: tenantScopedProcedure
+    .input(
+      tenantInput({
+        since: z.iso.datetime({ offset: true }).optional(),
+        type: eventTypeName.optional(),
+        cursor: eventIdSchema.optional(),
+        limit: pageLimit,
+      }).default({ limit: 50 }),
+    )
+    .query(({ ctx, input }) => listEvents(ctx.deps, ctx.tenantId, input)),
+
+  /** One event with the status of each of its deliveries. */
+  get: tenantScopedProcedure
+    .input(tenantInput({ eventId: eventIdSchema }))
+    .query(({ ctx, input }) => getEvent(ctx.deps, ctx.tenantId, input.eventId)),
 });

@@ -1,0 +1,59 @@
+// Sending a finished delivery again (deliveries.retry, and endpoints.recover in bulk). The delivery
+// goes back to `pending` and gets a `deliver` job for attempt `attempt_count + 1` in the same
+// transaction, so attempt numbers continue (1, 2, 3, then 4) and the worker's rule — act only when
+// the delivery is pending and expects that attempt — holds for re-queued deliveries too.
+import { and, eq, sql } from 'drizzle-orm';
+import { deliveries, endpoints } from '../../db/schema.js';
+import type { AppDeps } from '../deps.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { presentDelivery, type Delivery } from '../events/present.js';
+import { addDeliverJobsSql, type DeliverJob } from './jobs.js';
+
+/**
+ * The state of a re-queued delivery: pending, next attempt now. `last_error` is cleared — it
+ * describes the delivery's current state; each attempt keeps its own error.
+ */
+export const requeuedState = {
+  status: 'pending' as const,
+  nextAttemptAt: sql`now()`,
+  lastError: null,
+  updatedAt: sql`now()`,
+};
+
+/** The job that makes a re-queued delivery's next attempt. */
+export function nextAttemptJob(row: { id: string; tenantId: string; attemptCount: number }): DeliverJob {
+  return { deliveryId: row.id, tenantId: row.tenantId, attempt: row.attemptCount + 1 };
+}
+
+export function disabledEndpointMessage(endpointId: string, reason: string | null, doing: string): string {
+  return `endpoint ${endpointId} is disabled${reason ? ` (${reason})` : ''}; re-enable it (endpoints.update with disabled: false) before ${doing}`;
+}
+
+/**
+ * Re-queues one succeeded or failed delivery. A pending one already has a job (or is being
+ * attempted), so it is refused rather than sent twice; so is one whose endpoint is disabled.
+ */
+export async function retryDelivery(deps: AppDeps, tenantId: string, deliveryId: string): Promise<Delivery> {
+  return deps.db.transaction(async (tx) => {
+    // The row lock orders this against a concurrent retry or recover of the same delivery.
+    const [current] = await tx
+      .select({
+        status: deliveries.status,
+        endpointId: deliveries.endpointId,
+        endpointDisabled: endpoints.disabled,
+        endpointDisabledReason: endpoints.disabledReason,
+      })
+      .from(deliveries)
+      .leftJoin(endpoints, eq(endpoints.id, deliveries.endpointId))
+      .where(and(eq(deliveries.tenantId, tenantId), eq(deliveries.id, deliveryId)))
+      .for('update', { of: deliveries });
+    if (!current) throw new NotFoundError('delivery not found');
+    if (current.status === 'pending') throw new InvalidInputError('delivery is already pending');
+    if (current.endpointId !== null && current.endpointDisabled) {
+      throw new InvalidInputError(disabledEndpointMessage(current.endpointId, current.endpointDisabledReason, 'retrying'));
+    }
+    const [row] = await tx.update(deliveries).set(requeuedState).where(eq(deliveries.id, deliveryId)).returning();
+    await tx.execute(addDeliverJobsSql([nextAttemptJob(row!)]));
+    return presentDelivery(row!);
+  });
+}
