@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { ConfigError } from '../env.js';
 import { hooklineVersion } from '../routers/health.js';
+import { registerAdminCommands } from './admin/index.js';
+import { describeError } from './admin/output.js';
 import { runMigrate, runProcesses } from './processes.js';
 
 const program = new Command()
@@ -23,6 +25,7 @@ program
   .description('run the delivery worker only')
   .action(() => runProcesses({ api: false, worker: true }));
 program.command('migrate').description('apply database migrations and exit').action(runMigrate);
+registerAdminCommands(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -30,7 +33,8 @@ try {
   if (error instanceof ConfigError) {
     process.stderr.write(`hookline: ${error.message}\n`);
   } else {
-    process.stderr.write(`hookline: ${error instanceof Error ? error.message : String(error)}\n`);
+    // One line, e.g. `hookline: NOT_FOUND: tenant not found` for a failed API call.
+    process.stderr.write(`hookline: ${describeError(error)}\n`);
   }
   process.exit(1);
 }

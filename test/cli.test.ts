@@ -1,0 +1,345 @@
+// `hookline admin …` as operators run it: a child process (`node server/bin/hookline.js`) against a
+// live API, connected through HOOKLINE_URL / HOOKLINE_API_KEY, flags, or the quickstart's key file.
+// JSON output for scripts, tables for people, one-line errors and exit code 1 on failure, --help.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+
+const bin = fileURLToPath(new URL('../server/bin/hookline.js', import.meta.url));
+/** Each command is a fresh process (about a second through tsx); a test runs several. */
+const slow = 90_000;
+
+let app: TestApp;
+/** A directory without .hookline/, so no key is picked up unless a test gives one. */
+let cwd: string;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  cwd = mkdtempSync(join(tmpdir(), 'hookline-cli-'));
+});
+afterAll(async () => {
+  await app?.close();
+  if (cwd) rmSync(cwd, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without any HOOKLINE_* variable of the test run itself. */
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('HOOKLINE_')) env[key] = value;
+  }
+  return env;
+}
+
+function hookline(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; admin?: boolean } = {},
+): Promise<Run> {
+  const connection = options.admin === false ? {} : { HOOKLINE_URL: app.url, HOOKLINE_API_KEY: app.config.adminKey };
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: options.cwd ?? cwd, env: { ...cleanEnv(), ...connection, ...options.env }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') reject(error);
+        else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Runs an admin command with --json and returns the parsed result; fails on a non-zero exit. */
+async function json<T = any>(args: string[], options?: Parameters<typeof hookline>[1]): Promise<T> {
+  const run = await hookline([...args, '--json'], options);
+  expect(run.stderr, `stderr of hookline ${args.join(' ')}`).toBe('');
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout) as T;
+}
+
+/** The failure line of a command that must fail: exit 1, nothing on stdout, exactly one line on stderr. */
+async function failure(args: string[], options?: Parameters<typeof hookline>[1]): Promise<string> {
+  const run = await hookline(args, options);
+  expect(run.code).toBe(1);
+  expect(run.stdout).toBe('');
+  expect(run.stderr.endsWith('\n')).toBe(true);
+  expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  return run.stderr.trimEnd();
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('help', () => {
+  it('--help works on every level and lists the connection options on leaves', async () => {
+    const commands = [
+      [],
+      ['admin'],
+      ['admin', 'tenants'],
+      ['admin', 'tenants', 'create'],
+      ['admin', 'tenants', 'list'],
+      ['admin', 'tenants', 'get'],
+      ['admin', 'tenants', 'rotate-key'],
+      ['admin', 'tenants', 'delete'],
+      ['admin', 'event-types', 'upsert'],
+      ['admin', 'endpoints', 'create'],
+      ['admin', 'events', 'send'],
+    ];
+    const runs = await Promise.all(commands.map((args) => hookline([...args, '--help'], { admin: false })));
+    runs.forEach((run, i) => {
+      const args = commands[i]!;
+      expect(run.code, args.join(' ')).toBe(0);
+      expect(run.stdout).toContain(`Usage: hookline ${args.join(' ')}`.trimEnd());
+      if (args.length === 3) {
+        for (const flag of ['--json', '--url <url>', '--api-key <key>']) expect(run.stdout).toContain(flag);
+      }
+    });
+    expect(runs[0]!.stdout).toMatch(/admin\b/);
+    expect(runs[1]!.stdout).toMatch(/tenants[\s\S]*event-types[\s\S]*endpoints[\s\S]*events/);
+  }, slow);
+});
+
+describe('tenants', () => {
+  it('create, get, list, rotate-key and delete, as JSON', async () => {
+    const created = await json(['admin', 'tenants', 'create', '--name', 'Acme Video', '--external-id', 'acme-cli']);
+    expect(created.tenant).toMatchObject({ name: 'Acme Video', externalId: 'acme-cli', metadata: {} });
+    expect(created.apiKey).toMatch(/^hk_/);
+    expect(created.signingSecret).toMatch(/^whsec_/);
+    const id: string = created.tenant.id;
+    expect((await app.client(created.apiKey).tenants.me.query()).id).toBe(id);
+
+    expect(await json(['admin', 'tenants', 'get', id])).toEqual(created.tenant);
+
+    await json(['admin', 'tenants', 'create', '--name', 'Second']);
+    const all = await json(['admin', 'tenants', 'list']);
+    expect(all.items.map((t: { id: string }) => t.id)).toContain(id);
+    expect(all.nextCursor).toBeNull();
+    const first = await json(['admin', 'tenants', 'list', '--limit', '1']);
+    expect(first.items).toHaveLength(1);
+    expect(first.nextCursor).toBe(first.items[0].id);
+    const rest = await json(['admin', 'tenants', 'list', '--cursor', first.nextCursor]);
+    expect(rest.items.length).toBe(all.items.length - 1);
+    const byExternal = await json(['admin', 'tenants', 'list', '--external-id', 'acme-cli']);
+    expect(byExternal.items.map((t: { id: string }) => t.id)).toEqual([id]);
+
+    const rotated = await json(['admin', 'tenants', 'rotate-key', id]);
+    expect(rotated.apiKey).toMatch(/^hk_/);
+    expect(rotated.apiKey).not.toBe(created.apiKey);
+    expect((await app.client(rotated.apiKey).tenants.me.query()).id).toBe(id);
+    await expect(app.client(created.apiKey).tenants.me.query()).rejects.toThrow();
+
+    expect(await json(['admin', 'tenants', 'delete', id])).toEqual({ deleted: true });
+    expect(await failure(['admin', 'tenants', 'get', id])).toBe('hookline: NOT_FOUND: tenant not found');
+    expect(await failure(['admin', 'tenants', 'delete', id])).toBe('hookline: NOT_FOUND: tenant not found');
+  }, slow);
+
+  it('prints tables and fields for people', async () => {
+    const create = await hookline(['admin', 'tenants', 'create', '--name', 'Human Co']);
+    expect(create.code).toBe(0);
+    expect(create.stdout).toMatch(/^id\s+tnt_\w+$/m);
+    expect(create.stdout).toMatch(/^name\s+Human Co$/m);
+    expect(create.stdout).toMatch(/^api key\s+hk_\S+$/m);
+    expect(create.stdout).toMatch(/^signing secret\s+whsec_\S+$/m);
+    const id = /^id\s+(tnt_\w+)$/m.exec(create.stdout)![1]!;
+
+    const list = await hookline(['admin', 'tenants', 'list']);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+EXTERNAL ID\s+CREATED$/);
+    expect(lines.some((line) => line.startsWith(id) && line.includes('Human Co'))).toBe(true);
+
+    const get = await hookline(['admin', 'tenants', 'get', id]);
+    expect(get.stdout).toMatch(/^external id\s+-$/m);
+    const rotate = await hookline(['admin', 'tenants', 'rotate-key', id]);
+    expect(rotate.stdout).toMatch(/^api key\s+hk_\S+$/m);
+    const remove = await hookline(['admin', 'tenants', 'delete', id]);
+    expect(remove.stdout).toBe(`deleted tenant ${id}\n`);
+  }, slow);
+
+  it('--json may also come before the subcommand', async () => {
+    const run = await hookline(['admin', '--json', 'tenants', 'list', '--limit', '1']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toHaveProperty('items');
+  });
+});
+
+describe('failures: one line, exit code 1', () => {
+  it('API errors name the tRPC code', async () => {
+    const { apiKey } = await app.admin.tenants.create.mutate({ name: 'Tenant with a key' });
+    await app.admin.tenants.create.mutate({ name: 'One', externalId: 'dup-cli' });
+    const [wrongKey, tenantKey, badId, longName, duplicate] = await Promise.all([
+      failure(['admin', 'tenants', 'list'], { env: { HOOKLINE_API_KEY: `hk_wrongwrong_${'x'.repeat(43)}` } }),
+      failure(['admin', 'tenants', 'list'], { env: { HOOKLINE_API_KEY: apiKey } }),
+      failure(['admin', 'tenants', 'get', "1' or 1=1"]),
+      failure(['admin', 'tenants', 'create', '--name', 'x'.repeat(201)]),
+      failure(['admin', 'tenants', 'create', '--name', 'Two', '--external-id', 'dup-cli']),
+    ]);
+    expect(wrongKey).toMatch(/^hookline: UNAUTHORIZED: \S/);
+    expect(tenantKey).toBe('hookline: FORBIDDEN: this procedure needs the admin key');
+    // Validation errors: the zod issues, on one line.
+    expect(badId).toMatch(/^hookline: BAD_REQUEST: tenantId: /);
+    expect(longName).toMatch(/^hookline: BAD_REQUEST: name: /);
+    expect(duplicate).toMatch(/^hookline: CONFLICT: .*dup-cli/);
+  }, slow);
+
+  it('an unreachable server is a NETWORK_ERROR naming the address', async () => {
+    const port = await closedPort();
+    expect(await failure(['admin', 'tenants', 'list'], { env: { HOOKLINE_URL: `http://127.0.0.1:${port}` } })).toBe(
+      `hookline: NETWORK_ERROR: cannot reach http://127.0.0.1:${port}/trpc: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
+  });
+
+  it('usage problems: no key, a bad URL, a missing argument', async () => {
+    const [noKey, badUrl, missing, badLimit] = await Promise.all([
+      failure(['admin', 'tenants', 'list'], { admin: false }),
+      failure(['admin', 'tenants', 'list'], { env: { HOOKLINE_URL: 'ftp://example.com' } }),
+      hookline(['admin', 'tenants', 'get']),
+      hookline(['admin', 'tenants', 'list', '--limit', 'many']),
+    ]);
+    expect(noKey).toMatch(/^hookline: no API key: /);
+    expect(badUrl).toMatch(/^hookline: HOOKLINE_URL must be an http/);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain("error: missing required argument 'id'");
+    expect(badLimit.code).toBe(1);
+    expect(badLimit.stderr).toContain('not a whole number');
+  }, slow);
+});
+
+describe('connection', () => {
+  it('flags win over the environment', async () => {
+    const port = await closedPort();
+    const page = await json(['admin', 'tenants', 'list', '--url', app.url, '--api-key', app.config.adminKey], {
+      env: { HOOKLINE_URL: `http://127.0.0.1:${port}`, HOOKLINE_API_KEY: 'hk_not_this_one' },
+    });
+    expect(page).toHaveProperty('items');
+  });
+
+  it("without a key, uses the quickstart's .hookline/admin-key in the working directory", async () => {
+    const project = mkdtempSync(join(tmpdir(), 'hookline-cli-project-'));
+    try {
+      mkdirSync(join(project, '.hookline'));
+      writeFileSync(join(project, '.hookline', 'admin-key'), `${app.config.adminKey}\n`);
+      const page = await json(['admin', 'tenants', 'list'], { admin: false, cwd: project, env: { HOOKLINE_URL: app.url } });
+      expect(page).toHaveProperty('items');
+      // An explicit key still wins over the file.
+      expect(
+        await failure(['admin', 'tenants', 'list'], {
+          admin: false,
+          cwd: project,
+          env: { HOOKLINE_URL: app.url, HOOKLINE_API_KEY: 'hk_not_this_one' },
+        }),
+      ).toMatch(/^hookline: UNAUTHORIZED: /);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  }, slow);
+});
+
+describe('event types, endpoints, events', () => {
+  it('event-types upsert, list, archive', async () => {
+    const upserted = await json([
+      'admin',
+      'event-types',
+      'upsert',
+      'video.rendered',
+      '--description',
+      'a video finished rendering',
+      '--schema',
+      '{"type":"object"}',
+    ]);
+    expect(upserted).toMatchObject({ name: 'video.rendered', description: 'a video finished rendering', archived: false });
+    expect(upserted.schema).toEqual({ type: 'object' });
+
+    const listed = await json(['admin', 'event-types', 'list']);
+    expect(listed.items.map((t: { name: string }) => t.name)).toContain('video.rendered');
+    const table = await hookline(['admin', 'event-types', 'list']);
+    expect(table.stdout).toMatch(/^NAME\s+ARCHIVED\s+SCHEMA\s+DESCRIPTION$/m);
+    expect(table.stdout).toMatch(/^video\.rendered\s+no\s+yes\s+a video finished rendering$/m);
+
+    expect(await json(['admin', 'event-types', 'archive', 'video.rendered'])).toMatchObject({ archived: true });
+    expect((await json(['admin', 'event-types', 'list'])).items.map((t: { name: string }) => t.name)).not.toContain(
+      'video.rendered',
+    );
+    const withArchived = await json(['admin', 'event-types', 'list', '--include-archived']);
+    expect(withArchived.items.map((t: { name: string }) => t.name)).toContain('video.rendered');
+
+    expect(await failure(['admin', 'event-types', 'upsert', 'x.y', '--schema', '{not json'])).toMatch(
+      /^hookline: --schema is not valid JSON: /,
+    );
+  }, slow);
+
+  it('endpoints create, list, get, delete and events send, for a named tenant', async () => {
+    const { tenant } = await app.admin.tenants.create.mutate({ name: 'Endpoint Owner' });
+    await json(['admin', 'event-types', 'upsert', 'job.completed']);
+
+    const created = await json([
+      'admin',
+      'endpoints',
+      'create',
+      'http://127.0.0.1:65000/hooks',
+      '--tenant',
+      tenant.id,
+      '--description',
+      'render farm',
+      '--event-type',
+      'job.completed',
+      '--header',
+      'X-Team: video',
+    ]);
+    expect(created.endpoint).toMatchObject({
+      tenantId: tenant.id,
+      url: 'http://127.0.0.1:65000/hooks',
+      description: 'render farm',
+      eventTypes: ['job.completed'],
+    });
+    expect(Object.entries(created.endpoint.headers)).toEqual([[expect.stringMatching(/^x-team$/i), 'video']]);
+    expect(created.secret).toMatch(/^whsec_/);
+    const endpointId: string = created.endpoint.id;
+
+    const listed = await json(['admin', 'endpoints', 'list', '--tenant', tenant.id]);
+    expect(listed.items.map((e: { id: string }) => e.id)).toEqual([endpointId]);
+    expect(await json(['admin', 'endpoints', 'get', endpointId, '--tenant', tenant.id])).toEqual(created.endpoint);
+
+    const dataFile = join(cwd, 'event.json');
+    writeFileSync(dataFile, JSON.stringify({ jobId: 'j-1', ok: true }));
+    const sent = await json([
+      'admin',
+      'events',
+      'send',
+      '--tenant',
+      tenant.id,
+      '--type',
+      'job.completed',
+      '--data',
+      `@${dataFile}`,
+    ]);
+    expect(sent.event).toMatchObject({ tenantId: tenant.id, type: 'job.completed', payload: { jobId: 'j-1', ok: true } });
+    expect(sent.deliveries.map((d: { endpointId: string }) => d.endpointId)).toEqual([endpointId]);
+    expect(await failure(['admin', 'events', 'send', '--tenant', tenant.id, '--type', 'job.completed', '--data', '[1]'])).toBe(
+      'hookline: --data must be a JSON object',
+    );
+
+    expect(await json(['admin', 'endpoints', 'delete', endpointId, '--tenant', tenant.id])).toEqual({ deleted: true });
+    expect(await failure(['admin', 'endpoints', 'get', endpointId, '--tenant', tenant.id])).toMatch(/^hookline: NOT_FOUND: /);
+    const noTenant = await hookline(['admin', 'endpoints', 'list']);
+    expect(noTenant.code).toBe(1);
+    expect(noTenant.stderr).toContain("required option '--tenant <id>' not specified");
+  }, slow);
+});

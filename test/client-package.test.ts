@@ -1,0 +1,314 @@
+// `hookline/client` as another TypeScript app gets it: `npm pack`, install the tarball into a fresh
+// app, typecheck a program against it (strict, NodeNext), compile it and run it against a live API.
+// To extend with the full flow once deliveries land (endpoint → event → received delivery), add the
+// steps to `consumerProgram` and the assertions to the last test; the app setup stays as it is.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRPCClientError } from '@trpc/client';
+import { createHooklineClient, HooklineError, toHooklineError } from '../client/index.js';
+import { generateSecret, webhookHeaders } from '../shared/signing.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const typesNodeVersion = (JSON.parse(readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as {
+  version: string;
+}).version;
+
+const setupTimeout = 180_000;
+
+let app: TestApp;
+let work: string;
+let consumer: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Child processes get the environment without npm's per-script variables of an outer `npm test`. */
+function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || key.startsWith('HOOKLINE_')) continue;
+    if (/^npm_(lifecycle|package)_/.test(key) || /^npm_config_(local_prefix|prefix|global|json|dry_run)$/.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd, env: childEnv(options.env), timeout: setupTimeout, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') reject(error);
+        else resolvePromise({ code: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+async function succeed(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<string> {
+  const result = await run(command, args, options);
+  if (result.code !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** The consumer's program: only `hookline/client`, as its README would show. */
+const consumerProgram = `
+import {
+  createHooklineClient,
+  HooklineError,
+  verifyWebhook,
+  WebhookVerificationError,
+  type CreatedTenant,
+  type HooklineClient,
+  type RouterInputs,
+  type Tenant,
+} from 'hookline/client';
+
+const url = process.env.HOOKLINE_URL!;
+const admin: HooklineClient = createHooklineClient({ url, apiKey: process.env.ADMIN_KEY! });
+
+async function errorOf(call: () => Promise<unknown>): Promise<HooklineError> {
+  try {
+    await call();
+  } catch (error) {
+    if (error instanceof HooklineError) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+// Never called: the types are real (an \`any\` client would make these directives unused, which fails).
+export function typeChecks(client: HooklineClient): void {
+  // @ts-expect-error not a procedure
+  void client.tenants.nope;
+  // @ts-expect-error name must be a string
+  void client.tenants.create.mutate({ name: 42 });
+  const input: RouterInputs['tenants']['create'] = { name: 'typed' };
+  // @ts-expect-error the output is a Tenant, not a string
+  const wrong: string = null as unknown as Tenant;
+  void input;
+  void wrong;
+}
+
+const created: CreatedTenant = await admin.tenants.create.mutate({ name: 'Consumer Co', externalId: 'consumer-1' });
+const tenantClient = createHooklineClient({ url, apiKey: created.apiKey, headers: { 'x-request-source': 'consumer' } });
+const me: Tenant = await tenantClient.tenants.me.query();
+const health = await createHooklineClient({ url }).health.query();
+
+const badKey = await errorOf(() => createHooklineClient({ url, apiKey: 'hk_bad' }).tenants.me.query());
+const badInput = await errorOf(() => admin.tenants.create.mutate({ name: '' }));
+const missing = await errorOf(() => admin.tenants.get.query({ tenantId: 'tnt_00000000000000000000000000' }));
+
+const webhook = JSON.parse(process.env.WEBHOOK!) as { body: string; headers: Record<string, string>; secret: string };
+const payload = verifyWebhook<{ video: string }>({ body: webhook.body, headers: webhook.headers, secret: webhook.secret });
+let tampered = 'accepted';
+try {
+  verifyWebhook({ body: webhook.body.replace('v_1', 'v_2'), headers: webhook.headers, secret: webhook.secret });
+} catch (error) {
+  if (error instanceof WebhookVerificationError) tampered = error.reason;
+}
+
+console.log(
+  JSON.stringify({
+    tenantId: created.tenant.id,
+    meId: me.id,
+    meName: me.name,
+    health,
+    badKey: { name: badKey.name, code: badKey.code, httpStatus: badKey.httpStatus },
+    badInput: { code: badInput.code, httpStatus: badInput.httpStatus, issues: badInput.zodIssues?.length ?? 0 },
+    missing: { code: missing.code, message: missing.message },
+    payload,
+    tampered,
+  }),
+);
+`;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'hookline-client-package-'));
+  consumer = join(work, 'app');
+  mkdirSync(join(consumer, 'src'), { recursive: true });
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'hookline-consumer', private: true, type: 'module' }));
+  writeFileSync(
+    join(consumer, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noUncheckedIndexedAccess: true,
+        // drizzle-orm's own declarations do not pass a library check (the project skips it too).
+        skipLibCheck: true,
+        types: ['node'],
+        rootDir: 'src',
+        outDir: 'out',
+      },
+      include: ['src'],
+    }),
+  );
+  writeFileSync(join(consumer, 'src', 'main.ts'), consumerProgram);
+
+  const install = async () => {
+    // prepack builds dist/ (npm run build:client) before the tarball is made.
+    await succeed('npm', ['pack', '--pack-destination', work], { cwd: root });
+    const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
+    if (!tarball) throw new Error(`npm pack left no tarball in ${work}`);
+    await succeed(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, tarball), `@types/node@${typesNodeVersion}`],
+      { cwd: consumer },
+    );
+  };
+  const [started] = await Promise.all([startTestApp(), install()]);
+  app = started;
+}, setupTimeout);
+
+afterAll(async () => {
+  await app?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('hookline/client, installed from the packed tarball', () => {
+  it('the package exposes ./client with types, and ships no server JavaScript', () => {
+    const installed = join(consumer, 'node_modules', 'hookline');
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      exports: Record<string, { types: string; import: string }>;
+    };
+    expect(manifest.exports['./client']).toMatchObject({
+      types: './dist/client/index.d.ts',
+      import: './dist/client/index.js',
+    });
+    const files = listFiles(join(installed, 'dist')).map((file) => relative(installed, file));
+    expect(files).toContain('dist/client/index.js');
+    expect(files).toContain('dist/server/router.d.ts');
+    expect(files.filter((file) => /^dist\/(server|db)\/.*\.js$/.test(file))).toEqual([]);
+  });
+
+  it('the client code imports no server code and no database driver', () => {
+    const installed = join(consumer, 'node_modules', 'hookline');
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      for (const match of source.matchAll(/\b(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(?\s*['"]([^'"]+)['"]/g)) {
+        const specifier = (match[1] ?? match[2])!;
+        if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
+        else bare.add(specifier);
+      }
+    };
+    visit(join(installed, 'dist', 'client', 'index.js'));
+    const local = [...seen].map((file) => relative(installed, file)).sort();
+    expect(local).toEqual(['dist/client/index.js', 'dist/client/verify.js', 'dist/shared/signing.js']);
+    expect([...bare].sort()).toEqual(['@trpc/client', '@trpc/server/observable', 'node:crypto']);
+  });
+
+  it('a consumer program typechecks (strict, NodeNext) and runs against a live server', async () => {
+    const check = await run(process.execPath, [tsc, '-p', consumer, '--noEmit'], { cwd: consumer });
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.code).toBe(0);
+    await succeed(process.execPath, [tsc, '-p', consumer], { cwd: consumer });
+
+    // A webhook signed here with the shared signing code, verified there with the package's verifyWebhook.
+    const secret = generateSecret();
+    const body = JSON.stringify({ video: 'v_1', status: 'rendered' });
+    const headers = webhookHeaders({
+      scheme: 'standard',
+      headerPrefix: 'X-Webhook',
+      id: `evt_${randomUUID()}`,
+      timestamp: Math.floor(Date.now() / 1000),
+      attempt: 1,
+      body,
+      secrets: [secret],
+    });
+
+    const output = await succeed(process.execPath, [join(consumer, 'out', 'main.js')], {
+      cwd: consumer,
+      env: { HOOKLINE_URL: app.url, ADMIN_KEY: app.config.adminKey, WEBHOOK: JSON.stringify({ body, headers, secret }) },
+    });
+    const result = JSON.parse(output.trim()) as Record<string, unknown>;
+    expect(result.tenantId).toMatch(/^tnt_/);
+    expect(result.meId).toBe(result.tenantId);
+    expect(result.meName).toBe('Consumer Co');
+    expect(result.health).toMatchObject({ ok: true });
+    expect(result.badKey).toEqual({ name: 'HooklineError', code: 'UNAUTHORIZED', httpStatus: 401 });
+    expect(result.badInput).toMatchObject({ code: 'BAD_REQUEST', httpStatus: 400 });
+    expect((result.badInput as { issues: number }).issues).toBeGreaterThan(0);
+    expect(result.missing).toEqual({ code: 'NOT_FOUND', message: 'tenant not found' });
+    expect(result.payload).toEqual({ video: 'v_1', status: 'rendered' });
+    expect(result.tampered).toBe('invalid_signature');
+
+    // The server saw what the program did.
+    const [tenant] = (await app.admin.tenants.list.query({ externalId: 'consumer-1' })).items;
+    expect(tenant?.id).toBe(result.tenantId);
+  }, setupTimeout);
+});
+
+describe('createHooklineClient, in process', () => {
+  it('adds the key and extra headers, accepts a trailing slash, and uses an injected fetch', async () => {
+    const seen: Array<{ url: string; headers: Record<string, string> }> = [];
+    const client = createHooklineClient({
+      url: `${app.url}/`,
+      apiKey: app.config.adminKey,
+      headers: async () => ({ 'x-trace': 'abc', authorization: 'Bearer overridden-by-apiKey' }),
+      fetch: (url, init) => {
+        seen.push({ url: String(url), headers: Object.fromEntries(new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).entries()) });
+        return fetch(url, init);
+      },
+    });
+    const { tenant } = await client.tenants.create.mutate({ name: 'In Process' });
+    expect((await client.tenants.get.query({ tenantId: tenant.id })).name).toBe('In Process');
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.url).toBe(`${app.url}/trpc/tenants.create`);
+    expect(seen[0]!.headers).toMatchObject({ authorization: `Bearer ${app.config.adminKey}`, 'x-trace': 'abc' });
+  });
+
+  it('rejects with HooklineError, still a TRPCClientError', async () => {
+    const error = await createHooklineClient({ url: app.url })
+      .tenants.list.query()
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(HooklineError);
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect(error).toMatchObject({ name: 'HooklineError', code: 'UNAUTHORIZED', httpStatus: 401, zodIssues: null });
+    expect((error as HooklineError).data?.code).toBe('UNAUTHORIZED');
+
+    const invalid = await createHooklineClient({ url: app.url, apiKey: app.config.adminKey })
+      .tenants.create.mutate({ name: '', plan: 'gold' } as never)
+      .then(() => undefined, (e: unknown) => e as HooklineError);
+    expect(invalid?.code).toBe('BAD_REQUEST');
+    expect(invalid?.zodIssues?.length).toBeGreaterThan(0);
+    expect(invalid?.message).not.toContain('\n');
+
+    const aborted = new AbortController();
+    aborted.abort();
+    const abortError = await createHooklineClient({ url: app.url })
+      .health.query(undefined, { signal: aborted.signal })
+      .then(() => undefined, (e: unknown) => e as HooklineError);
+    expect(abortError).toBeInstanceOf(HooklineError);
+    expect(abortError?.code).toBe('CLIENT_CLOSED_REQUEST');
+
+    expect(toHooklineError(new Error('boom'))).toMatchObject({ code: 'NETWORK_ERROR', httpStatus: null });
+    expect(() => createHooklineClient({ url: 'localhost:3000' })).toThrow(TypeError);
+  });
+});
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
