@@ -25,6 +25,7 @@ const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   HOOKLINE_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOOKLINE_HOST: z.string().min(1).default('127.0.0.1'),
+  HOOKLINE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOOKLINE_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   HOOKLINE_ENCRYPTION_KEY: z
     .string()
@@ -76,6 +77,8 @@ export interface Config {
   databaseUrl: string | undefined;
   port: number;
   host: string;
+  /** A second listener for /metrics, /healthz and /readyz (how a worker-only process is scraped). */
+  metricsPort: number | undefined;
   adminKey: string | undefined;
   encryptionKey: Buffer | undefined;
   urlPolicy: UrlPolicy;
@@ -119,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     port: e.HOOKLINE_PORT,
     host: e.HOOKLINE_HOST,
+    metricsPort: e.HOOKLINE_METRICS_PORT,
     adminKey: e.HOOKLINE_ADMIN_KEY,
     encryptionKey: e.HOOKLINE_ENCRYPTION_KEY ? Buffer.from(e.HOOKLINE_ENCRYPTION_KEY, 'base64') : undefined,
     urlPolicy: Object.freeze({ allowHttp: e.HOOKLINE_ALLOW_HTTP, allowedNetworks: e.HOOKLINE_ALLOWED_NETWORKS }),

@@ -1,48 +1,127 @@
 // The long-running commands: `start` (API + worker in one process), `serve`, `worker`, `migrate`.
-import { once } from 'node:events';
+// Each exposes /metrics (per-process registry), and on HOOKLINE_METRICS_PORT a second listener with
+// /metrics, /healthz and /readyz only (how a worker-only process is scraped and probed).
+// SIGTERM/SIGINT shut down gracefully: stop accepting, drain HTTP, let in-flight deliveries finish,
+// close the pool, exit 0.
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createApiServer } from '../http/server.js';
+import type { Logger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
 import { startRuntime, type Runtime } from '../runtime.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 
+/** Extra time past the per-attempt timeout before a shutdown gives up and exits 1. */
+const shutdownGraceMs = 15_000;
+
 export async function runProcesses(parts: { api: boolean; worker: boolean }): Promise<void> {
-  const runtime = await startRuntime();
-  const { deps, logger } = runtime;
-  let server: Server | undefined;
-  let worker: Worker | undefined;
-
-  if (parts.worker) {
-    worker = await startWorker(deps);
-    logger.info({ concurrency: deps.config.workerConcurrency }, 'worker started');
-  }
-  if (parts.api) {
-    server = createApiServer(deps);
-    server.listen(deps.config.port, deps.config.host);
-    await once(server, 'listening');
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : deps.config.port;
-    logger.info({ url: `http://${deps.config.host}:${port}` }, 'API listening');
-    process.stdout.write(`hookline API on http://${deps.config.host}:${port}/trpc (health: /healthz)\n`);
-  }
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await stopAll(runtime, server, worker);
-    process.exit(0);
+  // Signals are handled from the first moment: a SIGTERM while starting stops what has started.
+  let stopRequested: string | undefined;
+  let onStopRequest: ((signal: string) => void) | undefined;
+  let runtime: Runtime | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      // A second signal: the operator insists.
+      process.stderr.write(`hookline: ${signal} again, exiting without waiting\n`);
+      process.exit(1);
+    }
+    stopRequested = signal;
+    // A stuck start or shutdown must not hang forever (an orchestrator would SIGKILL anyway).
+    setTimeout(() => {
+      process.stderr.write('hookline: shutdown did not finish in time; exiting\n');
+      process.exit(1);
+    }, (runtime?.deps.config.timeoutMs ?? 10_000) + shutdownGraceMs).unref();
+    onStopRequest?.(signal);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  runtime = await startRuntime();
+  const { deps, logger } = runtime;
+  const servers: Server[] = [];
+  let worker: Worker | undefined;
+  const metrics = createMetrics(deps, { worker: parts.worker });
+
+  try {
+    if (parts.worker && !stopRequested) {
+      worker = await startWorker(deps, { onAttempt: metrics.onAttempt });
+      metrics.watchWorker(worker);
+      logger.info({ concurrency: deps.config.workerConcurrency, workerId: worker.processId }, 'worker started');
+    }
+    if (parts.api && !stopRequested) {
+      const server = createApiServer(deps, { routes: { '/metrics': metrics.serve } });
+      servers.push(server);
+      const port = await listen(server, deps.config.port, deps.config.host);
+      logger.info({ url: `http://${deps.config.host}:${port}` }, 'API listening');
+      process.stdout.write(`hookline API on http://${deps.config.host}:${port}/trpc (health: /healthz)\n`);
+    }
+    if (deps.config.metricsPort !== undefined && !stopRequested) {
+      const server = createApiServer(deps, { trpc: false, routes: { '/metrics': metrics.serve } });
+      servers.push(server);
+      const port = await listen(server, deps.config.metricsPort, deps.config.host);
+      logger.info({ url: `http://${deps.config.host}:${port}/metrics` }, 'metrics listening');
+      process.stdout.write(`hookline metrics on http://${deps.config.host}:${port}/metrics\n`);
+    }
+  } catch (error) {
+    // Failed half-way (e.g. the port is taken): release what started, then report as usual.
+    await stopAll(runtime, servers, worker, logger).catch(() => {});
+    throw error;
+  }
+
+  const started = runtime;
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    try {
+      await stopAll(started, servers, worker, logger);
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  onStopRequest = (signal) => void shutdown(signal);
+  if (stopRequested) onStopRequest(stopRequested);
 }
 
-async function stopAll(runtime: Runtime, server: Server | undefined, worker: Worker | undefined): Promise<void> {
-  // Stop taking new work first; in-flight requests and deliveries finish (bounded by the timeout).
-  const closing = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
-  server?.closeIdleConnections();
-  await Promise.all([closing, worker?.stop()]);
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function stopAll(runtime: Runtime, servers: Server[], worker: Worker | undefined, logger: Logger): Promise<void> {
+  // Stop taking new work first; in-flight requests and deliveries finish (deliveries are bounded
+  // by the per-attempt timeout), then the pool closes.
+  await Promise.all([
+    ...servers.map((server) => drain(server, runtime.deps.config.timeoutMs + 5_000)),
+    worker?.stop().then(() => logger.info('worker stopped')),
+  ]);
   await runtime.close();
+}
+
+/**
+ * Stops listening and waits for in-flight requests. A keep-alive connection stays open after its
+ * request unless closed, so idle ones are closed as they become idle; whatever is still open at
+ * the deadline is cut.
+ */
+async function drain(server: Server, deadlineMs: number): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  const cut = setTimeout(() => server.closeAllConnections(), deadlineMs);
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(cut);
+  }
 }
 
 export async function runMigrate(): Promise<void> {

@@ -10,6 +10,8 @@ import { appRouter } from '../router.js';
 export interface ApiServerOptions {
   /** Extra GET routes (e.g. /metrics), keyed by path. */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
+  /** Mount the API at /trpc (default true); false gives the worker's metrics/health listener. */
+  trpc?: boolean;
 }
 
 export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): Server {
@@ -47,7 +49,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
 
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/trpc' || path.startsWith('/trpc/')) {
+    if (options.trpc !== false && (path === '/trpc' || path.startsWith('/trpc/'))) {
       if (path === '/trpc') req.url = '/trpc/';
       trpc(req, res);
       return;

@@ -1,5 +1,6 @@
 // The delivery worker: a graphile-worker runner over hookline's tasks, with the guarded HTTP
-// client, per-tenant fairness and crash recovery (liveness) wired around it.
+// client, per-tenant fairness and crash recovery (liveness) wired around it, and the hourly
+// retention job on graphile-worker's cron.
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { createDeliverTask } from '../delivery/deliver.js';
@@ -7,6 +8,7 @@ import { createTenantFairness, type TenantFairness } from '../delivery/fairness.
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
 import type { Outcome } from '../delivery/outcome.js';
 import type { AppDeps } from '../deps.js';
+import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
 
@@ -52,12 +54,23 @@ export async function startWorker(deps: AppDeps, options: WorkerOptions = {}): P
     connectionString: config.databaseUrl,
     concurrency: config.workerConcurrency,
     maxPoolSize: Math.min(config.workerConcurrency + 2, 20),
-    pollInterval: options.pollIntervalMs ?? 2000,
+    pollInterval: options.pollIntervalMs ?? 500,
     noHandleSignals: true,
     events,
     logger: graphileLogger(deps.logger),
-    preset: { worker: { gracefulShutdownAbortTimeout: config.timeoutMs + 5000 } },
+    preset: {
+      worker: {
+        gracefulShutdownAbortTimeout: config.timeoutMs + 5000,
+        // One batched fetch feeds every slot (instead of each slot polling on its own), so a short
+        // poll interval stays cheap and re-queued jobs come back promptly.
+        localQueue: { size: config.workerConcurrency },
+      },
+    },
+    // Every worker process carries the schedule; graphile-worker's known_crontabs table makes sure
+    // each hour's run is queued once however many workers run.
+    parsedCronItems: retentionCronItems(),
     taskList: {
+      retention: createRetentionTask(deps) as never,
       deliver: createDeliverTask(deps, {
         http,
         fairness,

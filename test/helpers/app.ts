@@ -33,6 +33,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Run a delivery worker in this process too (with these options). */
   worker?: boolean | WorkerOptions;
+  /** Where the app's JSON log lines go (default stdout), e.g. to inspect them in a test. */
+  logDestination?: { write(line: string): void };
 }
 
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): ReadyConfig {
@@ -65,7 +67,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     db: database.db,
     sql: database.sql,
     secretBox: createSecretBox(config.encryptionKey),
-    logger: createLogger(config.logLevel),
+    logger: createLogger(config.logLevel, options.logDestination),
   };
   const server: Server = createApiServer(deps);
   server.listen(0, '127.0.0.1');
