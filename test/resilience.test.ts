@@ -185,4 +185,17 @@ describe('endpoint health', () => {
     await r.waitFor(11);
     expect(JSON.parse(r.requests[10]!.body)).toEqual({ n: 3 });
   }, 30_000);
+
+  it('HOOKLINE_DISABLE_AFTER=0 never disables an endpoint automatically', async () => {
+    const a = await app({ env: { HOOKLINE_DISABLE_AFTER: '0', HOOKLINE_RETRY_SCHEDULE: Array(11).fill('10ms').join(',') }, worker: true });
+    const r = await receiver(() => ({ status: 500 }));
+    const { tenantId, apiKey, endpointId } = await setup(a, `${r.url}/always-down`);
+    const sent = await a.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 1 } });
+    await eventually(async () => {
+      const [row] = await a.deps.sql<{ status: string }[]>`select status from deliveries where id = ${sent.deliveries[0]!.id}`;
+      return row!.status === 'failed';
+    });
+    expect(r.requests).toHaveLength(12);
+    expect((await a.client(apiKey).endpoints.get.query({ endpointId })).disabled).toBe(false);
+  }, 30_000);
 });

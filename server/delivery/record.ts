@@ -32,7 +32,8 @@ export async function recordAttempt(
     : null;
 
   // Evaluated against the endpoint row being updated, so concurrent attempts count correctly.
-  const tooLongFailing = deps.sql`(${health} = 'failure'
+  // HOOKLINE_DISABLE_AFTER=0 turns automatic disabling off.
+  const tooLongFailing = deps.sql`(${health} = 'failure' and ${deps.config.disableAfterMs > 0}
     and ep.failures_since_success + 1 >= ${minFailuresBeforeDisable}
     and coalesce(ep.first_failure_at, now()) <= now() - ${deps.config.disableAfterMs} * interval '1 millisecond')`;
 
