@@ -34,11 +34,28 @@ export type Endpoint = RouterOutputs['endpoints']['get'];
 export type CreatedEndpoint = RouterOutputs['endpoints']['create'];
 /** `events.send`: the event and one delivery per matching endpoint (or the one-off URL). */
 export type SentEvent = RouterOutputs['events']['send'];
-// Add one line each when their procedures land:
-//   export type Event = RouterOutputs['events']['get'];
-//   export type Delivery = RouterOutputs['deliveries']['get'];
-//   export type Attempt = Delivery['attempts'][number];
-//   export type DeliveryStatus = Delivery['status'];
+/** An event as `events.list` returns it: its payload as the receiver gets it. */
+export type Event = RouterOutputs['events']['list']['items'][number];
+/** `events.get`: the event with the status of each of its deliveries. */
+export type EventWithDeliveries = RouterOutputs['events']['get'];
+/** One event's delivery to one endpoint (or to the one-off URL: `endpointId` null). */
+export type Delivery = RouterOutputs['deliveries']['list']['items'][number];
+/** `deliveries.get`: the delivery with its attempts, by attempt number. */
+export type DeliveryWithAttempts = RouterOutputs['deliveries']['get'];
+/** One HTTP attempt of a delivery: its number, time, HTTP status or error, and duration. */
+export type Attempt = DeliveryWithAttempts['attempts'][number];
+/** `pending`, `succeeded` or `failed` (retries exhausted, or the endpoint disabled). */
+export type DeliveryStatus = Delivery['status'];
+
+// Inputs of the calls most programs make (every other one: `RouterInputs[router][procedure]`).
+export type CreateTenantInput = RouterInputs['tenants']['create'];
+export type UpdateTenantInput = RouterInputs['tenants']['update'];
+export type UpsertEventTypeInput = RouterInputs['eventTypes']['upsert'];
+export type CreateEndpointInput = RouterInputs['endpoints']['create'];
+export type UpdateEndpointInput = RouterInputs['endpoints']['update'];
+export type SendEventInput = RouterInputs['events']['send'];
+export type ListEventsInput = RouterInputs['events']['list'];
+export type ListDeliveriesInput = RouterInputs['deliveries']['list'];
 
 // ---------------------------------------------------------------------------------------------
 // Errors

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 
 const bin = fileURLToPath(new URL('../server/bin/hookline.js', import.meta.url));
-/** Each command is a fresh process (about a second through tsx); a test runs several. */
+/** Each command is a fresh process (about 0.3 s through tsx); a test runs several. */
 const slow = 90_000;
 
 let app: TestApp;
@@ -19,7 +20,8 @@ let app: TestApp;
 let cwd: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // With a worker, so deliveries happen; one attempt each (no retries), so a failure is final at once.
+  app = await startTestApp({ env: { HOOKLINE_RETRY_SCHEDULE: '' }, worker: true });
   cwd = mkdtempSync(join(tmpdir(), 'hookline-cli-'));
 });
 afterAll(async () => {
@@ -96,10 +98,21 @@ describe('help', () => {
       ['admin', 'tenants', 'list'],
       ['admin', 'tenants', 'get'],
       ['admin', 'tenants', 'rotate-key'],
+      ['admin', 'tenants', 'update'],
       ['admin', 'tenants', 'delete'],
       ['admin', 'event-types', 'upsert'],
       ['admin', 'endpoints', 'create'],
+      ['admin', 'endpoints', 'update'],
+      ['admin', 'endpoints', 'rotate-secret'],
+      ['admin', 'endpoints', 'send-test'],
+      ['admin', 'endpoints', 'recover'],
       ['admin', 'events', 'send'],
+      ['admin', 'events', 'list'],
+      ['admin', 'events', 'get'],
+      ['admin', 'deliveries'],
+      ['admin', 'deliveries', 'list'],
+      ['admin', 'deliveries', 'get'],
+      ['admin', 'deliveries', 'retry'],
     ];
     const runs = await Promise.all(commands.map((args) => hookline([...args, '--help'], { admin: false })));
     runs.forEach((run, i) => {
@@ -111,7 +124,7 @@ describe('help', () => {
       }
     });
     expect(runs[0]!.stdout).toMatch(/admin\b/);
-    expect(runs[1]!.stdout).toMatch(/tenants[\s\S]*event-types[\s\S]*endpoints[\s\S]*events/);
+    expect(runs[1]!.stdout).toMatch(/tenants[\s\S]*event-types[\s\S]*endpoints[\s\S]*events[\s\S]*deliveries/);
   }, slow);
 });
 
@@ -170,6 +183,26 @@ describe('tenants', () => {
     expect(rotate.stdout).toMatch(/^api key\s+hk_\S+$/m);
     const remove = await hookline(['admin', 'tenants', 'delete', id]);
     expect(remove.stdout).toBe(`deleted tenant ${id}\n`);
+  }, slow);
+
+  it('update: only what is given changes; --clear-external-id; nothing given is a usage error', async () => {
+    const { tenant } = await app.admin.tenants.create.mutate({ name: 'Before', externalId: 'update-cli' });
+    const [updated, nothing] = await Promise.all([
+      json(['admin', 'tenants', 'update', tenant.id, '--name', 'After', '--metadata', '{"plan":"gold"}']),
+      failure(['admin', 'tenants', 'update', tenant.id]),
+    ]);
+    expect(updated).toMatchObject({ id: tenant.id, name: 'After', externalId: 'update-cli', metadata: { plan: 'gold' } });
+    expect(nothing).toMatch(/^hookline: nothing to update: /);
+
+    const [cleared, badMetadata] = await Promise.all([
+      hookline(['admin', 'tenants', 'update', tenant.id, '--clear-external-id']),
+      failure(['admin', 'tenants', 'update', tenant.id, '--metadata', '{"plan":1}']),
+    ]);
+    expect(cleared.code).toBe(0);
+    expect(cleared.stdout).toMatch(/^name\s+After$/m);
+    expect(cleared.stdout).toMatch(/^external id\s+-$/m);
+    expect(cleared.stdout).toMatch(/^metadata\s+plan=gold$/m);
+    expect(badMetadata).toMatch(/^hookline: BAD_REQUEST: metadata/);
   }, slow);
 
   it('--json may also come before the subcommand', async () => {
@@ -341,5 +374,163 @@ describe('event types, endpoints, events', () => {
     const noTenant = await hookline(['admin', 'endpoints', 'list']);
     expect(noTenant.code).toBe(1);
     expect(noTenant.stderr).toContain("required option '--tenant <id>' not specified");
+  }, slow);
+});
+
+describe('deliveries, events list/get and endpoint operations, with a worker', () => {
+  let receiver: Receiver;
+  /** While true the receiver answers 500; else 204. */
+  let failing = true;
+  let tenantId: string;
+  let endpointId: string;
+  /** The first event's one delivery, failed (its one attempt got a 500). */
+  let eventId: string;
+  let deliveryId: string;
+
+  const deliveryStatus = async (id: string) =>
+    (await app.admin.deliveries.get.query({ tenantId, deliveryId: id })).status;
+
+  beforeAll(async () => {
+    receiver = await startReceiver(() => (failing ? { status: 500, body: 'down for maintenance' } : { status: 204 }));
+    ({ tenant: { id: tenantId } } = await app.admin.tenants.create.mutate({ name: 'Delivery Watcher' }));
+    await app.admin.eventTypes.upsert.mutate({ name: 'render.finished' });
+    const { endpoint } = await app.admin.endpoints.create.mutate({ tenantId, url: `${receiver.url}/hooks` });
+    endpointId = endpoint.id;
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'render.finished', payload: { renderId: 'r-1' } });
+    eventId = sent.event.id;
+    deliveryId = sent.deliveries[0]!.id;
+    await eventually(async () => (await deliveryStatus(deliveryId)) === 'failed');
+  });
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  it('deliveries list (filters), get (attempts), retry after a failure, as JSON and as tables', async () => {
+    const [all, filtered, none, got, table, fields, foreignEvent] = await Promise.all([
+      json(['admin', 'deliveries', 'list', '--tenant', tenantId]),
+      json([
+        'admin', 'deliveries', 'list', '--tenant', tenantId,
+        '--event', eventId, '--endpoint', endpointId, '--status', 'failed', '--limit', '1',
+      ]),
+      json(['admin', 'deliveries', 'list', '--tenant', tenantId, '--status', 'succeeded']),
+      json(['admin', 'deliveries', 'get', deliveryId, '--tenant', tenantId]),
+      hookline(['admin', 'deliveries', 'list', '--tenant', tenantId]),
+      hookline(['admin', 'deliveries', 'get', deliveryId, '--tenant', tenantId]),
+      failure(['admin', 'deliveries', 'list', '--tenant', tenantId, '--event', 'evt_00000000000000000000000000']),
+    ]);
+    expect(all).toEqual({ items: [expect.objectContaining({ id: deliveryId, status: 'failed' })], nextCursor: null });
+    expect(filtered.items.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
+    expect(none).toEqual({ items: [], nextCursor: null });
+    expect(got).toMatchObject({ id: deliveryId, eventId, endpointId, status: 'failed', attemptCount: 1 });
+    expect(got.attempts).toEqual([expect.objectContaining({ number: 1, statusCode: 500, responseBody: 'down for maintenance' })]);
+    expect(table.stdout).toMatch(/^DELIVERY\s+EVENT\s+ENDPOINT\s+STATUS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST ERROR$/m);
+    expect(table.stdout).toMatch(new RegExp(`^${deliveryId}\\s+${eventId}\\s+${endpointId}\\s+failed\\s+1\\s+-\\s+\\S`, 'm'));
+    expect(fields.stdout).toMatch(/^status\s+failed$/m);
+    expect(fields.stdout).toMatch(/^#\s+STARTED\s+HTTP\s+MS\s+ERROR$/m);
+    expect(fields.stdout).toMatch(/^1\s+\d{4}-\S+\s+500\s+\d+\s+-$/m);
+    expect(foreignEvent).toBe('hookline: NOT_FOUND: event not found');
+
+    failing = false;
+    const retried = await json(['admin', 'deliveries', 'retry', deliveryId, '--tenant', tenantId]);
+    expect(retried).toMatchObject({ id: deliveryId, status: 'pending', attemptCount: 1 });
+    await receiver.waitFor(2);
+    await eventually(async () => (await deliveryStatus(deliveryId)) === 'succeeded');
+
+    const [after, unknown] = await Promise.all([
+      json(['admin', 'deliveries', 'get', deliveryId, '--tenant', tenantId]),
+      failure(['admin', 'deliveries', 'retry', 'dlv_00000000000000000000000000', '--tenant', tenantId]),
+    ]);
+    expect(after).toMatchObject({ status: 'succeeded', attemptCount: 2, lastError: null });
+    expect(after.attempts.map((a: { number: number; statusCode: number }) => [a.number, a.statusCode])).toEqual([
+      [1, 500],
+      [2, 204],
+    ]);
+    expect(unknown).toBe('hookline: NOT_FOUND: delivery not found');
+  }, slow);
+
+  it('endpoints send-test, recover, update and rotate-secret', async () => {
+    // A second failed delivery, for recover to send again.
+    failing = true;
+    const second = await app.admin.events.send.mutate({ tenantId, type: 'render.finished', payload: { renderId: 'r-2' } });
+    await eventually(async () => (await deliveryStatus(second.deliveries[0]!.id)) === 'failed');
+    failing = false;
+
+    const [test, recovered, badSince] = await Promise.all([
+      json(['admin', 'endpoints', 'send-test', endpointId, '--tenant', tenantId]),
+      json(['admin', 'endpoints', 'recover', endpointId, '--tenant', tenantId, '--since', '1h']),
+      hookline(['admin', 'endpoints', 'recover', endpointId, '--tenant', tenantId, '--since', 'last week']),
+    ]);
+    expect(test.eventId).toMatch(/^evt_/);
+    expect(recovered).toEqual({ requeued: 1 });
+    expect(badSince.code).toBe(1);
+    expect(badSince.stderr).toContain('expected an ISO-8601 time');
+    await eventually(async () => (await deliveryStatus(second.deliveries[0]!.id)) === 'succeeded');
+    const testEvent = await eventually(async () => {
+      const event = await app.admin.events.get.query({ tenantId, eventId: test.eventId });
+      return event.deliveries[0]?.status === 'succeeded' && event;
+    });
+    expect(testEvent.type).toBe('hookline.test');
+
+    const [updated, rotated, conflicting, nothing] = await Promise.all([
+      json([
+        'admin', 'endpoints', 'update', endpointId, '--tenant', tenantId,
+        '--description', 'renders', '--event-type', 'render.finished', '--header', 'X-Team: video', '--disable',
+      ]),
+      json(['admin', 'endpoints', 'rotate-secret', endpointId, '--tenant', tenantId, '--grace', '1h']),
+      hookline(['admin', 'endpoints', 'update', endpointId, '--tenant', tenantId, '--enable', '--disable']),
+      failure(['admin', 'endpoints', 'update', endpointId, '--tenant', tenantId]),
+    ]);
+    expect(updated).toMatchObject({ id: endpointId, description: 'renders', eventTypes: ['render.finished'], disabled: true });
+    expect(Object.values(updated.headers)).toEqual(['video']);
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(conflicting.code).toBe(1);
+    expect(conflicting.stderr).toContain("option '--enable' cannot be used with option '--disable'");
+    expect(nothing).toMatch(/^hookline: nothing to update: /);
+
+    // Disabled: no test event, no recovery.
+    const [disabledTest, disabledRecover] = await Promise.all([
+      failure(['admin', 'endpoints', 'send-test', endpointId, '--tenant', tenantId]),
+      failure(['admin', 'endpoints', 'recover', endpointId, '--tenant', tenantId, '--since', '10m']),
+    ]);
+    expect(disabledTest).toMatch(/^hookline: BAD_REQUEST: endpoint ep_\w+ is disabled/);
+    expect(disabledRecover).toMatch(/^hookline: BAD_REQUEST: endpoint ep_\w+ is disabled/);
+
+    const enabled = await hookline([
+      'admin', 'endpoints', 'update', endpointId, '--tenant', tenantId,
+      '--endpoint-url', `${receiver.url}/v2`, '--clear-description', '--all-event-types', '--clear-headers', '--enable',
+    ]);
+    expect(enabled.code).toBe(0);
+    expect(enabled.stdout).toMatch(new RegExp(`^url\\s+${receiver.url}/v2$`, 'm'));
+    expect(enabled.stdout).toMatch(/^description\s+-$/m);
+    expect(enabled.stdout).toMatch(/^event types\s+all$/m);
+    expect(enabled.stdout).toMatch(/^headers\s+-$/m);
+    expect(enabled.stdout).toMatch(/^disabled\s+no$/m);
+  }, slow);
+
+  it('events list (filters, held back a second) and get (with its deliveries), as JSON and as tables', async () => {
+    // events.list holds back the last second's events.
+    await eventually(async () => (await app.admin.events.list.query({ tenantId })).items.length === 3);
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const [all, byType, none, got, table, fields, badId] = await Promise.all([
+      json(['admin', 'events', 'list', '--tenant', tenantId]),
+      json(['admin', 'events', 'list', '--tenant', tenantId, '--type', 'render.finished', '--since', '1h', '--limit', '1']),
+      json(['admin', 'events', 'list', '--tenant', tenantId, '--since', future]),
+      json(['admin', 'events', 'get', eventId, '--tenant', tenantId]),
+      hookline(['admin', 'events', 'list', '--tenant', tenantId, '--type', 'render.finished']),
+      hookline(['admin', 'events', 'get', eventId, '--tenant', tenantId]),
+      failure(['admin', 'events', 'get', 'evt_00000000000000000000000000', '--tenant', tenantId]),
+    ]);
+    expect(all.items.map((e: { type: string }) => e.type).sort()).toEqual(['hookline.test', 'render.finished', 'render.finished']);
+    expect(byType).toEqual({ items: [expect.objectContaining({ id: eventId, payload: { renderId: 'r-1' } })], nextCursor: eventId });
+    expect(none).toEqual({ items: [], nextCursor: null });
+    expect(got).toMatchObject({ id: eventId, tenantId, type: 'render.finished', payload: { renderId: 'r-1' } });
+    expect(got.deliveries).toEqual([expect.objectContaining({ id: deliveryId, status: 'succeeded', attemptCount: 2 })]);
+    expect(table.stdout).toMatch(/^ID\s+TYPE\s+CREATED\s+TO$/m);
+    expect(table.stdout).toMatch(new RegExp(`^${eventId}\\s+render\\.finished\\s+\\S+\\s+endpoints$`, 'm'));
+    expect(table.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect(fields.stdout).toMatch(/^payload\s+\{"renderId":"r-1"\}$/m);
+    expect(fields.stdout).toMatch(/^DELIVERY\s+ENDPOINT\s+STATUS\s+ATTEMPTS/m);
+    expect(fields.stdout).toMatch(new RegExp(`^${deliveryId}\\s+${endpointId}\\s+succeeded\\s+2\\s`, 'm'));
+    expect(badId).toBe('hookline: NOT_FOUND: event not found');
   }, slow);
 });

@@ -1,18 +1,20 @@
 // `hookline/client` as another TypeScript app gets it: `npm pack`, install the tarball into a fresh
-// app, typecheck a program against it (strict, NodeNext), compile it and run it against a live API.
-// To extend with the full flow once deliveries land (endpoint → event → received delivery), add the
-// steps to `consumerProgram` and the assertions to the last test; the app setup stays as it is.
+// app, typecheck a program against it (strict, NodeNext), compile it and run it against a live API
+// with a delivery worker: the program creates a tenant, an event type and an endpoint (pointing at a
+// loopback receiver this test runs), sends an event and polls events.get until it is delivered; the
+// test then verifies the received webhook with the installed package's own verifyWebhook.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRPCClientError } from '@trpc/client';
 import { createHooklineClient, HooklineError, toHooklineError } from '../client/index.js';
 import { generateSecret, webhookHeaders } from '../shared/signing.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -23,6 +25,7 @@ const typesNodeVersion = (JSON.parse(readFileSync(join(root, 'node_modules', '@t
 const setupTimeout = 180_000;
 
 let app: TestApp;
+let receiver: Receiver;
 let work: string;
 let consumer: string;
 
@@ -72,9 +75,19 @@ import {
   HooklineError,
   verifyWebhook,
   WebhookVerificationError,
+  type Attempt,
+  type CreatedEndpoint,
   type CreatedTenant,
+  type CreateEndpointInput,
+  type Delivery,
+  type DeliveryStatus,
+  type DeliveryWithAttempts,
+  type Event,
+  type EventWithDeliveries,
   type HooklineClient,
   type RouterInputs,
+  type SendEventInput,
+  type SentEvent,
   type Tenant,
 } from 'hookline/client';
 
@@ -100,8 +113,17 @@ export function typeChecks(client: HooklineClient): void {
   const input: RouterInputs['tenants']['create'] = { name: 'typed' };
   // @ts-expect-error the output is a Tenant, not a string
   const wrong: string = null as unknown as Tenant;
+  // @ts-expect-error not a delivery status
+  const status: DeliveryStatus = 'done';
+  // @ts-expect-error events.send needs a tenantId
+  const send: SendEventInput = { type: 'a.b', payload: {} };
+  const event: Event = null as unknown as EventWithDeliveries;
+  // @ts-expect-error an Event carries no deliveries
+  void event.deliveries;
   void input;
   void wrong;
+  void status;
+  void send;
 }
 
 const created: CreatedTenant = await admin.tenants.create.mutate({ name: 'Consumer Co', externalId: 'consumer-1' });
@@ -122,6 +144,35 @@ try {
   if (error instanceof WebhookVerificationError) tampered = error.reason;
 }
 
+// The whole flow: an event type (admin), an endpoint (tenant key), an event (admin), then poll
+// events.get until its delivery has succeeded.
+await admin.eventTypes.upsert.mutate({ name: 'video.rendered', description: 'a video finished rendering' });
+const endpointInput: CreateEndpointInput = { url: process.env.RECEIVER_URL! + '/webhooks', eventTypes: ['video.*'] };
+const { endpoint, secret }: CreatedEndpoint = await tenantClient.endpoints.create.mutate(endpointInput);
+const sendInput: SendEventInput = {
+  tenantId: created.tenant.id,
+  type: 'video.rendered',
+  payload: { video: 'v_9', status: 'rendered' },
+};
+const sent: SentEvent = await admin.events.send.mutate(sendInput);
+
+async function delivered(eventId: string): Promise<EventWithDeliveries> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const event = await tenantClient.events.get.query({ eventId });
+    const statuses: DeliveryStatus[] = event.deliveries.map((delivery: Delivery) => delivery.status);
+    if (statuses.length > 0 && statuses.every((status) => status === 'succeeded')) return event;
+    if (statuses.includes('failed') || Date.now() > deadline) {
+      throw new Error('event ' + eventId + ' not delivered: ' + (statuses.join(', ') || 'no deliveries'));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+const event = await delivered(sent.event.id);
+const delivery: DeliveryWithAttempts = await tenantClient.deliveries.get.query({ deliveryId: event.deliveries[0]!.id });
+const attempts: Attempt[] = delivery.attempts;
+const succeeded = await tenantClient.deliveries.list.query({ eventId: event.id, status: 'succeeded' });
+
 console.log(
   JSON.stringify({
     tenantId: created.tenant.id,
@@ -133,6 +184,18 @@ console.log(
     missing: { code: missing.code, message: missing.message },
     payload,
     tampered,
+    flow: {
+      endpointId: endpoint.id,
+      endpointUrl: endpoint.url,
+      secret,
+      eventId: event.id,
+      eventType: event.type,
+      deliveryId: delivery.id,
+      deliveryEndpointId: delivery.endpointId,
+      status: delivery.status,
+      attempts: attempts.map((attempt) => ({ number: attempt.number, statusCode: attempt.statusCode })),
+      listed: succeeded.items.map((item) => item.id),
+    },
   }),
 );
 `;
@@ -173,12 +236,15 @@ beforeAll(async () => {
       { cwd: consumer },
     );
   };
-  const [started] = await Promise.all([startTestApp(), install()]);
+  // With a delivery worker: the consumer's event is really delivered to `receiver`.
+  const [started, listening] = await Promise.all([startTestApp({ worker: true }), startReceiver(), install()]);
   app = started;
+  receiver = listening;
 }, setupTimeout);
 
 afterAll(async () => {
   await app?.close();
+  await receiver?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -239,7 +305,12 @@ describe('hookline/client, installed from the packed tarball', () => {
 
     const output = await succeed(process.execPath, [join(consumer, 'out', 'main.js')], {
       cwd: consumer,
-      env: { HOOKLINE_URL: app.url, ADMIN_KEY: app.config.adminKey, WEBHOOK: JSON.stringify({ body, headers, secret }) },
+      env: {
+        HOOKLINE_URL: app.url,
+        ADMIN_KEY: app.config.adminKey,
+        RECEIVER_URL: receiver.url,
+        WEBHOOK: JSON.stringify({ body, headers, secret }),
+      },
     });
     const result = JSON.parse(output.trim()) as Record<string, unknown>;
     expect(result.tenantId).toMatch(/^tnt_/);
@@ -256,6 +327,49 @@ describe('hookline/client, installed from the packed tarball', () => {
     // The server saw what the program did.
     const [tenant] = (await app.admin.tenants.list.query({ externalId: 'consumer-1' })).items;
     expect(tenant?.id).toBe(result.tenantId);
+
+    // The full flow: the program saw its event delivered, once, on the first attempt…
+    const flow = result.flow as {
+      endpointId: string;
+      endpointUrl: string;
+      secret: string;
+      eventId: string;
+      eventType: string;
+      deliveryId: string;
+      deliveryEndpointId: string;
+      status: string;
+      attempts: unknown[];
+      listed: string[];
+    };
+    expect(flow.endpointId).toMatch(/^ep_/);
+    expect(flow.endpointUrl).toBe(`${receiver.url}/webhooks`);
+    expect(flow.secret).toMatch(/^whsec_/);
+    expect(flow.eventId).toMatch(/^evt_/);
+    expect(flow).toMatchObject({ eventType: 'video.rendered', deliveryEndpointId: flow.endpointId, status: 'succeeded' });
+    expect(flow.attempts).toEqual([{ number: 1, statusCode: 200 }]);
+    expect(flow.listed).toEqual([flow.deliveryId]);
+
+    // …and the receiver got it, signed with the endpoint's secret: verified by the INSTALLED package.
+    const installed = (await import(
+      pathToFileURL(join(consumer, 'node_modules', 'hookline', 'dist', 'client', 'index.js')).href
+    )) as typeof import('../client/index.js');
+    expect(receiver.requests).toHaveLength(1);
+    const request = receiver.requests[0]!;
+    expect(request).toMatchObject({ method: 'POST', path: '/webhooks' });
+    expect(request.headers['webhook-id']).toBe(flow.eventId);
+    expect(installed.verifyWebhook({ body: request.body, headers: request.headers, secret: flow.secret })).toEqual({
+      video: 'v_9',
+      status: 'rendered',
+    });
+    const forged = (() => {
+      try {
+        installed.verifyWebhook({ body: request.body, headers: request.headers, secret: generateSecret() });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(forged).toBeInstanceOf(installed.WebhookVerificationError);
+    expect(forged).toMatchObject({ reason: 'invalid_signature' });
   }, setupTimeout);
 });
 

@@ -1,8 +1,11 @@
 // `hookline admin endpoints …`: a tenant's endpoints, named with `--tenant` (the admin key acts for
-// any tenant): list, show, create, delete.
-import { InvalidArgumentError, type Command } from 'commander';
-import type { Endpoint } from '../../../client/index.js';
+// any tenant): list, show, create, update, delete, rotate-secret, send-test, recover.
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Endpoint, UpdateEndpointInput } from '../../../client/index.js';
+import { parseDuration } from '../../../shared/duration.js';
 import { adminAction, collect, parseCount } from './action.js';
+import { AdminUsageError } from './connection.js';
+import { parseSince } from './events.js';
 import { formatFields, formatList, formatRecord, formatTable, type Column } from './output.js';
 
 const endpointColumns: Column<Endpoint>[] = [
@@ -31,6 +34,15 @@ function parseHeader(raw: string, previous: Record<string, string> | undefined):
   const colon = raw.indexOf(':');
   if (colon <= 0) throw new InvalidArgumentError('expected "Name: value".');
   return { ...previous, [raw.slice(0, colon).trim()]: raw.slice(colon + 1).trim() };
+}
+
+/** `--grace 24h` → seconds (a bare number is seconds; 0 = the old secret stops at once). */
+function parseGraceSeconds(raw: string): number {
+  try {
+    return Math.round(parseDuration(raw) / 1000);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
 }
 
 export function registerEndpointsCommands(admin: Command): void {
@@ -114,6 +126,122 @@ export function registerEndpointsCommands(admin: Command): void {
       adminAction<{ tenant: string }>(async ({ client, print }, [endpointId], options) => {
         const deleted = await client.endpoints.delete.mutate({ tenantId: options.tenant, endpointId: endpointId! });
         print(deleted, () => `deleted endpoint ${endpointId}`);
+      }),
+    );
+
+  endpoints
+    .command('update')
+    .description('change an endpoint: only what is given changes')
+    .argument('<id>', 'endpoint id')
+    .requiredOption('--tenant <id>', 'tenant id (tnt_…)')
+    // Not `--url`: that is the API address, an option of `hookline admin` valid anywhere after it.
+    .option('--endpoint-url <url>', 'a new delivery URL')
+    .addOption(new Option('--description <text>', 'a note for people').conflicts('clearDescription'))
+    .option('--clear-description', 'remove the description')
+    .addOption(
+      new Option('--event-type <name>', 'subscribe to exactly these types (repeatable; replaces the list)')
+        .argParser(collect)
+        .conflicts('allEventTypes'),
+    )
+    .option('--all-event-types', 'subscribe to every type')
+    .addOption(
+      new Option('--header <header>', 'send exactly these headers, "Name: value" (repeatable; replaces them)')
+        .argParser(parseHeader)
+        .conflicts('clearHeaders'),
+    )
+    .option('--clear-headers', 'send no custom headers')
+    .addOption(new Option('--enable', 're-enable it (resets its failure count)').conflicts('disable'))
+    .option('--disable', 'stop delivering to it')
+    .action(
+      adminAction<{
+        tenant: string;
+        endpointUrl?: string;
+        description?: string;
+        clearDescription?: boolean;
+        eventType?: string[];
+        allEventTypes?: boolean;
+        header?: Record<string, string>;
+        clearHeaders?: boolean;
+        enable?: boolean;
+        disable?: boolean;
+      }>(async ({ client, print }, [endpointId], options) => {
+        const patch: Omit<UpdateEndpointInput, 'tenantId' | 'endpointId'> = {
+          ...(options.endpointUrl !== undefined && { url: options.endpointUrl }),
+          ...(options.description !== undefined && { description: options.description }),
+          ...(options.clearDescription && { description: null }),
+          ...(options.eventType !== undefined && { eventTypes: options.eventType }),
+          ...(options.allEventTypes && { eventTypes: [] }),
+          ...(options.header !== undefined && { headers: options.header }),
+          ...(options.clearHeaders && { headers: {} }),
+          ...(options.enable && { disabled: false }),
+          ...(options.disable && { disabled: true }),
+        };
+        if (Object.keys(patch).length === 0) {
+          throw new AdminUsageError(
+            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --header, --enable or --disable (or a --clear-… option)',
+          );
+        }
+        const updated = await client.endpoints.update.mutate({ tenantId: options.tenant, endpointId: endpointId!, ...patch });
+        print(updated, endpointFields);
+      }),
+    );
+
+  endpoints
+    .command('rotate-secret')
+    .description('issue a new signing secret; the old one keeps signing too during the grace period')
+    .argument('<id>', 'endpoint id')
+    .requiredOption('--tenant <id>', 'tenant id (tnt_…)')
+    .option('--grace <duration>', 'how long the old secret stays valid, e.g. 1h, 7d (at most 7d; 0 = not at all)', parseGraceSeconds)
+    .action(
+      adminAction<{ tenant: string; grace?: number }>(async ({ client, print }, [endpointId], options) => {
+        const rotated = await client.endpoints.rotateSecret.mutate({
+          tenantId: options.tenant,
+          endpointId: endpointId!,
+          ...(options.grace !== undefined && { graceSeconds: options.grace }),
+        });
+        print(rotated, ({ secret }) =>
+          [
+            formatFields([['signing secret', secret]]),
+            '',
+            options.grace === 0
+              ? 'The old secret no longer verifies; give this one to the receiver now: it is not shown again.'
+              : 'Deliveries carry a signature for each secret until the grace period ends; give this one to the receiver now: it is not shown again.',
+          ].join('\n'),
+        );
+      }),
+    );
+
+  endpoints
+    .command('send-test')
+    .description('send the endpoint a signed hookline.test event, whatever its event types')
+    .argument('<id>', 'endpoint id')
+    .requiredOption('--tenant <id>', 'tenant id (tnt_…)')
+    .action(
+      adminAction<{ tenant: string }>(async ({ client, print }, [endpointId], options) => {
+        const sent = await client.endpoints.sendTest.mutate({ tenantId: options.tenant, endpointId: endpointId! });
+        print(sent, ({ eventId }) =>
+          [
+            `sent test event ${eventId}`,
+            `follow it: hookline admin events get ${eventId} --tenant ${options.tenant}`,
+          ].join('\n'),
+        );
+      }),
+    );
+
+  endpoints
+    .command('recover')
+    .description("send again the endpoint's failed deliveries created since a time (at most 14 days ago)")
+    .argument('<id>', 'endpoint id')
+    .requiredOption('--tenant <id>', 'tenant id (tnt_…)')
+    .requiredOption('--since <time>', 'an ISO-8601 time, or a duration ago (30m, 2h, 1d)', parseSince)
+    .action(
+      adminAction<{ tenant: string; since: string }>(async ({ client, print }, [endpointId], options) => {
+        const recovered = await client.endpoints.recover.mutate({
+          tenantId: options.tenant,
+          endpointId: endpointId!,
+          since: options.since,
+        });
+        print(recovered, ({ requeued }) => `re-queued ${requeued} failed deliver${requeued === 1 ? 'y' : 'ies'} since ${options.since}`);
       }),
     );
 }

@@ -1,19 +1,56 @@
-// `hookline admin events …`: send an event for a tenant (the operator's side of events.send).
-import type { Command } from 'commander';
-import type { SentEvent } from '../../../client/index.js';
-import { adminAction, readJsonObject } from './action.js';
+// `hookline admin events …`: send an event for a tenant (the operator's side of events.send), and
+// read a tenant's events (list, show with the status of each delivery).
+import { InvalidArgumentError, type Command } from 'commander';
+import type { Event, EventWithDeliveries } from '../../../client/index.js';
+import { parseDuration } from '../../../shared/duration.js';
+import { adminAction, parseCount, readJsonObject } from './action.js';
+import { deliveryColumns } from './deliveries.js';
 import { formatFields, formatTable, type Column } from './output.js';
 
-type SentDelivery = SentEvent['deliveries'][number];
-
-const deliveryColumns: Column<SentDelivery>[] = [
-  { header: 'DELIVERY', value: (d) => d.id },
-  { header: 'ENDPOINT', value: (d) => d.endpointId ?? 'one-off URL' },
-  { header: 'STATUS', value: (d) => d.status },
+const eventColumns: Column<Event>[] = [
+  { header: 'ID', value: (e) => e.id },
+  { header: 'TYPE', value: (e) => e.type },
+  { header: 'CREATED', value: (e) => e.createdAt },
+  { header: 'TO', value: (e) => e.url ?? 'endpoints' },
 ];
 
+/** An event's deliveries without the EVENT column (it is the event shown above them). */
+const eventDeliveryColumns = deliveryColumns.filter((column) => column.header !== 'EVENT');
+
+function eventFields(event: Event): string {
+  return formatFields([
+    ['id', event.id],
+    ['tenant', event.tenantId],
+    ['type', event.type],
+    ['created', event.createdAt],
+    ['idempotency key', event.idempotencyKey],
+    ['one-off URL', event.url],
+    ['payload', JSON.stringify(event.payload)],
+  ]);
+}
+
+function eventWithDeliveries({ deliveries, ...event }: EventWithDeliveries): string {
+  return [eventFields(event), '', formatTable(deliveries, eventDeliveryColumns, 'no deliveries')].join('\n');
+}
+
+/**
+ * `--since`: an ISO-8601 time (`2025-05-01T12:00:00Z`), or a duration ago (`30m`, `2h`, `1d`), sent
+ * as the ISO time it stands for.
+ */
+export function parseSince(raw: string): string {
+  try {
+    return new Date(Date.now() - parseDuration(raw)).toISOString();
+  } catch {
+    // Not a duration: an ISO time, checked by the server.
+  }
+  if (Number.isNaN(Date.parse(raw))) {
+    throw new InvalidArgumentError('expected an ISO-8601 time (2025-05-01T12:00:00Z) or a duration ago (30m, 2h, 1d).');
+  }
+  return raw;
+}
+
 export function registerEventsCommands(admin: Command): void {
-  const events = admin.command('events').description('send events');
+  const events = admin.command('events').description("send events, read a tenant's events");
 
   events
     .command('send')
@@ -41,10 +78,46 @@ export function registerEventsCommands(admin: Command): void {
                 ['created', event.createdAt],
               ]),
               '',
-              formatTable(deliveries, deliveryColumns, 'no deliveries: no enabled endpoint subscribes to this type'),
+              formatTable(deliveries, eventDeliveryColumns, 'no deliveries: no enabled endpoint subscribes to this type'),
             ].join('\n'),
           );
         },
       ),
+    );
+
+  events
+    .command('list')
+    .description("list a tenant's events, oldest first (the last second's are held back, so a poller never skips one)")
+    .requiredOption('--tenant <id>', 'tenant id (tnt_…)')
+    .option('--type <name>', 'only events of this type')
+    .option('--since <time>', 'only events created since: an ISO-8601 time, or a duration ago (30m, 2h, 1d)', parseSince)
+    .option('--limit <n>', 'at most this many (1-500)', parseCount, 50)
+    .option('--cursor <id>', "start after this event id (the previous page's nextCursor)")
+    .action(
+      adminAction<{ tenant: string; type?: string; since?: string; limit: number; cursor?: string }>(
+        async ({ client, print }, _args, options) => {
+          const page = await client.events.list.query({
+            tenantId: options.tenant,
+            limit: options.limit,
+            ...(options.type !== undefined && { type: options.type }),
+            ...(options.since !== undefined && { since: options.since }),
+            ...(options.cursor !== undefined && { cursor: options.cursor }),
+          });
+          print(page, ({ items, nextCursor }) =>
+            [formatTable(items, eventColumns, 'no events'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n'),
+          );
+        },
+      ),
+    );
+
+  events
+    .command('get')
+    .description('show one event, its payload, and the status of each of its deliveries')
+    .argument('<id>', 'event id (evt_…)')
+    .requiredOption('--tenant <id>', 'tenant id (tnt_…)')
+    .action(
+      adminAction<{ tenant: string }>(async ({ client, print }, [eventId], options) => {
+        print(await client.events.get.query({ tenantId: options.tenant, eventId: eventId! }), eventWithDeliveries);
+      }),
     );
 }

@@ -2,6 +2,7 @@
 // One file per group; a new group is one file and one line below.
 import type { Command } from 'commander';
 import { defaultApiUrl } from './connection.js';
+import { registerDeliveriesCommands } from './deliveries.js';
 import { registerEndpointsCommands } from './endpoints.js';
 import { registerEventsCommands } from './events.js';
 import { registerEventTypesCommands } from './event-types.js';
@@ -10,7 +11,7 @@ import { registerTenantsCommands } from './tenants.js';
 export function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
-    .description('manage a running hookline through its API (tenants, event types, endpoints, events)')
+    .description('manage a running hookline through its API (tenants, event types, endpoints, events, deliveries)')
     .option('--url <url>', `API address (env HOOKLINE_URL, default ${defaultApiUrl})`)
     .option('--api-key <key>', 'admin key (env HOOKLINE_API_KEY, else .hookline/admin-key)')
     .option('--json', 'print the result as JSON, for scripts')
@@ -23,5 +24,5 @@ export function registerAdminCommands(program: Command): void {
   registerEventTypesCommands(admin);
   registerEndpointsCommands(admin);
   registerEventsCommands(admin);
-  // Still to come, one file each: deliveries (list, retry).
+  registerDeliveriesCommands(admin);
 }

@@ -1,7 +1,8 @@
-// `hookline admin tenants …`: create, list, show, rotate the API key of, and delete tenants.
-import type { Command } from 'commander';
-import type { Tenant } from '../../../client/index.js';
-import { adminAction, parseCount } from './action.js';
+// `hookline admin tenants …`: create, list, show, update, rotate the API key of, and delete tenants.
+import { Option, type Command } from 'commander';
+import type { Tenant, UpdateTenantInput } from '../../../client/index.js';
+import { adminAction, parseCount, readJsonObject } from './action.js';
+import { AdminUsageError } from './connection.js';
 import { formatFields, formatRecord, formatTable, type Column } from './output.js';
 
 const tenantColumns: Column<Tenant>[] = [
@@ -80,6 +81,34 @@ export function registerTenantsCommands(admin: Command): void {
       adminAction(async ({ client, print }, [tenantId]) => {
         print(await client.tenants.get.query({ tenantId: tenantId! }), tenantFields);
       }),
+    );
+
+  tenants
+    .command('update')
+    .description('change a tenant: only what is given changes')
+    .argument('<id>', 'tenant id (tnt_…)')
+    .option('--name <name>', 'display name')
+    .addOption(new Option('--external-id <id>', 'your own id for the tenant (unique)').conflicts('clearExternalId'))
+    .option('--clear-external-id', 'remove the external id')
+    .option('--metadata <json>', 'replace the metadata: a JSON object of strings, @file, or - for stdin')
+    .action(
+      adminAction<{ name?: string; externalId?: string; clearExternalId?: boolean; metadata?: string }>(
+        async ({ client, print }, [tenantId], options) => {
+          const patch: Omit<UpdateTenantInput, 'tenantId'> = {
+            ...(options.name !== undefined && { name: options.name }),
+            ...(options.externalId !== undefined && { externalId: options.externalId }),
+            ...(options.clearExternalId && { externalId: null }),
+            // The server checks that every value is a string.
+            ...(options.metadata !== undefined && {
+              metadata: readJsonObject('--metadata', options.metadata) as Record<string, string>,
+            }),
+          };
+          if (Object.keys(patch).length === 0) {
+            throw new AdminUsageError('nothing to update: give --name, --external-id, --clear-external-id or --metadata');
+          }
+          print(await client.tenants.update.mutate({ tenantId: tenantId!, ...patch }), tenantFields);
+        },
+      ),
     );
 
   tenants
