@@ -8,6 +8,7 @@ import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../server/router.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
+import { codeOf, errorOf } from './helpers/errors.js';
 
 let app: TestApp;
 let tenantId: string;
@@ -27,20 +28,6 @@ beforeAll(async () => {
   tenant = app.client(tenantKey);
 });
 afterAll(() => app.close());
-
-async function errorOf(promise: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return error as TRPCClientError<AppRouter>;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  return (await errorOf(promise)).data?.code ?? 'none';
-}
 
 async function newTenant(target: TestApp, name: string): Promise<{ id: string; client: Client }> {
   const created = await target.admin.tenants.create.mutate({ name });

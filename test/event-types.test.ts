@@ -1,9 +1,8 @@
 // The event type catalog over real HTTP with the typed client: upsert, list, archive and
 // un-archive, name rules, the reserved `hookline.` prefix, schemas, and who may do what.
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppRouter } from '../server/router.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { codeOf, errorOf } from './helpers/errors.js';
 
 let app: TestApp;
 let tenantKey: string;
@@ -13,20 +12,6 @@ beforeAll(async () => {
   tenantKey = (await app.admin.tenants.create.mutate({ name: 'Catalog Reader' })).apiKey;
 });
 afterAll(() => app.close());
-
-async function errorOf(promise: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return error as TRPCClientError<AppRouter>;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  return (await errorOf(promise)).data?.code ?? 'none';
-}
 
 const seeds = ['job.completed', 'tool_execution.succeeded', 'file.upload.completed', 'generated_video_success', 'generation.failed'];
 

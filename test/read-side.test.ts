@@ -2,14 +2,13 @@
 // events.list (keyset pages that stay whole while events arrive; type and since filters),
 // events.get with delivery statuses, deliveries.list filters and pages, deliveries.get with its
 // attempts, and tenant scoping of every procedure (foreign ids answer NOT_FOUND like missing ones).
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { events } from '../db/schema.js';
 import { EVENT_LIST_SETTLE_MS } from '../server/events/read.js';
 import { newId } from '../shared/ids.js';
-import type { AppRouter } from '../server/router.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+import { codeOf } from './helpers/errors.js';
 
 let app: TestApp;
 const receivers: Receiver[] = [];
@@ -39,16 +38,6 @@ async function receiver(...args: Parameters<typeof startReceiver>): Promise<Rece
 async function newTenant(name = 'Reader') {
   const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name });
   return { tenantId: tenant.id, client: app.client(apiKey) };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return (error as TRPCClientError<AppRouter>).data?.code;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,13 +3,12 @@
 // exactly the endpoint's failed deliveries since a time (in batches); endpoints.sendTest delivers a
 // signed hookline.test event that a Standard Webhooks verifier accepts; and the refusals (pending,
 // disabled endpoint, beyond 14 days).
-import { TRPCClientError } from '@trpc/client';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recoverEndpoint } from '../server/endpoints/recovery.js';
-import type { AppRouter } from '../server/router.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { eventually, startReceiver, type ReceivedRequest, type Receiver } from './helpers/receiver.js';
+import { errorOf } from './helpers/errors.js';
 
 let app: TestApp;
 const receivers: Receiver[] = [];
@@ -42,16 +41,6 @@ async function tenantWithEndpoint(url: string, extra: { eventTypes?: string[] } 
   const client = app.client(apiKey);
   const { endpoint, secret } = await client.endpoints.create.mutate({ url, ...extra });
   return { tenantId: tenant.id, client, endpoint, secret };
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return error as TRPCClientError<AppRouter>;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 async function settled(client: Client, deliveryId: string, attemptCount?: number) {

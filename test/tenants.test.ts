@@ -1,8 +1,7 @@
 // Tenants over real HTTP with the typed client: the auth matrix, CRUD, key rotation, bad input.
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppRouter } from '../server/router.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
+import { codeOf, errorOf } from './helpers/errors.js';
 
 let app: TestApp;
 let tenantKey: string;
@@ -15,20 +14,6 @@ beforeAll(async () => {
   tenantId = created.tenant.id;
 });
 afterAll(() => app.close());
-
-async function errorOf(promise: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return error as TRPCClientError<AppRouter>;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  return (await errorOf(promise)).data?.code ?? 'none';
-}
 
 type Call = (c: Client) => Promise<unknown>;
 
