@@ -58,6 +58,15 @@ export function newId(kind: IdKind, now = Date.now()): string {
   return `${idPrefixes[kind]}_${encodeTime(now)}${encodeRandom(nextRandom(now))}`;
 }
 
+/**
+ * A block of ids for rows created together (one fan-out): a fresh id whose last `suffixLength`
+ * characters are left for the row's number (in the same alphabet), so the block's ids are
+ * distinct, valid and ordered, and a database statement can number its rows itself.
+ */
+export function newIdBlock(kind: IdKind, suffixLength = 4, now = Date.now()): { prefix: string; suffixLength: number } {
+  return { prefix: newId(kind, now).slice(0, -suffixLength), suffixLength };
+}
+
 /** The smallest id of a kind created at or after `time`: a lower bound for "since" queries. */
 export function idFloor(kind: IdKind, time: Date): string {
   return `${idPrefixes[kind]}_${encodeTime(time.getTime())}${'0'.repeat(16)}`;

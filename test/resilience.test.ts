@@ -121,7 +121,8 @@ describe('fan-out', () => {
     const sent = await sendEvent(deps, tenant.id, { type: 'job.completed', payload: { wide: true } });
     const enqueueMs = Date.now() - started;
     expect(sent.deliveries).toHaveLength(1000);
-    expect(statements).toBeLessThanOrEqual(10);
+    // One statement for the fan-out; the driver's type lookup on a new connection may add one.
+    expect(statements).toBeLessThanOrEqual(2);
 
     await r.waitFor(1000, { timeoutMs: 60_000 });
     expect(new Set(r.requests.map((q) => q.path)).size).toBe(1000);

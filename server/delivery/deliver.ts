@@ -21,12 +21,12 @@ export interface DeliverTaskOptions {
 }
 
 export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): Task<'deliver'> {
-  return async (job) => {
+  return async (job, helpers) => {
     // One tenant's slow or dead endpoints may not occupy the whole worker: over its share, the job
-    // steps aside (re-queued shortly) so other tenants' deliveries run now.
+    // steps aside (re-queued shortly, behind other tenants' jobs) so other tenants' deliveries run now.
     const slot = await options.fairness.enter(job.tenantId);
     if (!slot) {
-      await options.fairness.defer(job);
+      await options.fairness.defer(job, helpers.job.priority);
       return;
     }
     try {

@@ -15,8 +15,8 @@ export interface Slot {
 export interface TenantFairness {
   /** A slot for this tenant, waiting up to `waitMs` for one; null when none freed up in time. */
   enter(tenantId: string): Promise<Slot | null>;
-  /** Puts the job back in the queue to run after a short pause. */
-  defer(job: DeliverJob): Promise<void>;
+  /** Puts the job back in the queue to run after a pause, behind the queue's other jobs. */
+  defer(job: DeliverJob, priority: number): Promise<void>;
   inFlight(): number;
 }
 
@@ -31,6 +31,8 @@ interface TenantState {
   waiters: Array<(slot: Slot) => void>;
   /** Until then, the tenant's jobs over the cap are re-queued at once: a recent wait ran out. */
   slowUntil: number;
+  /** Re-queued jobs of the tenant come back spread out from here, not all at the same instant. */
+  nextReturnAt: number;
 }
 
 export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptions): TenantFairness {
@@ -53,7 +55,7 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
           return;
         }
         state.held--;
-        if (state.held === 0) tenants.delete(tenantId);
+        if (state.held === 0 && state.nextReturnAt < Date.now()) tenants.delete(tenantId);
       },
     };
   };
@@ -62,7 +64,7 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
     enter(tenantId) {
       let state = tenants.get(tenantId);
       if (!state) {
-        state = { held: 0, waiters: [], slowUntil: 0 };
+        state = { held: 0, waiters: [], slowUntil: 0, nextReturnAt: 0 };
         tenants.set(tenantId, state);
       }
       if (state.held < options.maxPerTenant) {
@@ -84,10 +86,19 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
         waiting.waiters.push(waiter);
       });
     },
-    async defer(job) {
-      const delayMs = Math.round(deferMs * (1 + Math.random() / 2));
+    async defer(job, priority) {
+      // Returned jobs are spaced so that about `maxPerTenant` come back per `deferMs` — roughly what
+      // a tenant at its cap can take — instead of the whole backlog churning through the queue.
+      const state = tenants.get(job.tenantId);
+      const now = Date.now();
+      let runAt = now + deferMs * (1 + Math.random() / 2);
+      if (state) {
+        runAt = Math.max(runAt, state.nextReturnAt);
+        state.nextReturnAt = runAt + deferMs / options.maxPerTenant;
+      }
       await deps.sql`select graphile_worker.add_job('deliver', ${JSON.stringify(job)}::json,
-        run_at := now() + ${delayMs} * interval '1 millisecond', max_attempts := ${deliverJobMaxAttempts})`;
+        run_at := now() + ${Math.round(runAt - now)} * interval '1 millisecond',
+        max_attempts := ${deliverJobMaxAttempts}, priority := ${Math.min(priority + 10, 1000)})`;
     },
     inFlight: () => total,
   };

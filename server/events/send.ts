@@ -1,12 +1,12 @@
 // events.send: accept an event for a tenant and fan it out — the event (payload serialized once,
 // stored as the exact bytes to send), one delivery per matching enabled endpoint (or one to a
-// one-off URL) and one job per delivery, all in one transaction with a bounded number of statements.
-import { and, eq, isNull, sql } from 'drizzle-orm';
-import { deliveries, endpoints, eventTypes, events, tenants } from '../../db/schema.js';
-import { isUniqueViolation } from '../../db/errors.js';
-import { newId } from '../../shared/ids.js';
+// one-off URL) and one job per delivery. All of it is ONE SQL statement (atomic on its own, one
+// round trip whatever the fan-out), so an accepted event always has its deliveries and jobs.
+import { and, eq } from 'drizzle-orm';
+import { deliveries, events, tenants } from '../../db/schema.js';
+import { newId, newIdBlock } from '../../shared/ids.js';
 import { judgeUrl } from '../../shared/url-rules.js';
-import { addDeliverJobsSql } from '../delivery/jobs.js';
+import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { presentDelivery, presentEvent, type Delivery, type Event } from './present.js';
@@ -19,6 +19,12 @@ export interface SendEventInput {
 }
 
 export const idempotencyWindowMs = 24 * 3_600_000;
+
+/**
+ * Jobs of one fan-out get priorities 0, 0, …, 1, 1, … (ten per step): a single-endpoint event of
+ * another tenant is queued ahead of the tail of a large fan-out instead of behind all of it.
+ */
+const jobsPerPriorityStep = 10;
 
 export async function sendEvent(
   deps: AppDeps,
@@ -36,93 +42,155 @@ export async function sendEvent(
     if (!verdict.ok) throw new InvalidInputError(`url: ${verdict.reason}`);
     url = verdict.url.href;
   }
-  const [tenant] = await deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
-  if (!tenant) throw new NotFoundError('tenant not found');
-  const [eventType] = await deps.db
-    .select({ name: eventTypes.name })
-    .from(eventTypes)
-    .where(and(eq(eventTypes.name, input.type), isNull(eventTypes.archivedAt)));
-  if (!eventType) throw new InvalidInputError(`event type "${input.type}" is not registered (or is archived)`);
-
-  return createEventWithDeliveries(deps, tenantId, { type: input.type, body, idempotencyKey: input.idempotencyKey, url });
+  return createEventWithDeliveries(deps, tenantId, {
+    type: input.type,
+    body,
+    idempotencyKey: input.idempotencyKey,
+    url,
+  });
 }
 
-/**
- * The fan-out transaction, also used for hookline's own test events (endpoints.sendTest), which
- * target one endpoint and skip the catalog.
- */
+export interface EventSpec {
+  type: string;
+  body: string;
+  idempotencyKey?: string | undefined;
+  /** A one-off destination instead of the subscribed endpoints. */
+  url?: string | undefined;
+  /** hookline's own test events: exactly this endpoint, and the type is not looked up in the catalog. */
+  onlyEndpointId?: string;
+}
+
 export async function createEventWithDeliveries(
   deps: AppDeps,
   tenantId: string,
-  spec: { type: string; body: string; idempotencyKey?: string | undefined; url?: string | undefined; onlyEndpointId?: string },
+  spec: EventSpec,
 ): Promise<{ event: Event; deliveries: Delivery[] }> {
-  for (let tries = 0; ; tries++) {
-    try {
-      return await deps.db.transaction(async (tx) => {
-        if (spec.idempotencyKey !== undefined) {
-          const [existing] = await tx
-            .select()
-            .from(events)
-            .where(and(eq(events.tenantId, tenantId), eq(events.idempotencyKey, spec.idempotencyKey)));
-          if (existing && existing.createdAt.getTime() > Date.now() - idempotencyWindowMs) {
-            const rows = await tx.select().from(deliveries).where(eq(deliveries.eventId, existing.id));
-            return { event: presentEvent(existing), deliveries: rows.map(presentDelivery) };
-          }
-          // An expired key may be used again: the old event keeps its history, not the key.
-          if (existing) await tx.update(events).set({ idempotencyKey: null }).where(eq(events.id, existing.id));
-        }
-
-        const [event] = await tx
-          .insert(events)
-          .values({
-            id: newId('event'),
-            tenantId,
-            type: spec.type,
-            payload: spec.body,
-            idempotencyKey: spec.idempotencyKey ?? null,
-            url: spec.url ?? null,
-          })
-          .returning();
-
-        let targets: Array<string | null>;
-        if (spec.url !== undefined) {
-          targets = [null];
-        } else if (spec.onlyEndpointId !== undefined) {
-          targets = [spec.onlyEndpointId];
-        } else {
-          // Mirrors shared/event-type-filter.ts: empty = all, exact name, or `prefix.*`.
-          const matching = await tx
-            .select({ id: endpoints.id })
-            .from(endpoints)
-            .where(
-              and(
-                eq(endpoints.tenantId, tenantId),
-                eq(endpoints.disabled, false),
-                sql`(cardinality(${endpoints.eventTypes}) = 0 or exists (
-                  select 1 from unnest(${endpoints.eventTypes}) as f
-                  where f = ${spec.type} or (right(f, 2) = '.*' and starts_with(${spec.type}, left(f, -1)))))`,
-              ),
-            )
-            .orderBy(endpoints.id);
-          targets = matching.map((m) => m.id);
-        }
-
-        const rows =
-          targets.length === 0
-            ? []
-            : await tx
-                .insert(deliveries)
-                .values(targets.map((endpointId) => ({ id: newId('delivery'), tenantId, eventId: event!.id, endpointId })))
-                .returning();
-        if (rows.length > 0) {
-          await tx.execute(addDeliverJobsSql(rows.map((d) => ({ deliveryId: d.id, tenantId, attempt: 1 }))));
-        }
-        return { event: presentEvent(event!), deliveries: rows.map(presentDelivery) };
-      });
-    } catch (error) {
-      // Two sends with the same idempotency key raced; the loser returns the winner's event.
-      if (spec.idempotencyKey !== undefined && isUniqueViolation(error) && tries === 0) continue;
-      throw error;
-    }
+  if (spec.idempotencyKey !== undefined) {
+    const earlier = await findIdempotentEvent(deps, tenantId, spec.idempotencyKey);
+    if (earlier) return earlier;
   }
+  const created = await insertEventAndFanOut(deps, tenantId, spec);
+  if (created) return created;
+
+  // Nothing was inserted: say why.
+  if (spec.idempotencyKey !== undefined) {
+    const winner = await findIdempotentEvent(deps, tenantId, spec.idempotencyKey);
+    if (winner) return winner; // a concurrent send with the same key committed first
+  }
+  const [tenant] = await deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
+  if (!tenant) throw new NotFoundError('tenant not found');
+  throw new InvalidInputError(`event type "${spec.type}" is not registered (or is archived)`);
+}
+
+interface FanOutRow {
+  event: { id: string; created_at: string } | null;
+  deliveries: Array<{ id: string; endpoint_id: string | null; created_at: string }> | null;
+}
+
+async function insertEventAndFanOut(
+  deps: AppDeps,
+  tenantId: string,
+  spec: EventSpec,
+): Promise<{ event: Event; deliveries: Delivery[] } | undefined> {
+  const { sql } = deps;
+  const eventId = newId('event');
+  // Delivery ids: one time-ordered block per fan-out, the row number filling its last characters.
+  const deliveryIds = newIdBlock('delivery');
+  const catalogCheck =
+    spec.onlyEndpointId !== undefined
+      ? sql`true`
+      : sql`exists (select 1 from event_types where name = ${spec.type} and archived_at is null)`;
+  const targets =
+    spec.url !== undefined
+      ? sql`select null::text as id`
+      : spec.onlyEndpointId !== undefined
+        ? sql`select id from endpoints where id = ${spec.onlyEndpointId} and tenant_id = ${tenantId}`
+        : // Mirrors shared/event-type-filter.ts: no filter = every type; exact names; `prefix.*`.
+          sql`select id from endpoints
+               where tenant_id = ${tenantId} and not disabled
+                 and (cardinality(event_types) = 0 or exists (
+                   select 1 from unnest(event_types) as f
+                    where f = ${spec.type} or (right(f, 2) = '.*' and starts_with(${spec.type}, left(f, -1)))))`;
+
+  const [row] = await sql<FanOutRow[]>`
+    with event as (
+      insert into events (id, tenant_id, type, payload, idempotency_key, url)
+      select ${eventId}, ${tenantId}, ${spec.type}, ${spec.body}, ${spec.idempotencyKey ?? null}, ${spec.url ?? null}
+       where exists (select 1 from tenants where id = ${tenantId}) and ${catalogCheck}
+      on conflict (tenant_id, idempotency_key) do nothing
+      returning id, created_at
+    ), target as (
+      select t.id, row_number() over (order by t.id) - 1 as n
+        from (${targets}) as t
+       where exists (select 1 from event)
+    ), delivery as (
+      insert into deliveries (id, tenant_id, event_id, endpoint_id)
+      select ${deliveryIds.prefix} || ${sql.unsafe(base32Suffix('target.n', deliveryIds.suffixLength))}, ${tenantId}, ${eventId}, target.id
+        from target
+      returning id, endpoint_id, created_at
+    ), job as (
+      select 1 from graphile_worker.add_jobs(array(
+        select row('deliver',
+                   json_build_object('deliveryId', delivery.id, 'tenantId', ${tenantId}::text, 'attempt', 1),
+                   null, null, ${deliverJobMaxAttempts}::int,
+                   null, least(target.n / ${jobsPerPriorityStep}, 1000)::int, null)::graphile_worker.job_spec
+          from delivery join target on target.id is not distinct from delivery.endpoint_id))
+    )
+    select (select row_to_json(event) from event) as event,
+           (select json_agg(delivery order by delivery.id) from delivery) as deliveries,
+           (select count(*) from job) as jobs`;
+
+  if (!row?.event) return undefined;
+  const event: Event = presentEvent({
+    id: row.event.id,
+    tenantId,
+    type: spec.type,
+    payload: spec.body,
+    idempotencyKey: spec.idempotencyKey ?? null,
+    url: spec.url ?? null,
+    createdAt: new Date(row.event.created_at),
+  });
+  const created = (row.deliveries ?? []).map((d) =>
+    presentDelivery({
+      id: d.id,
+      tenantId,
+      eventId,
+      endpointId: d.endpoint_id,
+      status: 'pending',
+      attemptCount: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      createdAt: new Date(d.created_at),
+      updatedAt: new Date(d.created_at),
+    }),
+  );
+  return { event, deliveries: created };
+}
+
+/** SQL for the last `length` characters of a delivery id: the row number in the id alphabet. */
+function base32Suffix(column: string, length: number): string {
+  const alphabet = `'0123456789abcdefghjkmnpqrstvwxyz'`;
+  const chars: string[] = [];
+  for (let i = length - 1; i >= 0; i--) chars.push(`substr(${alphabet}, ((${column} >> ${5 * i}) & 31)::int + 1, 1)`);
+  return chars.join(' || ');
+}
+
+/** The event an idempotency key already named within the window, with its deliveries. */
+async function findIdempotentEvent(
+  deps: AppDeps,
+  tenantId: string,
+  key: string,
+): Promise<{ event: Event; deliveries: Delivery[] } | undefined> {
+  const [existing] = await deps.db
+    .select()
+    .from(events)
+    .where(and(eq(events.tenantId, tenantId), eq(events.idempotencyKey, key)));
+  if (!existing) return undefined;
+  if (existing.createdAt.getTime() <= Date.now() - idempotencyWindowMs) {
+    // An expired key may be used again: the old event keeps its history, not the key.
+    await deps.db.update(events).set({ idempotencyKey: null }).where(eq(events.id, existing.id));
+    return undefined;
+  }
+  const rows = await deps.db.select().from(deliveries).where(eq(deliveries.eventId, existing.id)).orderBy(deliveries.id);
+  return { event: presentEvent(existing), deliveries: rows.map(presentDelivery) };
 }
