@@ -64,6 +64,9 @@ export async function startWorker(deps: AppDeps, options: WorkerOptions = {}): P
         // One batched fetch feeds every slot (instead of each slot polling on its own), so a short
         // poll interval stays cheap and re-queued jobs come back promptly.
         localQueue: { size: config.workerConcurrency },
+        // Completions of the same tick share one statement. A completion lost in a crash only
+        // re-runs a job whose attempt is already recorded, which then does nothing.
+        completeJobBatchDelay: 0,
       },
     },
     // Every worker process carries the schedule; graphile-worker's known_crontabs table makes sure
