@@ -64,7 +64,10 @@ export function newId(kind: IdKind, now = Date.now()): string {
  * distinct, valid and ordered, and a database statement can number its rows itself.
  */
 export function newIdBlock(kind: IdKind, suffixLength = 4, now = Date.now()): { prefix: string; suffixLength: number } {
-  return { prefix: newId(kind, now).slice(0, -suffixLength), suffixLength };
+  // Fresh random bits every time: incrementing (as newId does within a millisecond) would change
+  // only the characters the suffix replaces, and two blocks would share a prefix.
+  const random = encodeRandom(randomBytes(10)).slice(0, 16 - suffixLength);
+  return { prefix: `${idPrefixes[kind]}_${encodeTime(now)}${random}`, suffixLength };
 }
 
 /** The smallest id of a kind created at or after `time`: a lower bound for "since" queries. */
