@@ -1,0 +1,172 @@
+// Backlog: does a deep queue slow the worker down or blow up its memory? The same worker drains
+// a shallow queue (BENCH_EVENTS, default 20,000) and then a deep one (BENCH_BACKLOG, default
+// 200,000 — the issue's 1,000,000 takes ~12 min to drain on this 2-core machine; run it with
+// BENCH_BACKLOG=1000000), both queued in bulk by SQL while no worker runs, 10 tenants × 1
+// endpoint. The worker is `hookline worker` in its own process, as deployed, so its RSS is the
+// worker's alone. Throughput = deliveries / (last attempt recorded − first attempt started).
+import { describeCpu, startCpuMeter, type CpuUsage } from '../lib/cpu.js';
+import { envInt, sleep } from '../lib/clock.js';
+import { createTenants, startHookline, type BenchHookline, type BenchTenant } from '../lib/hookline.js';
+import { queueDeliveriesBySql } from '../lib/queue.js';
+import { startReceiver, type Receiver } from '../lib/receiver.js';
+import type { Figure, ScenarioResult } from '../lib/report.js';
+import type { Scenario } from '../lib/scenario.js';
+import { perSecond } from '../lib/stats.js';
+import { describeRunnerSettings } from '../lib/worker-settings.js';
+import { startWorkerProcess } from '../lib/worker-process.js';
+
+/** Megabytes (10^6 bytes), the unit of the goal. */
+/** Megabytes (10^6 bytes), the unit of the goal. */
+const mb = (bytes: number) => bytes / 1e6;
+
+/**
+ * Starts `hookline worker` on a filled queue and waits until its `deliver` jobs are gone. The
+ * rate is taken from the attempt rows: first attempt started → last attempt recorded.
+ */
+async function drainWithWorkerProcess(hookline: BenchHookline, receiver: Receiver, label: string, count: number) {
+  const sql = hookline.workerRuntime.deps.sql;
+  const receivedBefore = (await receiver.stats()).count;
+  const cpu = startCpuMeter();
+  const worker = startWorkerProcess(hookline.env);
+  let rssPeak = 0;
+  let rssFirst: number | undefined;
+  const sampler = setInterval(() => {
+    const rss = worker.rss();
+    if (rss === undefined) return;
+    rssFirst ??= rss;
+    rssPeak = Math.max(rssPeak, rss);
+  }, 250);
+  let usage: CpuUsage | undefined;
+  let exitCode: number | null;
+  try {
+    // Progress comes from the receiver's in-memory count (counting a million-row jobs table every
+    // second would cost PostgreSQL ~80 ms a time); the queue is checked once the POSTs are in.
+    // Bounded: at least 100 deliveries/s, or the scenario fails.
+    const deadline = Date.now() + Math.max(120_000, count * 10);
+    const died = worker.exited.then((code) => {
+      throw new Error(`backlog: the worker process exited (code ${code}) before the queue was drained`);
+    });
+    await Promise.race([
+      died,
+      receiver.waitForCount(receivedBefore + count, deadline - Date.now()).catch(async () => {
+        throw new Error(`backlog: only ${(await receiver.stats()).count - receivedBefore} of ${count} deliveries arrived by the deadline`);
+      }),
+    ]);
+    died.catch(() => {}); // the worker exits later, on our SIGTERM
+    while (true) {
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from graphile_worker._private_jobs
+         where task_id = (select id from graphile_worker._private_tasks where identifier = 'deliver')`;
+      if (row!.n === 0) break;
+      if (Date.now() > deadline) throw new Error(`backlog: ${row!.n} of ${count} deliveries still queued at the deadline`);
+      await sleep(200);
+    }
+  } finally {
+    clearInterval(sampler);
+    usage = cpu.stop();
+    exitCode = await worker.stop();
+  }
+  const [window] = await sql<{ attempts: number; ms: number; succeeded: number }[]>`
+    select count(*)::int as attempts, count(*) filter (where status_code = 200)::int as succeeded,
+           (extract(epoch from max(created_at) - min(started_at)) * 1000)::float as ms
+      from attempts where delivery_id like ${`dlv_${label}_%`}`;
+  const { attempts, ms, succeeded } = window!;
+  return {
+    count,
+    attempts,
+    succeeded,
+    ms,
+    perSecond: perSecond(count, ms),
+    rssFirstMB: mb(rssFirst ?? Number.NaN),
+    rssPeakMB: rssPeak > 0 ? mb(rssPeak) : Number.NaN,
+    cpu: usage,
+    exitCode,
+  };
+}
+
+export const backlogScenario: Scenario = {
+  name: 'backlog',
+  title: 'draining a deep queue vs a shallow one',
+  needsCeilings: false,
+  async run(context): Promise<ScenarioResult> {
+    const shallow = envInt('BENCH_EVENTS', 20_000);
+    const deep = envInt('BENCH_BACKLOG', 200_000);
+    const database = await context.server.fresh('backlog');
+    const receiver = await startReceiver({ mode: 'ok' });
+    const hookline = await startHookline(database);
+    try {
+      const tenants: BenchTenant[] = await createTenants(hookline, {
+        label: 'backlog',
+        tenants: 10,
+        endpointsPerTenant: 1,
+        urlFor: (t) => `${receiver.urls[0]}/tenant-${t}`,
+      });
+      const sql = hookline.workerRuntime.deps.sql;
+
+      context.log(`backlog: shallow queue — ${shallow} deliveries`);
+      const shallowQueueMs = await queueDeliveriesBySql(sql, { tenants, label: 'shallow', from: 1, to: shallow });
+      const shallowRun = await drainWithWorkerProcess(hookline, receiver, 'shallow', shallow);
+
+      context.log(`backlog: queueing ${deep} deliveries`);
+      let lastLog = Date.now();
+      const deepQueueMs = await queueDeliveriesBySql(sql, {
+        tenants,
+        label: 'deep',
+        from: 1,
+        to: deep,
+        onProgress: (done) => {
+          if (Date.now() - lastLog > 10_000) {
+            context.log(`backlog: ${done} of ${deep} queued`);
+            lastLog = Date.now();
+          }
+        },
+      });
+      await sql`vacuum analyze deliveries, events, graphile_worker._private_jobs`;
+      context.log(`backlog: draining ${deep} deliveries`);
+      const deepRun = await drainWithWorkerProcess(hookline, receiver, 'deep', deep);
+
+      const [check] = await sql<{ succeeded: number; pending: number; jobs: number }[]>`
+        select (select count(*)::int from deliveries where status = 'succeeded') as succeeded,
+               (select count(*)::int from deliveries where status = 'pending') as pending,
+               (select count(*)::int from graphile_worker._private_jobs where task_id =
+                  (select id from graphile_worker._private_tasks where identifier = 'deliver')) as jobs`;
+      const ratio = deepRun.perSecond / shallowRun.perSecond;
+      const figures: Figure[] = [
+        { name: `drain rate, shallow queue (${shallow.toLocaleString('en-US')})`, value: shallowRun.perSecond, unit: 'deliveries/s', note: `${Math.round(shallowRun.ms)} ms` },
+        { name: `drain rate, deep queue (${deep.toLocaleString('en-US')})`, value: deepRun.perSecond, unit: 'deliveries/s', note: `${Math.round(deepRun.ms / 1000)} s; queued in ${Math.round(deepQueueMs / 1000)} s` },
+        { name: 'deep / shallow', value: ratio, unit: '×', goal: { op: '>=', target: 0.8 } },
+        {
+          name: 'worker process RSS, peak during deep drain',
+          value: deepRun.rssPeakMB,
+          unit: 'MB',
+          goal: { op: '<', target: 256 },
+          note: `${Math.round(deepRun.rssFirstMB)} MB at start; shallow drain peak ${Math.round(shallowRun.rssPeakMB)} MB`,
+        },
+      ];
+      return {
+        scenario: 'backlog',
+        title: backlogScenario.title,
+        context: [
+          `queue sizes: shallow ${shallow}, deep ${deep} (BENCH_BACKLOG; the issue asks for 1,000,000), queued by SQL (events, deliveries, add_jobs in 50,000-row chunks) with no worker running`,
+          `worker: \`hookline worker\` as a child process (server/bin/hookline.js, the product's env: ${describeRunnerSettings(hookline.config)}); ` +
+            `rate = deliveries / (last attempt recorded − first attempt started), from the attempt rows`,
+          `RSS = VmRSS of that worker process (nothing else runs in it), sampled every 250 ms; the receiver is another process`,
+          `PostgreSQL ${context.server.version} ${context.server.kind}: ${context.server.durability}`,
+          `shallow: ${describeCpu(shallowRun.cpu)}`,
+          `deep: ${describeCpu(deepRun.cpu)}`,
+          `checks: ${
+            check!.pending === 0 && check!.succeeded === shallow + deep && shallowRun.exitCode === 0 && deepRun.exitCode === 0
+              ? `all ${shallow + deep} deliveries succeeded, queue empty, worker exited 0 on SIGTERM both times`
+              : `succeeded ${check!.succeeded}, pending ${check!.pending}, jobs left ${check!.jobs}, worker exit codes ${shallowRun.exitCode}/${deepRun.exitCode}`
+          }`,
+        ],
+        figures,
+        details: { shallow: { queueMs: shallowQueueMs, ...shallowRun }, deep: { queueMs: deepQueueMs, ...deepRun }, database: check },
+      };
+    } finally {
+      await hookline.close();
+      await receiver.close();
+      await database.drop();
+    }
+  },
+};
