@@ -56,25 +56,28 @@ export async function deleteExpiredData(deps: AppDeps, options: RetentionOptions
   // Raw SQL takes timestamps as ISO strings: Drizzle replaces the driver's Date serializer.
   const cutoff = new Date(now.getTime() - deps.config.retentionMs).toISOString();
   const { sql } = deps;
+  // An event is kept while any of its deliveries is still pending (eventId: a column, never input).
+  const settled = (eventId: string) =>
+    sql`not exists (select 1 from deliveries p where p.event_id = ${sql.unsafe(eventId)} and p.status = 'pending')`;
 
   const attempts = await inBatches(batchSize, (limit) => sql`
     delete from attempts where id in (
       select a.id from attempts a join deliveries d on d.id = a.delivery_id
        where a.created_at < ${cutoff}::timestamptz
-         and not exists (select 1 from deliveries p where p.event_id = d.event_id and p.status = 'pending')
+         and ${settled('d.event_id')}
        limit ${limit})`);
   // Deliveries are created with their event, so an expired delivery belongs to an expired event.
   const deliveries = await inBatches(batchSize, (limit) => sql`
     delete from deliveries where id in (
       select d.id from deliveries d
        where d.created_at < ${cutoff}::timestamptz
-         and not exists (select 1 from deliveries p where p.event_id = d.event_id and p.status = 'pending')
+         and ${settled('d.event_id')}
        limit ${limit})`);
   const events = await inBatches(batchSize, (limit) => sql`
     delete from events where id in (
       select e.id from events e
        where e.created_at < ${cutoff}::timestamptz
-         and not exists (select 1 from deliveries p where p.event_id = e.id and p.status = 'pending')
+         and ${settled('e.id')}
        limit ${limit})`);
 
   const counts = { attempts, deliveries, events };

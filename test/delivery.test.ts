@@ -3,10 +3,11 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+import { eventually, receiverTracker } from './helpers/receiver.js';
 
 let app: TestApp;
-const receivers: Receiver[] = [];
+const receivers = receiverTracker();
+const receiver = receivers.receiver;
 
 // `receiver.test` resolves to loopback through the injected resolver: the worker judges the
 // resolved address at connect time exactly as it would a real DNS answer.
@@ -31,16 +32,8 @@ beforeAll(async () => {
     await app.admin.eventTypes.upsert.mutate({ name });
   }
 });
-afterEach(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
+afterEach(() => receivers.closeAll());
 afterAll(() => app.close());
-
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
-  const r = await startReceiver(...args);
-  receivers.push(r);
-  return r;
-}
 
 async function tenantWithEndpoint(url: string, extra: { eventTypes?: string[] } = {}) {
   const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Video Co' });

@@ -7,11 +7,12 @@ import { events } from '../db/schema.js';
 import { EVENT_LIST_SETTLE_MS } from '../server/events/read.js';
 import { newId } from '../shared/ids.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
-import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+import { eventually, receiverTracker } from './helpers/receiver.js';
 import { codeOf } from './helpers/errors.js';
 
 let app: TestApp;
-const receivers: Receiver[] = [];
+const receivers = receiverTracker();
+const receiver = receivers.receiver;
 
 const missing = {
   event: 'evt_00000000000000000000000000',
@@ -24,16 +25,8 @@ beforeAll(async () => {
   app = await startTestApp({ env: { HOOKLINE_RETRY_SCHEDULE: '' }, worker: true });
   for (const name of ['job.completed', 'job.failed']) await app.admin.eventTypes.upsert.mutate({ name });
 });
-afterEach(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
+afterEach(() => receivers.closeAll());
 afterAll(() => app.close());
-
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
-  const r = await startReceiver(...args);
-  receivers.push(r);
-  return r;
-}
 
 async function newTenant(name = 'Reader') {
   const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name });

@@ -7,27 +7,20 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recoverEndpoint } from '../server/endpoints/recovery.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
-import { eventually, startReceiver, type ReceivedRequest, type Receiver } from './helpers/receiver.js';
+import { eventually, receiverTracker, type ReceivedRequest } from './helpers/receiver.js';
 import { errorOf } from './helpers/errors.js';
 
 let app: TestApp;
-const receivers: Receiver[] = [];
+const receivers = receiverTracker();
+const receiver = receivers.receiver;
 
 beforeAll(async () => {
   // One attempt per job: a failing receiver fails its delivery at once, which retry then re-queues.
   app = await startTestApp({ env: { HOOKLINE_RETRY_SCHEDULE: '', HOOKLINE_TIMEOUT: '1s' }, worker: true });
   for (const name of ['job.completed', 'job.failed']) await app.admin.eventTypes.upsert.mutate({ name });
 });
-afterEach(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
+afterEach(() => receivers.closeAll());
 afterAll(() => app.close());
-
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
-  const r = await startReceiver(...args);
-  receivers.push(r);
-  return r;
-}
 
 /** A receiver that answers 500 until `fix()` is called, then 200. */
 async function flakyReceiver() {
