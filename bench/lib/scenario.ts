@@ -3,7 +3,7 @@
 import type { DatabaseServer, MachineInfo } from './environment.js';
 import type { BenchHookline } from './hookline.js';
 import type { ScenarioResult } from './report.js';
-import { describeRunnerSettings } from './worker-settings.js';
+import { describeWorkerSettings } from '../../server/worker/settings.js';
 
 export interface Ceilings {
   /** graphile-worker no-op jobs/s with hookline's worker settings. */
@@ -34,7 +34,7 @@ export interface Scenario {
 export function layoutLines(context: BenchContext, hookline: BenchHookline): string[] {
   const { server } = context;
   return [
-    `layout: worker in the bench process (the product's startWorker, ${describeRunnerSettings(hookline.config)}, query pool 10); ` +
+    `layout: worker in the bench process (the product's startWorker, ${describeWorkerSettings(hookline.config)}, query pool 10); ` +
       `sender in the bench process (sendEvent, own pool 10); receiver in a child Node process; PostgreSQL ${server.version} ${server.kind}`,
     `PostgreSQL: ${server.durability}; shared_buffers ${server.settings.shared_buffers}, max_wal_size ${server.settings.max_wal_size}`,
   ];

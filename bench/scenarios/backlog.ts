@@ -12,7 +12,7 @@ import { startReceiver, type Receiver } from '../lib/receiver.js';
 import type { Figure, ScenarioResult } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
 import { perSecond } from '../lib/stats.js';
-import { describeRunnerSettings } from '../lib/worker-settings.js';
+import { describeWorkerSettings } from '../../server/worker/settings.js';
 import { startWorkerProcess } from '../lib/worker-process.js';
 
 /** Megabytes (10^6 bytes), the unit of the goal. */
@@ -148,7 +148,7 @@ export const backlogScenario: Scenario = {
         title: backlogScenario.title,
         context: [
           `queue sizes: shallow ${shallow}, deep ${deep} (BENCH_BACKLOG; the issue asks for 1,000,000), queued by SQL (events, deliveries, add_jobs in 50,000-row chunks) with no worker running`,
-          `worker: \`hookline worker\` as a child process (server/bin/hookline.js, the product's env: ${describeRunnerSettings(hookline.config)}); ` +
+          `worker: \`hookline worker\` as a child process (server/bin/hookline.js, the product's env: ${describeWorkerSettings(hookline.config)}); ` +
             `rate = deliveries / (last attempt recorded − first attempt started), from the attempt rows`,
           `RSS = VmRSS of that worker process (nothing else runs in it), sampled every 250 ms; the receiver is another process`,
           `PostgreSQL ${context.server.version} ${context.server.kind}: ${context.server.durability}`,

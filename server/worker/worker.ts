@@ -11,6 +11,7 @@ import type { AppDeps } from '../deps.js';
 import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
+import { workerRunnerSettings } from './settings.js';
 
 export interface WorkerOptions {
   /** Maps hostnames to addresses (tests map names to loopback); default: the system resolver. */
@@ -52,23 +53,9 @@ export async function startWorker(deps: AppDeps, options: WorkerOptions = {}): P
 
   const runner: Runner = await run({
     connectionString: config.databaseUrl,
-    concurrency: config.workerConcurrency,
-    maxPoolSize: Math.min(config.workerConcurrency + 2, 20),
-    pollInterval: options.pollIntervalMs ?? 500,
-    noHandleSignals: true,
+    ...workerRunnerSettings(config, { ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }) }),
     events,
     logger: graphileLogger(deps.logger),
-    preset: {
-      worker: {
-        gracefulShutdownAbortTimeout: config.timeoutMs + 5000,
-        // One batched fetch feeds every slot (instead of each slot polling on its own), so a short
-        // poll interval stays cheap and re-queued jobs come back promptly.
-        localQueue: { size: config.workerConcurrency },
-        // Completions of the same tick share one statement. A completion lost in a crash only
-        // re-runs a job whose attempt is already recorded, which then does nothing.
-        completeJobBatchDelay: 0,
-      },
-    },
     // Every worker process carries the schedule; graphile-worker's known_crontabs table makes sure
     // each hour's run is queued once however many workers run.
     parsedCronItems: retentionCronItems(),

@@ -1,0 +1,39 @@
+// The graphile-worker settings of hookline's delivery worker, in one place: the worker runs with
+// them, and the benchmark's no-op ceiling drains with exactly the same ones.
+import type { RunnerOptions } from 'graphile-worker';
+import type { ReadyConfig } from '../env.js';
+
+export const defaultPollIntervalMs = 500;
+
+export function workerRunnerSettings(
+  config: ReadyConfig,
+  options: { pollIntervalMs?: number; localQueue?: boolean } = {},
+): Pick<RunnerOptions, 'concurrency' | 'maxPoolSize' | 'pollInterval' | 'noHandleSignals' | 'preset'> {
+  return {
+    concurrency: config.workerConcurrency,
+    maxPoolSize: Math.min(config.workerConcurrency + 2, 20),
+    pollInterval: options.pollIntervalMs ?? defaultPollIntervalMs,
+    noHandleSignals: true,
+    preset: {
+      worker: {
+        gracefulShutdownAbortTimeout: config.timeoutMs + 5000,
+        // One batched fetch feeds every slot (instead of each slot polling on its own), so a short
+        // poll interval stays cheap and re-queued jobs come back promptly.
+        ...(options.localQueue !== false && { localQueue: { size: config.workerConcurrency } }),
+        // Completions of the same tick share one statement. A completion lost in a crash only
+        // re-runs a job whose attempt is already recorded, which then does nothing.
+        completeJobBatchDelay: 0,
+      },
+    },
+  };
+}
+
+/** The settings in one line, for logs and benchmark tables. */
+export function describeWorkerSettings(config: ReadyConfig): string {
+  const s = workerRunnerSettings(config);
+  const w = s.preset?.worker;
+  return (
+    `concurrency ${s.concurrency}, localQueue.size ${w?.localQueue?.size}, maxPoolSize ${s.maxPoolSize}, ` +
+    `pollInterval ${s.pollInterval} ms, completeJobBatchDelay ${w?.completeJobBatchDelay}`
+  );
+}
