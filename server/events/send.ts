@@ -133,8 +133,10 @@ async function insertEventAndFanOut(
         select row('deliver',
                    json_build_object('deliveryId', delivery.id, 'tenantId', ${tenantId}::text, 'attempt', 1),
                    null, null, ${deliverJobMaxAttempts}::int,
-                   null, least(target.n / ${jobsPerPriorityStep}, 1000)::int, null)::graphile_worker.job_spec
-          from delivery join target on target.id is not distinct from delivery.endpoint_id))
+                   null, least(delivery.n / ${jobsPerPriorityStep}, 1000)::int, null)::graphile_worker.job_spec
+          -- Numbered again rather than joined back to target: a join on the nullable endpoint id
+          -- (one-off URLs) can only be a nested loop, 1,000 × 1,000 rows for a 1,000-wide fan-out.
+          from (select id, row_number() over (order by id) - 1 as n from delivery) as delivery))
     )
     select (select row_to_json(event) from event) as event,
            (select json_agg(delivery order by delivery.id) from delivery) as deliveries,
