@@ -37,9 +37,16 @@ export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Li
       values (${processId}, ${process.pid}, ${hostname()}, ${[...lockIds]}, now())
       on conflict (worker_id) do update set last_seen_at = now(), lock_ids = excluded.lock_ids`;
 
+  // Finding orphans scans graphile-worker's jobs table (hundreds of ms at a depth of a million), and
+  // an orphan is at least `deadAfterMs` old anyway: look for them once per that period, not per beat.
+  let orphansCheckedAt = 0;
+
   const sweep = async (): Promise<number> => {
+    const checkOrphans = Date.now() - orphansCheckedAt >= deadAfterMs;
+    if (checkOrphans) orphansCheckedAt = Date.now();
     // Jobs locked by a dead process, and jobs locked long ago by an id no live process claims (a
-    // process killed before its first heartbeat), are unlocked in one statement.
+    // process killed before its first heartbeat), are unlocked in one statement. Unlocking scans
+    // the jobs table too, so it runs only when there is someone to unlock.
     const [row] = await deps.sql<{ dead: number }[]>`
       with dead as (
         delete from worker_heartbeats
@@ -49,12 +56,14 @@ export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Li
         select unnest(lock_ids) as id from worker_heartbeats
       ), orphaned as (
         select distinct locked_by as id from graphile_worker.jobs
-         where locked_by is not null
+         where ${checkOrphans}::boolean
+           and locked_by is not null
            and locked_at < now() - ${deadAfterMs} * interval '1 millisecond'
            and locked_by not in (select id from live)
+      ), to_unlock as (
+        select array(select unnest(lock_ids) from dead union select id from orphaned) as ids
       ), unlock as (
-        select graphile_worker.force_unlock_workers(array(
-          select unnest(lock_ids) from dead union select id from orphaned)) as done
+        select graphile_worker.force_unlock_workers(ids) as done from to_unlock where cardinality(ids) > 0
       )
       select (select count(*) from dead)::int as dead, (select count(*) from unlock)::int as unlocked`;
     return row?.dead ?? 0;
