@@ -1,10 +1,13 @@
 // Tenant fairness inside one worker process. Deliveries are I/O-bound and a worker holds many in
 // flight; without a cap, one tenant whose endpoints hang until the timeout could fill every slot
-// and stall everyone else. Each tenant may hold at most `maxPerTenant` slots. A job over the cap
-// waits briefly for one of its tenant's slots (so a lone busy tenant with fast receivers keeps its
-// pace); if none frees up in time — the tenant's receivers are slow — the job is re-queued a moment
-// later (no attempt is made or counted), and for a while the tenant's further jobs over the cap are
-// re-queued without waiting, so the worker's slots reach the other tenants' jobs quickly.
+// and stall everyone else. Each tenant may hold at most `maxPerTenant` slots.
+//
+// A job over the cap holds one of graphile-worker's job slots for as long as it waits, so it waits
+// only when one of its tenant's slots is likely to free up soon: a tenant with fast receivers keeps
+// its pace (its slots turn over within milliseconds), while the jobs of a tenant whose deliveries
+// hang are re-queued at once (no attempt is made or counted) and leave the worker's slots to the
+// other tenants. "Soon" is judged from the tenant's own recent turnover: no more jobs wait than
+// slots were released in the last `waitMs`.
 import type { AppDeps } from '../deps.js';
 import { deliverJobMaxAttempts, type DeliverJob } from './jobs.js';
 
@@ -13,7 +16,7 @@ export interface Slot {
 }
 
 export interface TenantFairness {
-  /** A slot for this tenant, waiting up to `waitMs` for one; null when none freed up in time. */
+  /** A slot for this tenant, waiting up to `waitMs` for one; null when it should step aside. */
   enter(tenantId: string): Promise<Slot | null>;
   /** Puts the job back in the queue to run after a pause, behind the queue's other jobs. */
   defer(job: DeliverJob, priority: number): Promise<void>;
@@ -24,13 +27,18 @@ export interface TenantFairnessOptions {
   maxPerTenant: number;
   waitMs?: number;
   deferMs?: number;
+  now?: () => number;
 }
 
 interface TenantState {
   held: number;
   waiters: Array<(slot: Slot) => void>;
-  /** Until then, the tenant's jobs over the cap are re-queued at once: a recent wait ran out. */
-  slowUntil: number;
+  /** When the tenant took its first slot: before `waitMs` has passed there is no turnover to judge. */
+  since: number;
+  /** Releases counted in two consecutive windows of `waitMs` (a cheap sliding-window rate). */
+  windowStart: number;
+  releasesThisWindow: number;
+  releasesLastWindow: number;
   /** Re-queued jobs of the tenant come back spread out from here, not all at the same instant. */
   nextReturnAt: number;
 }
@@ -39,7 +47,24 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
   const tenants = new Map<string, TenantState>();
   const waitMs = options.waitMs ?? 250;
   const deferMs = options.deferMs ?? 1000;
+  const now = options.now ?? Date.now;
   let total = 0;
+
+  const rollWindow = (state: TenantState, at: number) => {
+    const windows = Math.floor((at - state.windowStart) / waitMs);
+    if (windows <= 0) return;
+    state.releasesLastWindow = windows === 1 ? state.releasesThisWindow : 0;
+    state.releasesThisWindow = 0;
+    state.windowStart += windows * waitMs;
+  };
+
+  /** How many slots the tenant will probably release within the next `waitMs`. */
+  const expectedReleases = (state: TenantState, at: number): number => {
+    if (at - state.since < waitMs) return options.maxPerTenant; // just started: assume it is fast
+    rollWindow(state, at);
+    const elapsed = (at - state.windowStart) / waitMs;
+    return state.releasesThisWindow + state.releasesLastWindow * (1 - elapsed);
+  };
 
   const slotFor = (tenantId: string, state: TenantState): Slot => {
     total++;
@@ -49,29 +74,33 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
         if (left) return;
         left = true;
         total--;
+        const at = now();
+        rollWindow(state, at);
+        state.releasesThisWindow++;
         const next = state.waiters.shift();
         if (next) {
           next(slotFor(tenantId, state)); // the slot passes straight to a waiting job of the same tenant
           return;
         }
         state.held--;
-        if (state.held === 0 && state.nextReturnAt < Date.now()) tenants.delete(tenantId);
+        if (state.held === 0 && state.nextReturnAt < at) tenants.delete(tenantId);
       },
     };
   };
 
   return {
     enter(tenantId) {
+      const at = now();
       let state = tenants.get(tenantId);
       if (!state) {
-        state = { held: 0, waiters: [], slowUntil: 0, nextReturnAt: 0 };
+        state = { held: 0, waiters: [], since: at, windowStart: at, releasesThisWindow: 0, releasesLastWindow: 0, nextReturnAt: 0 };
         tenants.set(tenantId, state);
       }
       if (state.held < options.maxPerTenant) {
         state.held++;
         return Promise.resolve(slotFor(tenantId, state));
       }
-      if (Date.now() < state.slowUntil) return Promise.resolve(null);
+      if (state.waiters.length >= expectedReleases(state, at)) return Promise.resolve(null);
       const waiting = state;
       return new Promise((resolve) => {
         const waiter = (slot: Slot) => {
@@ -80,7 +109,6 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
         };
         const timer = setTimeout(() => {
           waiting.waiters.splice(waiting.waiters.indexOf(waiter), 1);
-          waiting.slowUntil = Date.now() + deferMs;
           resolve(null);
         }, waitMs);
         waiting.waiters.push(waiter);
@@ -90,14 +118,14 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
       // Returned jobs are spaced so that about `maxPerTenant` come back per `deferMs` — roughly what
       // a tenant at its cap can take — instead of the whole backlog churning through the queue.
       const state = tenants.get(job.tenantId);
-      const now = Date.now();
-      let runAt = now + deferMs * (1 + Math.random() / 2);
+      const at = now();
+      let runAt = at + deferMs * (1 + Math.random() / 2);
       if (state) {
         runAt = Math.max(runAt, state.nextReturnAt);
         state.nextReturnAt = runAt + deferMs / options.maxPerTenant;
       }
       await deps.sql`select graphile_worker.add_job('deliver', ${JSON.stringify(job)}::json,
-        run_at := now() + ${Math.round(runAt - now)} * interval '1 millisecond',
+        run_at := now() + ${Math.round(runAt - at)} * interval '1 millisecond',
         max_attempts := ${deliverJobMaxAttempts}, priority := ${Math.min(priority + 10, 1000)})`;
     },
     inFlight: () => total,
