@@ -8,6 +8,7 @@
 // hang are re-queued at once (no attempt is made or counted) and leave the worker's slots to the
 // other tenants. "Soon" is judged from the tenant's own recent turnover: no more jobs wait than
 // slots were released in the last `waitMs`.
+import { createBatcher } from '../batcher.js';
 import type { AppDeps } from '../deps.js';
 import { deliverJobMaxAttempts, type DeliverJob } from './jobs.js';
 
@@ -49,6 +50,20 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
   const deferMs = options.deferMs ?? 1000;
   const now = options.now ?? Date.now;
   let total = 0;
+
+  // A tenant whose deliveries hang can have hundreds of jobs stepping aside at once (a fan-out
+  // arriving): they go back to the queue in one statement, not one each, so the worker's slots are
+  // free for other tenants again within a few milliseconds.
+  const requeue = createBatcher<{ job: DeliverJob; delayMs: number; priority: number }, true>(
+    async (items) => {
+      await deps.sql`select count(*) from graphile_worker.add_jobs(array(
+        select row('deliver', item->'job', null, now() + (item->>'delayMs')::int * interval '1 millisecond',
+                   ${deliverJobMaxAttempts}::int, null, (item->>'priority')::int, null)::graphile_worker.job_spec
+          from json_array_elements(${JSON.stringify(items)}::json) as item))`;
+      return items.map(() => true);
+    },
+    { maxBatch: 500, maxInFlight: 2 },
+  );
 
   const rollWindow = (state: TenantState, at: number) => {
     const windows = Math.floor((at - state.windowStart) / waitMs);
@@ -124,9 +139,7 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
         runAt = Math.max(runAt, state.nextReturnAt);
         state.nextReturnAt = runAt + deferMs / options.maxPerTenant;
       }
-      await deps.sql`select graphile_worker.add_job('deliver', ${JSON.stringify(job)}::json,
-        run_at := now() + ${Math.round(runAt - at)} * interval '1 millisecond',
-        max_attempts := ${deliverJobMaxAttempts}, priority := ${Math.min(priority + 10, 1000)})`;
+      await requeue({ job, delayMs: Math.round(runAt - at), priority: Math.min(priority + 10, 1000) });
     },
     inFlight: () => total,
   };

@@ -2,8 +2,8 @@
 // who waits for one, and who steps aside at once. The end-to-end behaviour (a black-holed tenant
 // next to a healthy one, through the real worker) is in resilience.test.ts.
 import { describe, expect, it } from 'vitest';
-import { createTenantFairness, type Slot } from '../server/delivery/fairness.js';
-import type { AppDeps } from '../server/deps.js';
+import { createTenantFairness, type Slot } from '../../server/delivery/fairness.js';
+import type { AppDeps } from '../../server/deps.js';
 
 function setup() {
   let clock = 1_000_000;

@@ -1,0 +1,67 @@
+// Group commit for hot statements: calls that arrive while earlier ones are being written are
+// gathered and written together, as one statement. A lone call goes out at once (on the next turn
+// of the event loop, so calls made in the same turn share it); under load, batches grow by
+// themselves, so the number of statements, commits and round trips grows more slowly than the
+// number of calls. Each caller gets its own result or error.
+
+export interface BatcherOptions {
+  /** Most items in one flush. */
+  maxBatch: number;
+  /** Most flushes in flight at once (≈ the connections the batcher may occupy). */
+  maxInFlight: number;
+}
+
+/**
+ * `flush` gets the items in arrival order and returns one result per item, in the same order; an
+ * item's result may be an Error, which is thrown to that caller alone. If `flush` throws, every
+ * caller of that batch gets the error.
+ */
+export function createBatcher<I, O>(
+  flush: (items: I[]) => Promise<Array<O | Error>>,
+  options: BatcherOptions,
+): (item: I) => Promise<O> {
+  interface Pending {
+    item: I;
+    resolve(value: O): void;
+    reject(error: unknown): void;
+  }
+  let queue: Pending[] = [];
+  let inFlight = 0;
+  let scheduled = false;
+
+  const run = () => {
+    scheduled = false;
+    while (queue.length > 0 && inFlight < options.maxInFlight) {
+      const batch = queue.slice(0, options.maxBatch);
+      queue = queue.slice(batch.length);
+      inFlight++;
+      flush(batch.map((p) => p.item))
+        .then(
+          (results) => {
+            batch.forEach((p, i) => {
+              const result = results[i];
+              if (result instanceof Error) p.reject(result);
+              else p.resolve(result as O);
+            });
+          },
+          (error: unknown) => batch.forEach((p) => p.reject(error)),
+        )
+        .finally(() => {
+          inFlight--;
+          schedule();
+        });
+    }
+  };
+
+  const schedule = () => {
+    if (scheduled || queue.length === 0 || inFlight >= options.maxInFlight) return;
+    scheduled = true;
+    setImmediate(run);
+  };
+
+  return (item) =>
+    new Promise<O>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      schedule();
+    });
+}
