@@ -4,11 +4,14 @@
 // themselves, so the number of statements, commits and round trips grows more slowly than the
 // number of calls. Each caller gets its own result or error.
 
-export interface BatcherOptions {
+export interface BatcherOptions<I> {
   /** Most items in one flush. */
   maxBatch: number;
   /** Most flushes in flight at once (≈ the connections the batcher may occupy). */
   maxInFlight: number;
+  /** With `sizeOf`: a flush stops taking items at this total size (its first item always goes). */
+  maxBytes?: number;
+  sizeOf?: (item: I) => number;
 }
 
 /**
@@ -18,7 +21,7 @@ export interface BatcherOptions {
  */
 export function createBatcher<I, O>(
   flush: (items: I[]) => Promise<Array<O | Error>>,
-  options: BatcherOptions,
+  options: BatcherOptions<I>,
 ): (item: I) => Promise<O> {
   interface Pending {
     item: I;
@@ -29,11 +32,25 @@ export function createBatcher<I, O>(
   let inFlight = 0;
   let scheduled = false;
 
+  const { sizeOf } = options;
+  const take = (): Pending[] => {
+    let count = Math.min(queue.length, options.maxBatch);
+    if (sizeOf && options.maxBytes !== undefined) {
+      let bytes = sizeOf(queue[0]!.item);
+      for (let i = 1; i < count; i++) {
+        bytes += sizeOf(queue[i]!.item);
+        if (bytes > options.maxBytes) count = i;
+      }
+    }
+    const batch = queue.slice(0, count);
+    queue = queue.slice(count);
+    return batch;
+  };
+
   const run = () => {
     scheduled = false;
     while (queue.length > 0 && inFlight < options.maxInFlight) {
-      const batch = queue.slice(0, options.maxBatch);
-      queue = queue.slice(batch.length);
+      const batch = take();
       inFlight++;
       flush(batch.map((p) => p.item))
         .then(

@@ -2,6 +2,8 @@
 // real loopback receiver → attempt recorded → retry on schedule.
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../server/errors.js';
+import { sendEvent } from '../server/events/send.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { eventually, receiverTracker } from './helpers/receiver.js';
 
@@ -250,6 +252,51 @@ describe('events.send input rules', () => {
     await r.waitFor(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(r.requests).toHaveLength(1);
+  });
+
+  it('concurrent sends share statements yet each gets its own result: events, keys, errors and deliveries stay apart', async () => {
+    const r = await receiver();
+    const a = await tenantWithEndpoint(`${r.url}/a`);
+    const b = await tenantWithEndpoint(`${r.url}/b`, { eventTypes: ['job.failed'] });
+    await app.client(b.apiKey).endpoints.create.mutate({ url: `${r.url}/b-all` });
+    // Sent in-process in one turn of the event loop, so they are written together: plain events of
+    // two tenants, a one-off URL, the same idempotency key twice, and one unregistered type.
+    const calls = [
+      ...Array.from({ length: 20 }, (_, i) => ({ tenantId: i % 2 ? a.tenantId : b.tenantId, type: 'job.completed', payload: { i } })),
+      { tenantId: b.tenantId, type: 'job.failed', payload: { i: 'both endpoints' } },
+      { tenantId: a.tenantId, type: 'job.completed', payload: { i: 'one-off' }, url: `${r.url}/one-off` },
+      { tenantId: a.tenantId, type: 'job.completed', payload: { i: 'key 1' }, idempotencyKey: 'same-key' },
+      { tenantId: a.tenantId, type: 'job.completed', payload: { i: 'key 2' }, idempotencyKey: 'same-key' },
+      { tenantId: a.tenantId, type: 'no.such.type', payload: { i: 'rejected' } },
+    ];
+    const results = await Promise.allSettled(calls.map(({ tenantId, ...input }) => sendEvent(app.deps, tenantId, input)));
+
+    const rejected = results.flatMap((result, i) => (result.status === 'rejected' ? [{ i, error: result.reason }] : []));
+    expect(rejected.map(({ i }) => i)).toEqual([calls.length - 1]);
+    expect(rejected[0]!.error).toBeInstanceOf(InvalidInputError);
+    expect(rejected[0]!.error.message).toMatch(/not registered/);
+
+    const sent = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    for (const [i, one] of sent.entries()) {
+      const input = calls[i]!;
+      expect(one.event.tenantId).toBe(input.tenantId);
+      expect(one.deliveries.every((d) => d.eventId === one.event.id && d.tenantId === input.tenantId)).toBe(true);
+    }
+    // b's filtered endpoint takes only job.failed; its catch-all takes everything.
+    expect(sent.slice(0, 20).map((one) => one.deliveries.length)).toEqual(Array(20).fill(1));
+    expect(sent[20]!.deliveries).toHaveLength(2);
+    expect(sent[21]!.deliveries.map((d) => d.endpointId)).toEqual([null]);
+    // The same key named twice: one event, returned to both callers.
+    expect(sent[23]!.event.id).toBe(sent[22]!.event.id);
+    expect(new Set(sent.map((one) => one.event.id)).size).toBe(sent.length - 1);
+    // One statement, one transaction: PostgreSQL's now() — every created_at — is the same. (Sends
+    // with an idempotency key look the key up first, so they reach the next statement.)
+    expect(new Set(sent.slice(0, 22).map((one) => one.event.createdAt)).size).toBe(1);
+
+    const deliveryIds = sent.slice(0, 23).flatMap((one) => one.deliveries.map((d) => d.id));
+    expect(new Set(deliveryIds).size).toBe(deliveryIds.length);
+    const received = await r.waitFor(deliveryIds.length);
+    expect(new Set(received.map((request) => String(request.headers['webhook-id']))).size).toBe(sent.length - 1);
   });
 
   it('a one-off url delivery is signed with the tenant signing secret', async () => {

@@ -6,6 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { deliveries, events, tenants } from '../../db/schema.js';
 import { newId, newIdBlock } from '../../shared/ids.js';
 import { judgeUrl } from '../../shared/url-rules.js';
+import { createBatcher } from '../batcher.js';
 import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
@@ -82,75 +83,89 @@ export async function createEventWithDeliveries(
   throw new InvalidInputError(`event type "${spec.type}" is not registered (or is archived)`);
 }
 
-interface FanOutRow {
-  event: { id: string; created_at: string } | null;
-  deliveries: Array<{ id: string; endpoint_id: string | null; created_at: string }> | null;
+type Created = { event: Event; deliveries: Delivery[] };
+
+/** One event of a fan-out batch, as the statement reads it (json_to_recordset). */
+interface FanOutItem {
+  event_id: string;
+  tenant_id: string;
+  type: string;
+  body: string;
+  idempotency_key: string | null;
+  url: string | null;
+  only_endpoint_id: string | null;
+  delivery_prefix: string;
 }
 
-async function insertEventAndFanOut(
-  deps: AppDeps,
-  tenantId: string,
-  spec: EventSpec,
-): Promise<{ event: Event; deliveries: Delivery[] } | undefined> {
-  const { sql } = deps;
+interface FanOutRow {
+  events: Array<{ id: string; created_at: string }> | null;
+  deliveries: Array<{ id: string; event_id: string; endpoint_id: string | null; created_at: string }> | null;
+}
+
+// Concurrent sends of one process share a statement (group commit, see server/batcher.ts): under
+// load the commits, the WAL flushes and graphile-worker's NOTIFY are paid once per batch instead
+// of once per event. A lone send still goes out at once.
+const fanOutBatchers = new WeakMap<AppDeps, (item: FanOutItem) => Promise<FanOutRow>>();
+
+function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutRow> {
+  let batcher = fanOutBatchers.get(deps);
+  if (!batcher) {
+    batcher = createBatcher<FanOutItem, FanOutRow>(
+      async (items) => {
+        if (items.length === 1) return [await fanOut(deps, items)];
+        try {
+          const row = await fanOut(deps, items);
+          const byEvent = new Map<string, FanOutRow>(items.map((item) => [item.event_id, { events: [], deliveries: [] }]));
+          for (const event of row.events ?? []) byEvent.get(event.id)?.events?.push(event);
+          for (const delivery of row.deliveries ?? []) byEvent.get(delivery.event_id)?.deliveries?.push(delivery);
+          return items.map((item) => byEvent.get(item.event_id)!);
+        } catch {
+          // Whatever failed (a deadlock between two batches, say), one event's trouble is its own:
+          // each is tried alone, and only the failing one reports an error.
+          return Promise.all(items.map((item) => fanOut(deps, [item]).catch((error: unknown) => toError(error))));
+        }
+      },
+      {
+        maxBatch: 100,
+        maxBytes: 1_048_576,
+        sizeOf: (item) => item.body.length,
+        // Leaves most of the pool to the API's other queries.
+        maxInFlight: 3,
+      },
+    );
+    fanOutBatchers.set(deps, batcher);
+  }
+  return batcher;
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: EventSpec): Promise<Created | undefined> {
   const eventId = newId('event');
   // Delivery ids: one time-ordered block per fan-out, the row number filling its last characters.
   const deliveryIds = newIdBlock('delivery');
-  const catalogCheck =
-    spec.onlyEndpointId !== undefined
-      ? sql`true`
-      : sql`exists (select 1 from event_types where name = ${spec.type} and archived_at is null)`;
-  const targets =
-    spec.url !== undefined
-      ? sql`select null::text as id`
-      : spec.onlyEndpointId !== undefined
-        ? sql`select id from endpoints where id = ${spec.onlyEndpointId} and tenant_id = ${tenantId}`
-        : // Mirrors shared/event-type-filter.ts: no filter = every type; exact names; `prefix.*`.
-          sql`select id from endpoints
-               where tenant_id = ${tenantId} and not disabled
-                 and (cardinality(event_types) = 0 or exists (
-                   select 1 from unnest(event_types) as f
-                    where f = ${spec.type} or (right(f, 2) = '.*' and starts_with(${spec.type}, left(f, -1)))))`;
-
-  const [row] = await sql<FanOutRow[]>`
-    with event as (
-      insert into events (id, tenant_id, type, payload, idempotency_key, url)
-      select ${eventId}, ${tenantId}, ${spec.type}, ${spec.body}, ${spec.idempotencyKey ?? null}, ${spec.url ?? null}
-       where exists (select 1 from tenants where id = ${tenantId}) and ${catalogCheck}
-      on conflict (tenant_id, idempotency_key) do nothing
-      returning id, created_at
-    ), target as (
-      select t.id, row_number() over (order by t.id) - 1 as n
-        from (${targets}) as t
-       where exists (select 1 from event)
-    ), delivery as (
-      insert into deliveries (id, tenant_id, event_id, endpoint_id)
-      select ${deliveryIds.prefix} || ${sql.unsafe(base32Suffix('target.n', deliveryIds.suffixLength))}, ${tenantId}, ${eventId}, target.id
-        from target
-      returning id, endpoint_id, created_at
-    ), job as (
-      select 1 from graphile_worker.add_jobs(array(
-        select row('deliver',
-                   json_build_object('deliveryId', delivery.id, 'tenantId', ${tenantId}::text, 'attempt', 1),
-                   null, null, ${deliverJobMaxAttempts}::int,
-                   null, least(delivery.n / ${jobsPerPriorityStep}, 1000)::int, null)::graphile_worker.job_spec
-          -- Numbered again rather than joined back to target: a join on the nullable endpoint id
-          -- (one-off URLs) can only be a nested loop, 1,000 × 1,000 rows for a 1,000-wide fan-out.
-          from (select id, row_number() over (order by id) - 1 as n from delivery) as delivery))
-    )
-    select (select row_to_json(event) from event) as event,
-           (select json_agg(delivery order by delivery.id) from delivery) as deliveries,
-           (select count(*) from job) as jobs`;
-
-  if (!row?.event) return undefined;
+  const row = await fanOutBatcher(deps)({
+    event_id: eventId,
+    tenant_id: tenantId,
+    type: spec.type,
+    body: spec.body,
+    idempotency_key: spec.idempotencyKey ?? null,
+    url: spec.url ?? null,
+    only_endpoint_id: spec.onlyEndpointId ?? null,
+    delivery_prefix: deliveryIds.prefix,
+  });
+  const inserted = row.events?.[0];
+  if (!inserted) return undefined;
   const event: Event = presentEvent({
-    id: row.event.id,
+    id: eventId,
     tenantId,
     type: spec.type,
     payload: spec.body,
     idempotencyKey: spec.idempotencyKey ?? null,
     url: spec.url ?? null,
-    createdAt: new Date(row.event.created_at),
+    createdAt: new Date(inserted.created_at),
   });
   const created = (row.deliveries ?? []).map((d) =>
     presentDelivery({
@@ -167,6 +182,80 @@ async function insertEventAndFanOut(
     }),
   );
   return { event, deliveries: created };
+}
+
+/**
+ * Events, their deliveries and the deliveries' jobs, for any number of events, in ONE statement.
+ * An event is inserted only if its tenant exists and its type is in the catalog (test events skip
+ * the catalog), and not when its idempotency key is taken; the caller finds out why from what is
+ * missing. Its deliveries go to the matching enabled endpoints, to its one-off URL, or to exactly
+ * the endpoint a test event names.
+ */
+async function fanOut(deps: AppDeps, items: FanOutItem[]): Promise<FanOutRow> {
+  const { sql } = deps;
+  const suffixLength = newIdBlock('delivery').suffixLength;
+  // Inserted in a fixed order, so two batches that share idempotency keys lock them in the same order.
+  const ordered = [...items].sort((a, b) =>
+    `${a.tenant_id} ${a.idempotency_key ?? ''}`.localeCompare(`${b.tenant_id} ${b.idempotency_key ?? ''}`),
+  );
+  const [row] = await sql<FanOutRow[]>`
+    with input as (
+      select * from json_to_recordset(${JSON.stringify(ordered)}::json) as i(
+        event_id text, tenant_id text, type text, body text, idempotency_key text, url text,
+        only_endpoint_id text, delivery_prefix text)
+    ), event as (
+      insert into events (id, tenant_id, type, payload, idempotency_key, url)
+      select i.event_id, i.tenant_id, i.type, i.body, i.idempotency_key, i.url
+        from input i
+       where exists (select 1 from tenants where id = i.tenant_id)
+         and (i.only_endpoint_id is not null
+              or exists (select 1 from event_types where name = i.type and archived_at is null))
+      on conflict (tenant_id, idempotency_key) do nothing
+      returning id, created_at
+    ), target as (
+      select i.event_id, i.tenant_id, i.delivery_prefix, t.endpoint_id,
+             row_number() over (partition by i.event_id order by t.endpoint_id) - 1 as n
+        from input i
+        join event e on e.id = i.event_id
+        cross join lateral (
+          -- A one-off URL: one delivery without an endpoint.
+          select null::text as endpoint_id where i.url is not null
+          union all
+          -- A test event: exactly the named endpoint of the tenant.
+          select ep.id from endpoints ep
+           where i.url is null and i.only_endpoint_id is not null
+             and ep.id = i.only_endpoint_id and ep.tenant_id = i.tenant_id
+          union all
+          -- Mirrors shared/event-type-filter.ts: no filter = every type; exact names; prefix.*.
+          select ep.id from endpoints ep
+           where i.url is null and i.only_endpoint_id is null
+             and ep.tenant_id = i.tenant_id and not ep.disabled
+             and (cardinality(ep.event_types) = 0 or exists (
+                   select 1 from unnest(ep.event_types) as f
+                    where f = i.type or (right(f, 2) = '.*' and starts_with(i.type, left(f, -1)))))
+        ) as t
+    ), delivery as (
+      insert into deliveries (id, tenant_id, event_id, endpoint_id)
+      select target.delivery_prefix || ${sql.unsafe(base32Suffix('target.n', suffixLength))},
+             target.tenant_id, target.event_id, target.endpoint_id
+        from target
+      returning id, tenant_id, event_id, endpoint_id, created_at
+    ), job as (
+      -- Jobs of one fan-out get priorities 0, 0, …, 1, 1, … (ten per step). They are numbered
+      -- again rather than joined back to target: a join on the nullable endpoint id (one-off
+      -- URLs) can only be a nested loop, 1,000 × 1,000 rows for a 1,000-wide fan-out.
+      select 1 from graphile_worker.add_jobs(array(
+        select row('deliver',
+                   json_build_object('deliveryId', d.id, 'tenantId', d.tenant_id, 'attempt', 1),
+                   null, null, ${deliverJobMaxAttempts}::int,
+                   null, least(d.n / ${jobsPerPriorityStep}, 1000)::int, null)::graphile_worker.job_spec
+          from (select id, tenant_id, row_number() over (partition by event_id order by id) - 1 as n
+                  from delivery) as d))
+    )
+    select (select json_agg(event) from event) as events,
+           (select json_agg(delivery order by delivery.id) from delivery) as deliveries,
+           (select count(*) from job) as jobs`;
+  return row ?? { events: null, deliveries: null };
 }
 
 /** SQL for the last `length` characters of a delivery id: the row number in the id alphabet. */

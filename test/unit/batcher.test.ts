@@ -39,6 +39,16 @@ describe('createBatcher', () => {
     expect(batches).toEqual([[0], [1, 2, 3], [4, 5]]);
   });
 
+  it('stops a batch at maxBytes, but always takes its first item', async () => {
+    const batches: string[][] = [];
+    const echo = createBatcher<string, string>(async (items) => {
+      batches.push(items);
+      return items;
+    }, { maxBatch: 10, maxInFlight: 1, maxBytes: 5, sizeOf: (item) => item.length });
+    await Promise.all(['aa', 'bb', 'c', 'dddddddd', 'e'].map((x) => echo(x)));
+    expect(batches).toEqual([['aa', 'bb', 'c'], ['dddddddd'], ['e']]);
+  });
+
   it('runs up to maxInFlight flushes at once', async () => {
     let running = 0;
     let most = 0;
