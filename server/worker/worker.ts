@@ -11,6 +11,7 @@ import type { AppDeps } from '../deps.js';
 import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
+import { startQueueVacuum } from './queue-vacuum.js';
 import { workerRunnerSettings } from './settings.js';
 
 export interface WorkerOptions {
@@ -69,12 +70,14 @@ export async function startWorker(deps: AppDeps, options: WorkerOptions = {}): P
     },
   });
   await liveness.start();
+  const queueVacuum = startQueueVacuum(deps);
 
   return {
     processId: liveness.processId,
     fairness,
     async stop() {
       await runner.stop();
+      await queueVacuum.stop();
       await liveness.stop();
       await http.close();
     },

@@ -1,0 +1,45 @@
+// Keeps graphile-worker's jobs table lean under load. Every delivery inserts a job row, locks it
+// (an update) and deletes it, so a busy queue leaves dead rows and index entries behind faster
+// than autovacuum, which looks at a table at most once a minute (autovacuum_naptime), clears them.
+// graphile-worker's job fetch then wades through them: measured here, 4.4 ms per fetch without
+// and 2.2 ms with a vacuum every second during a throughput run. So each worker process checks
+// the table's dead-row count every few seconds and vacuums it when enough have piled up.
+import type { AppDeps } from '../deps.js';
+
+export interface QueueVacuumOptions {
+  intervalMs?: number;
+  /** Dead rows that make a vacuum worthwhile. */
+  minDeadRows?: number;
+}
+
+export interface QueueVacuum {
+  stop(): Promise<void>;
+}
+
+export function startQueueVacuum(deps: AppDeps, options: QueueVacuumOptions = {}): QueueVacuum {
+  const intervalMs = options.intervalMs ?? 2_000;
+  const minDeadRows = options.minDeadRows ?? 5_000;
+  let running: Promise<unknown> = Promise.resolve();
+
+  const check = async () => {
+    const [row] = await deps.sql<{ dead: string | null }[]>`
+      select n_dead_tup::text as dead from pg_stat_user_tables
+       where schemaname = 'graphile_worker' and relname = '_private_jobs'`;
+    if (Number(row?.dead ?? 0) < minDeadRows) return;
+    // skip_locked: when another worker process is vacuuming it already, there is nothing to add.
+    // Not the owner of the table? PostgreSQL skips it with a warning, which is ignored.
+    await deps.sql`vacuum (skip_locked) graphile_worker._private_jobs`;
+  };
+
+  const timer = setInterval(() => {
+    running = check().catch((error: unknown) => deps.logger.warn({ err: error }, 'queue vacuum failed'));
+  }, intervalMs);
+  timer.unref();
+
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
