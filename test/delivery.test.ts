@@ -299,6 +299,20 @@ describe('events.send input rules', () => {
     expect(new Set(received.map((request) => String(request.headers['webhook-id']))).size).toBe(sent.length - 1);
   });
 
+  it("deleting a tenant removes its events, deliveries (endpoint and one-off) and attempts", async () => {
+    const r = await receiver();
+    const { tenantId } = await tenantWithEndpoint(`${r.url}/gone`);
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { bye: true } });
+    await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { bye: 'one-off' }, url: `${r.url}/one-off` });
+    await settled(sent.deliveries[0]!.id);
+    await app.admin.tenants.delete.mutate({ tenantId });
+    const [left] = await app.deps.sql<{ events: number; deliveries: number; attempts: number }[]>`
+      select (select count(*)::int from events where tenant_id = ${tenantId}) as events,
+             (select count(*)::int from deliveries where tenant_id = ${tenantId}) as deliveries,
+             (select count(*)::int from attempts where tenant_id = ${tenantId}) as attempts`;
+    expect(left).toEqual({ events: 0, deliveries: 0, attempts: 0 });
+  });
+
   it('a one-off url delivery is signed with the tenant signing secret', async () => {
     const r = await receiver();
     const { tenant, signingSecret } = await app.admin.tenants.create.mutate({ name: 'One-off' });
