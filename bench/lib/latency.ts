@@ -45,6 +45,19 @@ export function joinLatencies(sent: readonly SentEvent[], arrivals: readonly Arr
   };
 }
 
+/** Each sent event's intended send time and its send-to-receive latency (∞ when never received). */
+export function latencySamples(sent: readonly SentEvent[], arrivals: readonly Arrival[]): Array<{ at: number; ms: number }> {
+  const firstArrival = new Map<string, number>();
+  for (const [id, , at] of arrivals) {
+    const seen = firstArrival.get(id);
+    if (seen === undefined || at < seen) firstArrival.set(id, at);
+  }
+  return sent.map((event) => {
+    const at = firstArrival.get(event.eventId);
+    return { at: event.intendedAt, ms: at === undefined ? Number.POSITIVE_INFINITY : at - event.intendedAt };
+  });
+}
+
 export function describeLatency(report: LatencyReport): string {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '∞');
   const s = report.endToEnd;

@@ -5,9 +5,9 @@
 // deliveries/s, the same delivery volume as B) from 5 s before B's window until its end.
 import { sendEvent } from '../../server/events/send.js';
 import { describeCpu, startCpuMeter } from '../lib/cpu.js';
-import { envInt, sleep } from '../lib/clock.js';
+import { envInt, now, sleep } from '../lib/clock.js';
 import { benchEventType, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
-import { describeLatency, joinLatencies, type LatencyReport } from '../lib/latency.js';
+import { describeLatency, joinLatencies, latencySamples, type LatencyReport } from '../lib/latency.js';
 import { sendOpenLoop } from '../lib/load.js';
 import { startReceiver } from '../lib/receiver.js';
 import type { Figure, ScenarioResult } from '../lib/report.js';
@@ -44,7 +44,7 @@ export const noisyNeighbourScenario: Scenario = {
       const api = hookline.apiRuntime.deps;
       const worker = await hookline.startWorker();
 
-      const measureB = async (label: string): Promise<{ report: LatencyReport; complete: boolean }> => {
+      const measureB = async (label: string): Promise<{ report: LatencyReport; complete: boolean; samples: Array<{ at: number; ms: number }> }> => {
         const base = (await receiver.stats()).count;
         await receiver.takeArrivals();
         context.log(`noisy-neighbour: B at ${rateB}/s for ${seconds} s (${label})`);
@@ -53,7 +53,8 @@ export const noisyNeighbourScenario: Scenario = {
           .waitForCount(base + run.sent.length, 60_000)
           .then(() => true)
           .catch(() => false);
-        return { report: joinLatencies(run.sent, await receiver.takeArrivals()), complete };
+        const arrivals = await receiver.takeArrivals();
+        return { report: joinLatencies(run.sent, arrivals), complete, samples: latencySamples(run.sent, arrivals) };
       };
 
       // Warm-up, then B alone.
@@ -66,8 +67,10 @@ export const noisyNeighbourScenario: Scenario = {
       // A starts its black-hole traffic, then B again.
       const stopA = new AbortController();
       let eventsA = 0;
+      const sendsA: number[] = [];
       const sendingA = (async () => {
         while (!stopA.signal.aborted) {
+          sendsA.push(now());
           await sendEvent(api, tenantA!.id, { type: benchEventType, payload: benchPayload(eventsA++) });
           await sleep(intervalA);
         }
@@ -97,6 +100,7 @@ export const noisyNeighbourScenario: Scenario = {
       await worker.stop();
 
       const ratio = noisy.report.endToEnd.p99 / alone.report.endToEnd.p99;
+      const tail = whereTheTailSits(noisy.samples, noisy.report.endToEnd.p95, sendsA, hookline.config.timeoutMs);
       // Jobs added beyond B's events, A's deliveries and A's retries: fairness deferrals.
       const deferred = jobsAdded - noisy.report.sent - eventsA * endpointsA - attemptsA.timedOut;
       const figures: Figure[] = [
@@ -119,9 +123,10 @@ export const noisyNeighbourScenario: Scenario = {
           ...layoutLines(context, hookline),
           `alone: ${describeCpu(usageAlone)}`,
           `with A: ${describeCpu(usageNoisy)}`,
+          `B's slowest 5 % with A (≥ ${noisy.report.endToEnd.p95.toFixed(0)} ms), by when they were sent — ${tail.line}`,
         ],
         figures,
-        details: { rateB, seconds, endpointsA, intervalA, eventsA, attemptsA, jobsAdded, deferred, alone, noisy, cpu: { alone: usageAlone, noisy: usageNoisy } },
+        details: { rateB, seconds, endpointsA, intervalA, eventsA, attemptsA, jobsAdded, deferred, tail: tail.counts, alone: alone.report, noisy: noisy.report, cpu: { alone: usageAlone, noisy: usageNoisy } },
       };
     } finally {
       await hookline.close();
@@ -131,3 +136,30 @@ export const noisyNeighbourScenario: Scenario = {
     }
   },
 };
+
+/**
+ * Where B's slow events sit relative to A's activity: within a second after one of A's sends (its
+ * 500 deliveries arriving), within a second after A's deliveries of one send time out together
+ * (a send's attempts started together, so they end together), or elsewhere.
+ */
+function whereTheTailSits(
+  samples: Array<{ at: number; ms: number }>,
+  threshold: number,
+  sendsA: number[],
+  timeoutMs: number,
+): { counts: Record<string, number>; line: string } {
+  const counts = { afterSend: 0, afterTimeouts: 0, elsewhere: 0 };
+  const within = (at: number, starts: number[]) => starts.some((start) => at >= start && at < start + 1000);
+  const timeouts = sendsA.map((sentAt) => sentAt + timeoutMs);
+  for (const sample of samples) {
+    if (sample.ms < threshold) continue;
+    if (within(sample.at, sendsA)) counts.afterSend++;
+    else if (within(sample.at, timeouts)) counts.afterTimeouts++;
+    else counts.elsewhere++;
+  }
+  const share = `${sendsA.length} A sends, a 1 s window after each`;
+  return {
+    counts,
+    line: `≤ 1 s after an A send: ${counts.afterSend}; ≤ 1 s after A's attempts of one send time out: ${counts.afterTimeouts}; elsewhere: ${counts.elsewhere} (${share})`,
+  };
+}
