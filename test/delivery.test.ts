@@ -313,6 +313,17 @@ describe('events.send input rules', () => {
     expect(left).toEqual({ events: 0, deliveries: 0, attempts: 0 });
   });
 
+  it("records the endpoint's first success (its health row is written, then spared for a second)", async () => {
+    const r = await receiver();
+    const { tenantId, endpoint } = await tenantWithEndpoint(`${r.url}/first`);
+    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 1 } });
+    await settled(sent.deliveries[0]!.id);
+    const [row] = await app.deps.sql<{ last_success_at: string | null; failures_since_success: number }[]>`
+      select last_success_at, failures_since_success from endpoints where id = ${endpoint.id}`;
+    expect(row!.last_success_at).not.toBeNull();
+    expect(row!.failures_since_success).toBe(0);
+  });
+
   it('a one-off url delivery is signed with the tenant signing secret', async () => {
     const r = await receiver();
     const { tenant, signingSecret } = await app.admin.tenants.create.mutate({ name: 'One-off' });

@@ -75,7 +75,7 @@ export async function recordAttempt(
          -- A success on a healthy endpoint changes nothing but last_success_at; refreshing that at
          -- most once a second spares a busy endpoint's attempts from queueing on its row lock.
          and not (${health} = 'success' and ep.failures_since_success = 0
-                  and ep.last_success_at > now() - interval '1 second')
+                  and coalesce(ep.last_success_at > now() - interval '1 second', false))
       returning ep.id
     ), next_job as (
       select 1 from graphile_worker.add_job('deliver', ${nextJob}::json,
