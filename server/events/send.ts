@@ -119,10 +119,14 @@ function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutRow> 
           for (const event of row.events ?? []) byEvent.get(event.id)?.events?.push(event);
           for (const delivery of row.deliveries ?? []) byEvent.get(delivery.event_id)?.deliveries?.push(delivery);
           return items.map((item) => byEvent.get(item.event_id)!);
-        } catch {
-          // Whatever failed (a deadlock between two batches, say), one event's trouble is its own:
-          // each is tried alone, and only the failing one reports an error.
-          return Promise.all(items.map((item) => fanOut(deps, [item]).catch((error: unknown) => toError(error))));
+        } catch (error) {
+          // A statement-level failure (a deadlock between two batches, bad data in one event) is
+          // one event's trouble: each is tried alone, one after another, and only a failing one
+          // reports an error. Anything else (connection lost, database overloaded) fails the batch.
+          if (!isPerEventFailure(error)) throw error;
+          const results: Array<FanOutRow | Error> = [];
+          for (const item of items) results.push(await fanOut(deps, [item]).catch((e: unknown) => toError(e)));
+          return results;
         }
       },
       {
@@ -136,6 +140,12 @@ function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutRow> 
     fanOutBatchers.set(deps, batcher);
   }
   return batcher;
+}
+
+/** SQLSTATE classes 22 (data), 23 (integrity) and 40 (deadlock, serialization). */
+function isPerEventFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|40)[0-9A-Z]{3}$/.test(code);
 }
 
 function toError(error: unknown): Error {
