@@ -52,7 +52,12 @@ export function createBatcher<I, O>(
     while (queue.length > 0 && inFlight < options.maxInFlight) {
       const batch = take();
       inFlight++;
-      flush(batch.map((p) => p.item))
+      Promise.resolve()
+        .then(() => flush(batch.map((p) => p.item)))
+        .then((results) => {
+          if (results.length !== batch.length) throw new Error(`batcher: ${results.length} results for ${batch.length} items`);
+          return results;
+        })
         .then(
           (results) => {
             batch.forEach((p, i) => {

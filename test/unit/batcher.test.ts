@@ -49,6 +49,19 @@ describe('createBatcher', () => {
     expect(batches).toEqual([['aa', 'bb', 'c'], ['dddddddd'], ['e']]);
   });
 
+  it('rejects the callers of a flush that throws synchronously or returns the wrong number of results, and carries on', async () => {
+    let calls = 0;
+    const odd = createBatcher<number, number>(((items: number[]) => {
+      calls++;
+      if (calls === 1) throw new Error('thrown before any promise');
+      if (calls === 2) return Promise.resolve(items.slice(1));
+      return Promise.resolve(items);
+    }) as (items: number[]) => Promise<number[]>, { maxBatch: 10, maxInFlight: 1 });
+    await expect(odd(1)).rejects.toThrow('thrown before any promise');
+    await expect(Promise.all([odd(1), odd(2)])).rejects.toThrow('1 results for 2 items');
+    expect(await odd(3)).toBe(3);
+  });
+
   it('runs up to maxInFlight flushes at once', async () => {
     let running = 0;
     let most = 0;
