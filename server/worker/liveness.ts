@@ -42,8 +42,8 @@ export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Li
   let orphansCheckedAt = 0;
 
   const sweep = async (): Promise<number> => {
-    const checkOrphans = Date.now() - orphansCheckedAt >= deadAfterMs;
-    if (checkOrphans) orphansCheckedAt = Date.now();
+    const startedAt = Date.now();
+    const checkOrphans = startedAt - orphansCheckedAt >= deadAfterMs;
     // Jobs locked by a dead process, and jobs locked long ago by an id no live process claims (a
     // process killed before its first heartbeat), are unlocked in one statement. Unlocking scans
     // the jobs table too, so it runs only when there is someone to unlock.
@@ -66,6 +66,7 @@ export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Li
         select graphile_worker.force_unlock_workers(ids) as done from to_unlock where cardinality(ids) > 0
       )
       select (select count(*) from dead)::int as dead, (select count(*) from unlock)::int as unlocked`;
+    if (checkOrphans) orphansCheckedAt = startedAt;
     return row?.dead ?? 0;
   };
 

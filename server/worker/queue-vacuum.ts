@@ -27,12 +27,25 @@ export function startQueueVacuum(deps: AppDeps, options: QueueVacuumOptions = {}
        where schemaname = 'graphile_worker' and relname = '_private_jobs'`;
     if (Number(row?.dead ?? 0) < minDeadRows) return;
     // skip_locked: when another worker process is vacuuming it already, there is nothing to add.
-    // Not the owner of the table? PostgreSQL skips it with a warning, which is ignored.
-    await deps.sql`vacuum (skip_locked) graphile_worker._private_jobs`;
+    // Not the owner of the table? PostgreSQL skips it with a warning, which is ignored. A reserved
+    // connection, so that no delivery's query waits in line behind the vacuum.
+    const connection = await deps.sql.reserve();
+    try {
+      await connection`vacuum (skip_locked) graphile_worker._private_jobs`;
+    } finally {
+      connection.release();
+    }
   };
 
+  let busy = false;
   const timer = setInterval(() => {
-    running = check().catch((error: unknown) => deps.logger.warn({ err: error }, 'queue vacuum failed'));
+    if (busy) return; // a long vacuum is still running
+    busy = true;
+    running = check()
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'queue vacuum failed'))
+      .finally(() => {
+        busy = false;
+      });
   }, intervalMs);
   timer.unref();
 
