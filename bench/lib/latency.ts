@@ -17,11 +17,7 @@ export interface LatencyReport {
 }
 
 export function joinLatencies(sent: readonly SentEvent[], arrivals: readonly Arrival[]): LatencyReport {
-  const firstArrival = new Map<string, number>();
-  for (const [id, , at] of arrivals) {
-    const seen = firstArrival.get(id);
-    if (seen === undefined || at < seen) firstArrival.set(id, at);
-  }
+  const firstArrival = firstArrivals(arrivals);
   const endToEnd: number[] = [];
   const afterCommit: number[] = [];
   let received = 0;
@@ -45,13 +41,19 @@ export function joinLatencies(sent: readonly SentEvent[], arrivals: readonly Arr
   };
 }
 
+/** Each webhook id's first arrival time (retries and duplicates arrive later). */
+function firstArrivals(arrivals: readonly Arrival[]): Map<string, number> {
+  const first = new Map<string, number>();
+  for (const [id, , at] of arrivals) {
+    const seen = first.get(id);
+    if (seen === undefined || at < seen) first.set(id, at);
+  }
+  return first;
+}
+
 /** Each sent event's intended send time and its send-to-receive latency (∞ when never received). */
 export function latencySamples(sent: readonly SentEvent[], arrivals: readonly Arrival[]): Array<{ at: number; ms: number }> {
-  const firstArrival = new Map<string, number>();
-  for (const [id, , at] of arrivals) {
-    const seen = firstArrival.get(id);
-    if (seen === undefined || at < seen) firstArrival.set(id, at);
-  }
+  const firstArrival = firstArrivals(arrivals);
   return sent.map((event) => {
     const at = firstArrival.get(event.eventId);
     return { at: event.intendedAt, ms: at === undefined ? Number.POSITIVE_INFINITY : at - event.intendedAt };
