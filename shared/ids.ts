@@ -2,7 +2,8 @@
 // base32), so ids sort by creation time and serve directly as keyset-pagination cursors.
 import { randomBytes } from 'node:crypto';
 
-const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+/** Crockford base32, lowercase: the characters of every id body, in sort order. */
+export const idAlphabet = '0123456789abcdefghjkmnpqrstvwxyz';
 
 export const idPrefixes = {
   tenant: 'tnt',
@@ -20,7 +21,7 @@ let lastRandom = Buffer.alloc(10);
 function encodeTime(ms: number): string {
   let out = '';
   for (let i = 0; i < 10; i++) {
-    out = alphabet[ms % 32] + out;
+    out = idAlphabet[ms % 32] + out;
     ms = Math.floor(ms / 32);
   }
   return out;
@@ -32,7 +33,7 @@ function encodeRandom(bytes: Buffer): string {
   for (const b of bytes) bits = (bits << 8n) | BigInt(b);
   let out = '';
   for (let i = 0; i < 16; i++) {
-    out = alphabet[Number(bits & 31n)] + out;
+    out = idAlphabet[Number(bits & 31n)] + out;
     bits >>= 5n;
   }
   return out;
@@ -63,7 +64,10 @@ export function newId(kind: IdKind, now = Date.now()): string {
  * characters are left for the row's number (in the same alphabet), so the block's ids are
  * distinct, valid and ordered, and a database statement can number its rows itself.
  */
-export function newIdBlock(kind: IdKind, suffixLength = 4, now = Date.now()): { prefix: string; suffixLength: number } {
+/** How many characters of a block's ids are left for the row number (32⁴ rows). */
+export const idBlockSuffixLength = 4;
+
+export function newIdBlock(kind: IdKind, suffixLength = idBlockSuffixLength, now = Date.now()): { prefix: string; suffixLength: number } {
   // Fresh random bits every time: incrementing (as newId does within a millisecond) would change
   // only the characters the suffix replaces, and two blocks would share a prefix.
   const random = encodeRandom(randomBytes(10)).slice(0, 16 - suffixLength);

@@ -4,7 +4,7 @@
 // round trip whatever the fan-out), so an accepted event always has its deliveries and jobs.
 import { and, eq } from 'drizzle-orm';
 import { deliveries, events, tenants } from '../../db/schema.js';
-import { newId, newIdBlock } from '../../shared/ids.js';
+import { idAlphabet, idBlockSuffixLength, newId, newIdBlock } from '../../shared/ids.js';
 import { judgeUrl } from '../../shared/url-rules.js';
 import { createBatcher } from '../batcher.js';
 import { deliverJobMaxAttempts } from '../delivery/jobs.js';
@@ -21,6 +21,8 @@ export interface SendEventInput {
 
 export const idempotencyWindowMs = 24 * 3_600_000;
 
+type Created = { event: Event; deliveries: Delivery[] };
+
 /**
  * Jobs of one fan-out get priorities 0, 0, …, 1, 1, … (ten per step): a single-endpoint event of
  * another tenant is queued ahead of the tail of a large fan-out instead of behind all of it.
@@ -31,7 +33,7 @@ export async function sendEvent(
   deps: AppDeps,
   tenantId: string,
   input: SendEventInput,
-): Promise<{ event: Event; deliveries: Delivery[] }> {
+): Promise<Created> {
   const body = JSON.stringify(input.payload);
   const size = Buffer.byteLength(body);
   if (size > deps.config.maxPayloadBytes) {
@@ -65,7 +67,7 @@ export async function createEventWithDeliveries(
   deps: AppDeps,
   tenantId: string,
   spec: EventSpec,
-): Promise<{ event: Event; deliveries: Delivery[] }> {
+): Promise<Created> {
   if (spec.idempotencyKey !== undefined) {
     const earlier = await findIdempotentEvent(deps, tenantId, spec.idempotencyKey);
     if (earlier) return earlier;
@@ -83,8 +85,6 @@ export async function createEventWithDeliveries(
   throw new InvalidInputError(`event type "${spec.type}" is not registered (or is archived)`);
 }
 
-type Created = { event: Event; deliveries: Delivery[] };
-
 /** One event of a fan-out batch, as the statement reads it (json_to_recordset). */
 interface FanOutItem {
   event_id: string;
@@ -97,35 +97,31 @@ interface FanOutItem {
   delivery_prefix: string;
 }
 
-interface FanOutRow {
-  events: Array<{ id: string; created_at: string }> | null;
-  deliveries: Array<{ id: string; event_id: string; endpoint_id: string | null; created_at: string }> | null;
+/** What the statement wrote for one event: nothing (see createEventWithDeliveries), or the event and its deliveries. */
+interface FanOutResult {
+  event: { id: string; created_at: string } | undefined;
+  deliveries: Array<{ id: string; event_id: string; endpoint_id: string | null; created_at: string }>;
 }
 
 // Concurrent sends of one process share a statement (group commit, see server/batcher.ts): under
 // load the commits, the WAL flushes and graphile-worker's NOTIFY are paid once per batch instead
 // of once per event. A lone send still goes out at once.
-const fanOutBatchers = new WeakMap<AppDeps, (item: FanOutItem) => Promise<FanOutRow>>();
+const fanOutBatchers = new WeakMap<AppDeps, (item: FanOutItem) => Promise<FanOutResult>>();
 
-function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutRow> {
+function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutResult> {
   let batcher = fanOutBatchers.get(deps);
   if (!batcher) {
-    batcher = createBatcher<FanOutItem, FanOutRow>(
+    batcher = createBatcher<FanOutItem, FanOutResult>(
       async (items) => {
-        if (items.length === 1) return [await fanOut(deps, items)];
         try {
-          const row = await fanOut(deps, items);
-          const byEvent = new Map<string, FanOutRow>(items.map((item) => [item.event_id, { events: [], deliveries: [] }]));
-          for (const event of row.events ?? []) byEvent.get(event.id)?.events?.push(event);
-          for (const delivery of row.deliveries ?? []) byEvent.get(delivery.event_id)?.deliveries?.push(delivery);
-          return items.map((item) => byEvent.get(item.event_id)!);
+          return await fanOut(deps, items);
         } catch (error) {
           // A statement-level failure (a deadlock between two batches, bad data in one event) is
           // one event's trouble: each is tried alone, one after another, and only a failing one
           // reports an error. Anything else (connection lost, database overloaded) fails the batch.
-          if (!isPerEventFailure(error)) throw error;
-          const results: Array<FanOutRow | Error> = [];
-          for (const item of items) results.push(await fanOut(deps, [item]).catch((e: unknown) => toError(e)));
+          if (items.length === 1 || !isPerEventFailure(error)) throw error;
+          const results: Array<FanOutResult | Error> = [];
+          for (const item of items) results.push(await fanOut(deps, [item]).then(([result]) => result!, toError));
           return results;
         }
       },
@@ -156,7 +152,7 @@ async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: Event
   const eventId = newId('event');
   // Delivery ids: one time-ordered block per fan-out, the row number filling its last characters.
   const deliveryIds = newIdBlock('delivery');
-  const row = await fanOutBatcher(deps)({
+  const written = await fanOutBatcher(deps)({
     event_id: eventId,
     tenant_id: tenantId,
     type: spec.type,
@@ -166,7 +162,7 @@ async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: Event
     only_endpoint_id: spec.onlyEndpointId ?? null,
     delivery_prefix: deliveryIds.prefix,
   });
-  const inserted = row.events?.[0];
+  const inserted = written.event;
   if (!inserted) return undefined;
   const event: Event = presentEvent({
     id: eventId,
@@ -177,7 +173,7 @@ async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: Event
     url: spec.url ?? null,
     createdAt: new Date(inserted.created_at),
   });
-  const created = (row.deliveries ?? []).map((d) =>
+  const created = written.deliveries.map((d) =>
     presentDelivery({
       id: d.id,
       tenantId,
@@ -201,14 +197,13 @@ async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: Event
  * missing. Its deliveries go to the matching enabled endpoints, to its one-off URL, or to exactly
  * the endpoint a test event names.
  */
-async function fanOut(deps: AppDeps, items: FanOutItem[]): Promise<FanOutRow> {
+async function fanOut(deps: AppDeps, items: FanOutItem[]): Promise<FanOutResult[]> {
   const { sql } = deps;
-  const suffixLength = newIdBlock('delivery').suffixLength;
   // Inserted in a fixed order, so two batches that share idempotency keys lock them in the same order.
   const ordered = [...items].sort((a, b) =>
     `${a.tenant_id} ${a.idempotency_key ?? ''}`.localeCompare(`${b.tenant_id} ${b.idempotency_key ?? ''}`),
   );
-  const [row] = await sql<FanOutRow[]>`
+  const [row] = await sql<Array<{ events: Array<NonNullable<FanOutResult['event']>> | null; deliveries: FanOutResult['deliveries'] | null }>>`
     with input as (
       select * from json_to_recordset(${JSON.stringify(ordered)}::json) as i(
         event_id text, tenant_id text, type text, body text, idempotency_key text, url text,
@@ -246,7 +241,7 @@ async function fanOut(deps: AppDeps, items: FanOutItem[]): Promise<FanOutRow> {
         ) as t
     ), delivery as (
       insert into deliveries (id, tenant_id, event_id, endpoint_id)
-      select target.delivery_prefix || ${sql.unsafe(base32Suffix('target.n', suffixLength))},
+      select target.delivery_prefix || ${sql.unsafe(deliveryIdSuffix)},
              target.tenant_id, target.event_id, target.endpoint_id
         from target
       returning id, tenant_id, event_id, endpoint_id, created_at
@@ -265,23 +260,23 @@ async function fanOut(deps: AppDeps, items: FanOutItem[]): Promise<FanOutRow> {
     select (select json_agg(event) from event) as events,
            (select json_agg(delivery order by delivery.id) from delivery) as deliveries,
            (select count(*) from job) as jobs`;
-  return row ?? { events: null, deliveries: null };
+  const results = new Map<string, FanOutResult>(items.map((item) => [item.event_id, { event: undefined, deliveries: [] }]));
+  for (const event of row?.events ?? []) results.get(event.id)!.event = event;
+  for (const delivery of row?.deliveries ?? []) results.get(delivery.event_id)!.deliveries.push(delivery);
+  return items.map((item) => results.get(item.event_id)!);
 }
 
-/** SQL for the last `length` characters of a delivery id: the row number in the id alphabet. */
-function base32Suffix(column: string, length: number): string {
-  const alphabet = `'0123456789abcdefghjkmnpqrstvwxyz'`;
-  const chars: string[] = [];
-  for (let i = length - 1; i >= 0; i--) chars.push(`substr(${alphabet}, ((${column} >> ${5 * i}) & 31)::int + 1, 1)`);
-  return chars.join(' || ');
-}
+/** SQL for the last characters of a delivery id: the row number `target.n` in the id alphabet. */
+const deliveryIdSuffix = Array.from({ length: idBlockSuffixLength }, (_, i) => idBlockSuffixLength - 1 - i)
+  .map((digit) => `substr('${idAlphabet}', ((target.n >> ${5 * digit}) & 31)::int + 1, 1)`)
+  .join(' || ');
 
 /** The event an idempotency key already named within the window, with its deliveries. */
 async function findIdempotentEvent(
   deps: AppDeps,
   tenantId: string,
   key: string,
-): Promise<{ event: Event; deliveries: Delivery[] } | undefined> {
+): Promise<Created | undefined> {
   const [existing] = await deps.db
     .select()
     .from(events)

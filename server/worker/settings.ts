@@ -7,7 +7,7 @@ export const defaultPollIntervalMs = 500;
 
 export function workerRunnerSettings(
   config: ReadyConfig,
-  options: { pollIntervalMs?: number; localQueue?: boolean } = {},
+  options: { pollIntervalMs?: number | undefined; localQueue?: boolean } = {},
 ): Pick<RunnerOptions, 'concurrency' | 'maxPoolSize' | 'pollInterval' | 'noHandleSignals' | 'preset'> {
   return {
     concurrency: config.workerConcurrency,

@@ -54,7 +54,7 @@ export async function startWorker(deps: AppDeps, options: WorkerOptions = {}): P
 
   const runner: Runner = await run({
     connectionString: config.databaseUrl,
-    ...workerRunnerSettings(config, { ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }) }),
+    ...workerRunnerSettings(config, { pollIntervalMs: options.pollIntervalMs }),
     events,
     logger: graphileLogger(deps.logger),
     // Every worker process carries the schedule; graphile-worker's known_crontabs table makes sure
