@@ -11,18 +11,27 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function connectDatabase(url: string, options: { max?: number; debug?: () => void } = {}): Database {
+export interface ConnectOptions {
+  max?: number;
+  /**
+   * Queries postgres.js may pipeline behind a running one (its default: 100). 1 suits a process
+   * that only delivers: postgres.js 3.4 keeps busy connections in a queue whose array grows by a
+   * slot per pipelined query while the pool stays saturated, and every connection state change
+   * scans it (a worker's drain slowed from 1,190 to 704 deliveries/s, 31 % of its CPU in
+   * Queue.remove; with 1 the queue empties and resets constantly). But postgres.js cannot reserve
+   * a connection for a transaction whose BEGIN lands that many queries deep in a busy connection's
+   * pipeline (UNSAFE_TRANSACTION), which with 1 happens whenever the pool is saturated: a process
+   * that serves the API, which uses transactions, keeps the default.
+   */
+  maxPipeline?: number;
+  debug?: () => void;
+}
+
+export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
   const sql = postgres(url, {
     max: options.max ?? 10,
-    // At most one query pipelined behind the running one. postgres.js 3.4 keeps busy connections in
-    // a queue whose array grows by a slot per pipelined query while the pool stays saturated, and
-    // every connection state change scans it: with the default (100) a worker's drain slowed from
-    // 1,190 to 704 deliveries/s, 31 % of its CPU in Queue.remove. With 1, a connection leaves the
-    // busy queue after one pipelined query, so it empties and resets (probe: 100 callers on a pool
-    // of 10 held ≈ 20,000 queries/s over 200,000 queries, against 23,000 falling to 8,000).
-    // 0 would stop pipelining altogether, but postgres.js then cannot reserve a connection for
-    // sql.begin (UNSAFE_TRANSACTION). (A runtime option its type definitions leave out.)
-    ...({ max_pipeline: 1 } as object),
+    // (max_pipeline: a runtime option of postgres.js that its type definitions leave out.)
+    ...(options.maxPipeline !== undefined && ({ max_pipeline: options.maxPipeline } as object)),
     onnotice: () => {},
     ...(options.debug && { debug: options.debug }),
     // Timestamps stay Date objects; jsonb comes back parsed.
