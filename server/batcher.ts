@@ -87,3 +87,33 @@ export function createBatcher<I, O>(
       schedule();
     });
 }
+
+/**
+ * A flush for statements that write a whole batch at once. When the statement fails for a reason
+ * one item can cause (SQLSTATE class 22 data, 23 integrity, 40 deadlock or serialization), each
+ * item is written alone, in turn, and only the failing ones get an error. Anything else (the
+ * connection lost, the database down) fails the whole batch.
+ */
+export function writeAloneOnItemFailure<I, O>(write: (items: I[]) => Promise<O[]>): (items: I[]) => Promise<Array<O | Error>> {
+  return async (items) => {
+    try {
+      return await write(items);
+    } catch (error) {
+      if (items.length === 1 || !isItemFailure(error)) throw error;
+      const results: Array<O | Error> = [];
+      for (const item of items) {
+        results.push(await write([item]).then(([result]) => result as O, toError));
+      }
+      return results;
+    }
+  };
+}
+
+function isItemFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|40)[0-9A-Z]{3}$/.test(code);
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

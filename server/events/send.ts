@@ -6,7 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { deliveries, events, tenants } from '../../db/schema.js';
 import { idAlphabet, idBlockSuffixLength, newId, newIdBlock } from '../../shared/ids.js';
 import { judgeUrl } from '../../shared/url-rules.js';
-import { createBatcher } from '../batcher.js';
+import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
@@ -112,19 +112,8 @@ function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutResul
   let batcher = fanOutBatchers.get(deps);
   if (!batcher) {
     batcher = createBatcher<FanOutItem, FanOutResult>(
-      async (items) => {
-        try {
-          return await fanOut(deps, items);
-        } catch (error) {
-          // A statement-level failure (a deadlock between two batches, bad data in one event) is
-          // one event's trouble: each is tried alone, one after another, and only a failing one
-          // reports an error. Anything else (connection lost, database overloaded) fails the batch.
-          if (items.length === 1 || !isPerEventFailure(error)) throw error;
-          const results: Array<FanOutResult | Error> = [];
-          for (const item of items) results.push(await fanOut(deps, [item]).then(([result]) => result!, toError));
-          return results;
-        }
-      },
+      // A deadlock between two batches, or bad data in one event, is one event's trouble.
+      writeAloneOnItemFailure((items) => fanOut(deps, items)),
       {
         maxBatch: 100,
         maxBytes: 1_048_576,
@@ -136,16 +125,6 @@ function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutResul
     fanOutBatchers.set(deps, batcher);
   }
   return batcher;
-}
-
-/** SQLSTATE classes 22 (data), 23 (integrity) and 40 (deadlock, serialization). */
-function isPerEventFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(22|23|40)[0-9A-Z]{3}$/.test(code);
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: EventSpec): Promise<Created | undefined> {

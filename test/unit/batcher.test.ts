@@ -1,7 +1,7 @@
 // server/batcher.ts: calls made while a flush is in flight are flushed together; each caller gets
 // its own result or error; batches respect maxBatch and maxInFlight.
 import { describe, expect, it } from 'vitest';
-import { createBatcher } from '../../server/batcher.js';
+import { createBatcher, writeAloneOnItemFailure } from '../../server/batcher.js';
 
 function gate() {
   let open!: () => void;
@@ -98,5 +98,47 @@ describe('createBatcher', () => {
     // It keeps working after a failed flush.
     const ok = createBatcher<number, number>(async (items) => items, { maxBatch: 10, maxInFlight: 1 });
     expect(await ok(7)).toBe(7);
+  });
+});
+
+describe('writeAloneOnItemFailure', () => {
+  const sqlError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code });
+
+  it('writes each item alone after a data, constraint or deadlock error, so only the bad one fails', async () => {
+    const writes: number[][] = [];
+    const flush = writeAloneOnItemFailure(async (items: number[]) => {
+      writes.push(items);
+      if (items.includes(2)) throw sqlError('23505');
+      return items.map((x) => x * 10);
+    });
+    const results = await flush([1, 2, 3]);
+    expect(results[0]).toBe(10);
+    expect(results[1]).toBeInstanceOf(Error);
+    expect((results[1] as Error).message).toBe('sqlstate 23505');
+    expect(results[2]).toBe(30);
+    expect(writes).toEqual([[1, 2, 3], [1], [2], [3]]);
+    const deadlocked = writeAloneOnItemFailure(async (items: number[]) => {
+      if (items.length > 1) throw sqlError('40P01');
+      return items;
+    });
+    expect(await deadlocked([4, 5])).toEqual([4, 5]);
+  });
+
+  it('fails the whole batch for any other error, and a batch of one is not written twice', async () => {
+    let calls = 0;
+    const down = writeAloneOnItemFailure(async (items: number[]) => {
+      calls++;
+      throw sqlError('08006'); // connection failure
+      return items;
+    });
+    await expect(down([1, 2])).rejects.toThrow('sqlstate 08006');
+    expect(calls).toBe(1);
+    const single = writeAloneOnItemFailure(async (items: number[]) => {
+      calls++;
+      throw sqlError('22P02');
+      return items;
+    });
+    await expect(single([1])).rejects.toThrow('sqlstate 22P02');
+    expect(calls).toBe(2);
   });
 });
