@@ -8,8 +8,8 @@ import { hooklineVersion } from '../routers/health.js';
 import type { WebhookHttpClient } from './http.js';
 import type { DeliverJob } from './jobs.js';
 import { decideOutcome, type Outcome } from './outcome.js';
-import { loadDelivery, type DeliveryToSend } from './load.js';
-import { recordAttempt } from './record.js';
+import { createDeliveryLoader, type DeliveryLoader } from './load.js';
+import { createAttemptRecorder, type AttemptRecorder } from './record.js';
 import type { TenantFairness } from './fairness.js';
 
 export interface DeliverTaskOptions {
@@ -21,6 +21,9 @@ export interface DeliverTaskOptions {
 }
 
 export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): Task<'deliver'> {
+  // Shared by every job of the worker: loads that start together share a query, attempts that
+  // finish together share a statement.
+  const store: DeliveryStore = { load: createDeliveryLoader(deps), record: createAttemptRecorder(deps) };
   return async (job, helpers) => {
     // One tenant's slow or dead endpoints may not occupy the whole worker: over its share, the job
     // steps aside (re-queued shortly, behind other tenants' jobs) so other tenants' deliveries run now.
@@ -30,20 +33,25 @@ export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): T
       return;
     }
     try {
-      await deliverOnce(deps, options, job);
+      await deliverOnce(deps, store, options, job);
     } finally {
       slot.leave();
     }
   };
 }
 
-async function deliverOnce(deps: AppDeps, options: DeliverTaskOptions, job: DeliverJob): Promise<void> {
-  const delivery = await loadDelivery(deps, job.deliveryId);
+interface DeliveryStore {
+  load: DeliveryLoader;
+  record: AttemptRecorder;
+}
+
+async function deliverOnce(deps: AppDeps, store: DeliveryStore, options: DeliverTaskOptions, job: DeliverJob): Promise<void> {
+  const delivery = await store.load(job.deliveryId);
   // Gone (tenant deleted), already finished, or a stale duplicate of an attempt already recorded.
   if (!delivery || delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) return;
 
   if (delivery.endpointDisabled) {
-    await recordAttempt(deps, delivery, job.attempt, null, { kind: 'failed', reason: 'endpoint disabled' });
+    await store.record({ delivery, attempt: job.attempt, sent: null, outcome: { kind: 'failed', reason: 'endpoint disabled' } });
     return;
   }
 
@@ -68,12 +76,10 @@ async function deliverOnce(deps: AppDeps, options: DeliverTaskOptions, job: Deli
     retryScheduleMs: deps.config.retryScheduleMs,
     ...(options.random && { random: options.random }),
   });
-  await recordAttempt(deps, delivery, job.attempt, { startedAt, result }, outcome);
+  await store.record({ delivery, attempt: job.attempt, sent: { startedAt, result }, outcome });
   options.onAttempt?.({ outcome: outcome.kind, durationMs: result.durationMs });
   deps.logger.debug(
     { eventId: delivery.eventId, deliveryId: delivery.id, attempt: job.attempt, outcome: outcome.kind },
     'delivery attempt',
   );
 }
-
-export type { DeliveryToSend };

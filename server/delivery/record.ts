@@ -1,8 +1,10 @@
-// Records an attempt and its consequences in one statement (atomic, one round trip): the attempt
-// row, the delivery's new state, the endpoint's health, and the next job when a retry is due.
-// Everything is conditional on the delivery still expecting this attempt, so a duplicate run of a
-// job (after crash recovery) records nothing twice.
+// Records attempts and their consequences: the attempt row, the delivery's new state, the
+// endpoint's health, and the next job when a retry is due. Attempts that finish while earlier ones
+// are being written are recorded together in ONE statement (group commit, server/batcher.ts): one
+// round trip and one commit for the lot, atomic. Everything is conditional on the delivery still
+// expecting that attempt, so a duplicate run of a job (after crash recovery) records nothing twice.
 import { newId } from '../../shared/ids.js';
+import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import type { AppDeps } from '../deps.js';
 import type { PostResult } from './http.js';
 import { deliverJobMaxAttempts } from './jobs.js';
@@ -13,76 +15,180 @@ const maxResponseBodyChars = 1024;
 /** Automatic disabling also needs this many failed attempts since the last success. */
 export const minFailuresBeforeDisable = 10;
 
-export async function recordAttempt(
-  deps: AppDeps,
-  delivery: DeliveryToSend,
-  attempt: number,
-  sent: { startedAt: Date; result: PostResult } | null,
-  outcome: Outcome,
-): Promise<void> {
+export interface AttemptToRecord {
+  delivery: DeliveryToSend;
+  /** The attempt's number: the delivery expects it when its attempt count is one less. */
+  attempt: number;
+  /** The POST and its result; null when no request was made (the endpoint is disabled). */
+  sent: { startedAt: Date; result: PostResult } | null;
+  outcome: Outcome;
+}
+
+/** Records one attempt (resolves once it has committed); concurrent calls share a statement. */
+export type AttemptRecorder = (attempt: AttemptToRecord) => Promise<void>;
+
+/** One attempt as the statement reads it (json_to_recordset). `ord` is its place in the batch. */
+interface AttemptRow {
+  ord: number;
+  delivery_id: string;
+  tenant_id: string;
+  endpoint_id: string | null;
+  attempt: number;
+  attempt_count: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  next_attempt_at: string | null;
+  last_error: string | null;
+  sent: boolean;
+  attempt_id: string;
+  started_at: string | null;
+  status_code: number | null;
+  error: string | null;
+  error_message: string | null;
+  duration_ms: number;
+  response_body: string | null;
+  /** What the attempt says about the endpoint: nothing (no request made), a success, a failure. */
+  health: 'none' | 'success' | 'failure';
+  disable_reason: string | null;
+}
+
+function toRow({ delivery, attempt, sent, outcome }: AttemptToRecord, ord: number): AttemptRow {
   const result = sent?.result;
-  const status = outcome.kind === 'succeeded' ? 'succeeded' : outcome.kind === 'failed' ? 'failed' : 'pending';
-  // Raw SQL takes timestamps as ISO strings: Drizzle replaces the driver's Date serializer.
-  const nextAttemptAt = outcome.kind === 'retry' ? new Date(Date.now() + outcome.delayMs).toISOString() : null;
-  const lastError = outcome.kind === 'succeeded' ? null : outcome.reason;
-  const health = !sent ? 'none' : outcome.kind === 'succeeded' ? 'success' : 'failure';
-  const disableReason = outcome.kind === 'failed' ? (outcome.disableEndpoint ?? null) : null;
-  const nextJob = nextAttemptAt
-    ? JSON.stringify({ deliveryId: delivery.id, tenantId: delivery.tenantId, attempt: attempt + 1 })
-    : null;
+  return {
+    ord,
+    delivery_id: delivery.id,
+    tenant_id: delivery.tenantId,
+    endpoint_id: delivery.endpointId,
+    attempt,
+    attempt_count: sent ? attempt : delivery.attemptCount,
+    status: outcome.kind === 'succeeded' ? 'succeeded' : outcome.kind === 'failed' ? 'failed' : 'pending',
+    next_attempt_at: outcome.kind === 'retry' ? new Date(Date.now() + outcome.delayMs).toISOString() : null,
+    last_error: outcome.kind === 'succeeded' ? null : outcome.reason,
+    sent: sent !== null,
+    attempt_id: newId('attempt'),
+    started_at: sent?.startedAt.toISOString() ?? null,
+    status_code: result?.kind === 'response' ? result.status : null,
+    error: result?.kind === 'error' ? result.error : null,
+    error_message: result?.kind === 'error' ? result.message.slice(0, 1000) : null,
+    duration_ms: result?.durationMs ?? 0,
+    response_body: result?.kind === 'response' ? result.body.slice(0, maxResponseBodyChars) : null,
+    health: !sent ? 'none' : outcome.kind === 'succeeded' ? 'success' : 'failure',
+    disable_reason: outcome.kind === 'failed' ? (outcome.disableEndpoint ?? null) : null,
+  };
+}
 
-  // Evaluated against the endpoint row being updated, so concurrent attempts count correctly.
+export function createAttemptRecorder(deps: AppDeps): AttemptRecorder {
+  const record = createBatcher<AttemptToRecord, true>(
+    // A deadlock or one attempt's bad data fails only that attempt (its job is then retried).
+    writeAloneOnItemFailure(async (attempts) => {
+      await recordAttempts(deps, attempts);
+      return attempts.map(() => true as const);
+    }),
+    // Three statements in flight at most: while they run, the attempts finishing meanwhile gather.
+    { maxBatch: 200, maxInFlight: 3 },
+  );
+  return async (attempt) => {
+    await record(attempt);
+  };
+}
+
+/**
+ * The statement. The endpoint's health folds the batch's attempts to it in order: the last success
+ * resets the failure count, and the failures after it count from there; a 410 disables it. A
+ * success on an already healthy endpoint refreshes its row at most once a second, so one busy
+ * endpoint's attempts do not queue on its row lock. Endpoint rows are locked in id order, so two
+ * batches touching the same endpoints cannot deadlock.
+ */
+async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promise<void> {
+  const { sql, config } = deps;
+  const rows = attempts.map(toRow);
   // HOOKLINE_DISABLE_AFTER=0 turns automatic disabling off.
-  const tooLongFailing = deps.sql`(${health} = 'failure' and ${deps.config.disableAfterMs > 0}
-    and ep.failures_since_success + 1 >= ${minFailuresBeforeDisable}
-    and coalesce(ep.first_failure_at, now()) <= now() - ${deps.config.disableAfterMs} * interval '1 millisecond')`;
-
-  await deps.sql`
-    with delivery as (
-      update deliveries
-         set status = ${status}, attempt_count = ${sent ? attempt : delivery.attemptCount},
-             next_attempt_at = ${nextAttemptAt}::timestamptz, last_error = ${lastError}, updated_at = now()
-       where id = ${delivery.id} and status = 'pending' and attempt_count = ${attempt - 1}
-      returning id
+  const disableAfterMs = config.disableAfterMs;
+  await sql`
+    with input as (
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as i(
+        ord int, delivery_id text, tenant_id text, endpoint_id text, attempt int, attempt_count int,
+        status delivery_status, next_attempt_at timestamptz, last_error text, sent boolean,
+        attempt_id text, started_at timestamptz, status_code int, error text, error_message text,
+        duration_ms int, response_body text, health text, disable_reason text)
+    ), delivery as (
+      update deliveries d
+         set status = i.status, attempt_count = i.attempt_count, next_attempt_at = i.next_attempt_at,
+             last_error = i.last_error, updated_at = now()
+        from input i
+       where d.id = i.delivery_id and d.status = 'pending' and d.attempt_count = i.attempt - 1
+      returning i.ord
+    ), recorded as (
+      select i.* from input i join delivery using (ord)
     ), attempt as (
       insert into attempts (id, delivery_id, tenant_id, number, started_at, status_code, error, error_message, duration_ms, response_body)
-      select ${newId('attempt')}, id, ${delivery.tenantId}, ${attempt}, ${sent?.startedAt.toISOString() ?? null}::timestamptz,
-             ${result?.kind === 'response' ? result.status : null},
-             ${result?.kind === 'error' ? result.error : null},
-             ${result?.kind === 'error' ? result.message.slice(0, 1000) : null},
-             ${result?.durationMs ?? 0},
-             ${result?.kind === 'response' ? result.body.slice(0, maxResponseBodyChars) : null}
-        from delivery
-       where ${sent !== null}
+      select attempt_id, delivery_id, tenant_id, attempt, started_at, status_code, error, error_message, duration_ms, response_body
+        from recorded
+       where sent
+      returning 1
+    ), outcome as (
+      select endpoint_id, ord, health, disable_reason,
+             max(ord) filter (where health = 'success') over (partition by endpoint_id) as last_success
+        from recorded
+       where endpoint_id is not null and health <> 'none'
+    ), health as (
+      select endpoint_id,
+             bool_or(last_success is not null) as succeeded,
+             bool_and(health = 'success') as only_successes,
+             count(*) filter (where health = 'failure' and ord > coalesce(last_success, -1))::int as failures,
+             (array_agg(disable_reason order by ord) filter (where disable_reason is not null))[1] as disable_reason
+        from outcome
+       group by endpoint_id
+    ), folded as (
+      select ep.id, h.disable_reason, h.failures,
+             case when h.succeeded then now() else ep.last_success_at end as last_success_at,
+             case when h.succeeded then h.failures else ep.failures_since_success + h.failures end as failures_since_success,
+             case when h.succeeded then case when h.failures > 0 then now() end
+                  when h.failures > 0 then coalesce(ep.first_failure_at, now())
+                  else ep.first_failure_at end as first_failure_at
+        from endpoints ep
+        join health h on h.endpoint_id = ep.id
+       where not (h.only_successes and ep.failures_since_success = 0
+                  and coalesce(ep.last_success_at > now() - interval '1 second', false))
+       order by ep.id
+         -- The lock UPDATE itself takes: it lets sends insert deliveries to the endpoint meanwhile.
+         for no key update of ep
+    ), judged as (
+      select f.*,
+             f.failures > 0 and ${disableAfterMs > 0}
+               and f.failures_since_success >= ${minFailuresBeforeDisable}
+               and f.first_failure_at <= now() - ${disableAfterMs} * interval '1 millisecond' as too_long_failing
+        from folded f
     ), endpoint as (
       update endpoints as ep
-         set last_success_at = case when ${health} = 'success' then now() else ep.last_success_at end,
-             failures_since_success = case when ${health} = 'success' then 0 else ep.failures_since_success + 1 end,
-             first_failure_at = case when ${health} = 'success' then null else coalesce(ep.first_failure_at, now()) end,
-             disabled = ep.disabled or ${disableReason !== null} or ${tooLongFailing},
+         set last_success_at = j.last_success_at,
+             failures_since_success = j.failures_since_success,
+             first_failure_at = j.first_failure_at,
+             disabled = ep.disabled or j.disable_reason is not null or j.too_long_failing,
              disabled_reason = case
                when ep.disabled then ep.disabled_reason
-               when ${disableReason !== null} then ${disableReason}
-               when ${tooLongFailing} then 'no successful delivery for ' || ${formatDuration(deps.config.disableAfterMs)}
-                                           || ' (' || (ep.failures_since_success + 1) || ' failed attempts)'
+               when j.disable_reason is not null then j.disable_reason
+               when j.too_long_failing then 'no successful delivery for ' || ${formatDuration(disableAfterMs)}
+                                            || ' (' || j.failures_since_success || ' failed attempts)'
                else null end,
              disabled_at = case
                when ep.disabled then ep.disabled_at
-               when ${disableReason !== null} or ${tooLongFailing} then now()
+               when j.disable_reason is not null or j.too_long_failing then now()
                else null end,
              updated_at = now()
-       where ep.id = ${delivery.endpointId} and ${health} <> 'none' and exists (select 1 from delivery)
-         -- A success on a healthy endpoint changes nothing but last_success_at; refreshing that at
-         -- most once a second spares a busy endpoint's attempts from queueing on its row lock.
-         and not (${health} = 'success' and ep.failures_since_success = 0
-                  and coalesce(ep.last_success_at > now() - interval '1 second', false))
-      returning ep.id
+        from judged j
+       where ep.id = j.id
+      returning 1
     ), next_job as (
-      select 1 from graphile_worker.add_job('deliver', ${nextJob}::json,
-               run_at := ${nextAttemptAt}::timestamptz, max_attempts := ${deliverJobMaxAttempts})
-       where ${nextJob}::json is not null and exists (select 1 from delivery)
+      -- (A scalar subquery under WHERE: add_jobs is not called at all when no retry is due.)
+      select (select count(*) from graphile_worker.add_jobs(array(
+                select row('deliver', json_build_object('deliveryId', delivery_id, 'tenantId', tenant_id, 'attempt', attempt + 1),
+                           null, next_attempt_at, ${deliverJobMaxAttempts}::int, null, null, null)::graphile_worker.job_spec
+                  from recorded
+                 where next_attempt_at is not null))) as jobs
+       where exists (select 1 from recorded where next_attempt_at is not null)
     )
-    select (select count(*) from delivery) as recorded, (select count(*) from next_job) as scheduled`;
+    select (select count(*) from delivery) as recorded, (select count(*) from attempt) as attempts,
+           (select count(*) from endpoint) as endpoints, (select jobs from next_job) as scheduled`;
 }
 
 function formatDuration(ms: number): string {
