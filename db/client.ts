@@ -14,16 +14,25 @@ export interface Database {
 export interface ConnectOptions {
   max?: number;
   /**
-   * Queries postgres.js may pipeline behind a running one (its default: 100). 1 suits a process
-   * that only delivers: postgres.js 3.4 keeps busy connections in a queue whose array grows by a
+   * Queries postgres.js may pipeline behind a running one (its default: 100). 1 suits the worker's
+   * own pool: postgres.js 3.4 keeps busy connections in a queue whose array grows by a
    * slot per pipelined query while the pool stays saturated, and every connection state change
    * scans it (a worker's drain slowed from 1,190 to 704 deliveries/s, 31 % of its CPU in
    * Queue.remove; with 1 the queue empties and resets constantly). But postgres.js cannot reserve
    * a connection for a transaction whose BEGIN lands that many queries deep in a busy connection's
-   * pipeline (UNSAFE_TRANSACTION), which with 1 happens whenever the pool is saturated: a process
-   * that serves the API, which uses transactions, keeps the default.
+   * pipeline (UNSAFE_TRANSACTION), which with 1 happens whenever the pool is saturated: the API's
+   * pool, which runs transactions, keeps the default; the worker runs none.
    */
   maxPipeline?: number;
+  /**
+   * Plan every statement for its own parameters (plan_cache_mode=force_custom_plan) instead of
+   * reusing a generic plan. A prepared statement's generic plan is made once per connection, from
+   * the table sizes of that moment, and kept until an ANALYZE: a plan made while deliveries and
+   * events were small (a new deployment's first minute) went on hashing the whole events table for
+   * every batch of loads after it had grown to 20,000 rows. Planning costs a little per statement,
+   * which batched statements share.
+   */
+  customPlans?: boolean;
   debug?: () => void;
 }
 
@@ -35,7 +44,10 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     onnotice: () => {},
     ...(options.debug && { debug: options.debug }),
     // Timestamps stay Date objects; jsonb comes back parsed.
-    connection: { application_name: 'hookline' },
+    connection: {
+      application_name: 'hookline',
+      ...(options.customPlans && { plan_cache_mode: 'force_custom_plan' }),
+    },
   });
   // Drizzle takes over the driver's date handling: raw `sql` queries pass and get timestamps as
   // ISO strings, not Date objects.

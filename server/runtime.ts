@@ -24,8 +24,6 @@ export interface RuntimeOptions {
   env?: Record<string, string | undefined>;
   migrate?: boolean;
   poolSize?: number;
-  /** A process that only delivers (no API, so no transactions): see ConnectOptions.maxPipeline. */
-  workerOnly?: boolean;
 }
 
 export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
@@ -61,7 +59,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   }
 
   if (options.migrate !== false) await migrateDatabase(config.databaseUrl);
-  const database = connectDatabase(config.databaseUrl, { max: options.poolSize ?? 10, ...(options.workerOnly && { maxPipeline: 1 }) });
+  const database = connectDatabase(config.databaseUrl, { max: options.poolSize ?? 10 });
   const deps: AppDeps = {
     config,
     db: database.db,

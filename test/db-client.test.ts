@@ -1,6 +1,6 @@
 // db/client.ts: transactions keep working on a saturated pool with the API's pipelining (postgres.js
-// refuses a transaction whose BEGIN is pipelined deeper than max_pipeline, so an API process keeps
-// the default; only a worker-only process, which runs no transactions, pipelines one deep).
+// refuses a transaction whose BEGIN is pipelined deeper than max_pipeline, so the API's pool keeps
+// the default; only the worker's own pool, which runs no transactions, pipelines one deep).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from '../db/client.js';
 import { startTestApp, type TestApp } from './helpers/app.js';

@@ -68,7 +68,7 @@ export interface BenchHookline {
 export async function startHookline(database: FreshDatabase): Promise<BenchHookline> {
   const keys = { admin: `hk_admin_${randomBytes(24).toString('base64url')}`, encryption: randomBytes(32).toString('base64') };
   const env = productEnv(database.url, keys);
-  const workerRuntime = await startRuntime({ env, migrate: false, workerOnly: true });
+  const workerRuntime = await startRuntime({ env, migrate: false });
   const apiRuntime = await startRuntime({ env, migrate: false });
   const workers = new Set<RunningWorker>();
   return {

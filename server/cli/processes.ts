@@ -36,7 +36,7 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  runtime = await startRuntime({ workerOnly: parts.worker && !parts.api });
+  runtime = await startRuntime();
   const { deps, logger } = runtime;
   const servers: Server[] = [];
   let worker: Worker | undefined;

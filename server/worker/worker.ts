@@ -3,6 +3,7 @@
 // retention job on graphile-worker's cron.
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import { connectDatabase } from '../../db/client.js';
 import { createDeliverTask } from '../delivery/deliver.js';
 import { createTenantFairness, type TenantFairness } from '../delivery/fairness.js';
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
@@ -31,8 +32,15 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(deps: AppDeps, options: WorkerOptions = {}): Promise<Worker> {
-  const { config } = deps;
+/** The worker's own query pool (graphile-worker keeps another for its jobs). */
+const workerPoolSize = 10;
+
+export async function startWorker(processDeps: AppDeps, options: WorkerOptions = {}): Promise<Worker> {
+  const { config } = processDeps;
+  // Deliveries get a pool of their own, set for what the worker runs: batched statements and no
+  // transactions (see db/client.ts), so an API in the same process keeps its settings.
+  const pool = connectDatabase(config.databaseUrl, { max: workerPoolSize, maxPipeline: 1, customPlans: true });
+  const deps: AppDeps = { ...processDeps, db: pool.db, sql: pool.sql };
   const http = createWebhookHttpClient({
     policy: config.urlPolicy,
     timeoutMs: config.timeoutMs,
@@ -52,34 +60,45 @@ export async function startWorker(deps: AppDeps, options: WorkerOptions = {}): P
   events.on('pool:create', ({ workerPool }) => liveness.addLockId(workerPool.id));
   events.on('worker:create', ({ worker }) => liveness.addLockId(worker.workerId));
 
-  const runner: Runner = await run({
-    connectionString: config.databaseUrl,
-    ...workerRunnerSettings(config, { pollIntervalMs: options.pollIntervalMs }),
-    events,
-    logger: graphileLogger(deps.logger),
-    // Every worker process carries the schedule; graphile-worker's known_crontabs table makes sure
-    // each hour's run is queued once however many workers run.
-    parsedCronItems: retentionCronItems(),
-    taskList: {
-      retention: createRetentionTask(deps) as never,
-      deliver: createDeliverTask(deps, {
-        http,
-        fairness,
-        ...(options.onAttempt && { onAttempt: options.onAttempt }),
-      }) as never,
-    },
-  });
-  await liveness.start();
+  let runner: Runner | undefined;
+  try {
+    runner = await run({
+      connectionString: config.databaseUrl,
+      ...workerRunnerSettings(config, { pollIntervalMs: options.pollIntervalMs }),
+      events,
+      logger: graphileLogger(deps.logger),
+      // Every worker process carries the schedule; graphile-worker's known_crontabs table makes sure
+      // each hour's run is queued once however many workers run.
+      parsedCronItems: retentionCronItems(),
+      taskList: {
+        retention: createRetentionTask(deps) as never,
+        deliver: createDeliverTask(deps, {
+          http,
+          fairness,
+          ...(options.onAttempt && { onAttempt: options.onAttempt }),
+        }) as never,
+      },
+    });
+    await liveness.start();
+  } catch (error) {
+    // Half started: release what did start.
+    await runner?.stop();
+    await http.close();
+    await pool.close();
+    throw error;
+  }
+  const started = runner;
   const queueVacuum = startQueueVacuum(deps);
 
   return {
     processId: liveness.processId,
     fairness,
     async stop() {
-      await runner.stop();
+      await started.stop();
       await queueVacuum.stop();
       await liveness.stop();
       await http.close();
+      await pool.close();
     },
   };
 }
