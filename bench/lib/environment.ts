@@ -8,7 +8,7 @@
 // the three off to measure code alone.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,8 +65,11 @@ export async function startDatabaseServer(log: (line: string) => void): Promise<
     const statements = process.env.BENCH_PG_STATEMENTS === '1';
     const dataDir = mkdtempSync(join(os.tmpdir(), 'hookline-bench-pg-'));
     log(`starting an embedded PostgreSQL in ${dataDir}`);
+    const pgLog = process.env.BENCH_PG_LOG;
     const embedded = await startEmbeddedPostgres({
       dataDir,
+      // BENCH_PG_LOG=<file>: the server's log lines (with BENCH_PG_SETTINGS, e.g. auto_explain's plans).
+      ...(pgLog && { log: (line: string) => appendFileSync(pgLog, `${line}\n`) }),
       settings: {
         fsync: durable ? 'on' : 'off',
         synchronous_commit: durable ? 'on' : 'off',
@@ -76,6 +79,9 @@ export async function startDatabaseServer(log: (line: string) => void): Promise<
         max_wal_size: '4GB',
         max_connections: '200',
         ...(statements && { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' }),
+        // For diagnosis, e.g. '{"shared_preload_libraries":"auto_explain","auto_explain.log_min_duration":"5"}'
+        // with BENCH_PG_LOG.
+        ...(process.env.BENCH_PG_SETTINGS && (JSON.parse(process.env.BENCH_PG_SETTINGS) as Record<string, string>)),
       },
     });
     serverUrl = embedded.url;

@@ -36,6 +36,11 @@ export function layoutLines(context: BenchContext, hookline: BenchHookline): str
   return [
     `layout: worker in the bench process (the product's startWorker, ${describeWorkerSettings(hookline.config)}, query pool 10); ` +
       `sender in the bench process (sendEvent, own pool 10); receiver in a child Node process; PostgreSQL ${server.version} ${server.kind}`,
-    `PostgreSQL: ${server.durability}; shared_buffers ${server.settings.shared_buffers}, max_wal_size ${server.settings.max_wal_size}`,
+    `PostgreSQL: ${server.durability}; ${pgSettingsLine(context)}`,
   ];
+}
+
+export function pgSettingsLine(context: BenchContext): string {
+  const { settings } = context.server;
+  return `shared_buffers ${settings.shared_buffers}, max_wal_size ${settings.max_wal_size}`;
 }

@@ -4,85 +4,15 @@
 // BENCH_BACKLOG=1000000), both queued in bulk by SQL while no worker runs, 10 tenants × 1
 // endpoint. The worker is `hookline worker` in its own process, as deployed, so its RSS is the
 // worker's alone. Throughput = deliveries / (last attempt recorded − first attempt started).
-import { describeCpu, startCpuMeter, type CpuUsage } from '../lib/cpu.js';
-import { envInt, sleep } from '../lib/clock.js';
-import { createTenants, startHookline, type BenchHookline, type BenchTenant } from '../lib/hookline.js';
+import { describeCpu } from '../lib/cpu.js';
+import { envInt } from '../lib/clock.js';
+import { drainWithWorkerProcess } from '../lib/drain.js';
+import { createTenants, startHookline, type BenchTenant } from '../lib/hookline.js';
 import { queueDeliveriesBySql } from '../lib/queue.js';
 import { startReceiver, type Receiver } from '../lib/receiver.js';
 import type { Figure, ScenarioResult } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
-import { perSecond } from '../lib/stats.js';
 import { describeWorkerSettings } from '../../server/worker/settings.js';
-import { startWorkerProcess } from '../lib/worker-process.js';
-
-/** Megabytes (10^6 bytes), the unit of the goal. */
-/** Megabytes (10^6 bytes), the unit of the goal. */
-const mb = (bytes: number) => bytes / 1e6;
-
-/**
- * Starts `hookline worker` on a filled queue and waits until its `deliver` jobs are gone. The
- * rate is taken from the attempt rows: first attempt started → last attempt recorded.
- */
-async function drainWithWorkerProcess(hookline: BenchHookline, receiver: Receiver, label: string, count: number) {
-  const sql = hookline.workerRuntime.deps.sql;
-  const receivedBefore = (await receiver.stats()).count;
-  const cpu = startCpuMeter();
-  const worker = startWorkerProcess(hookline.env);
-  let rssPeak = 0;
-  let rssFirst: number | undefined;
-  const sampler = setInterval(() => {
-    const rss = worker.rss();
-    if (rss === undefined) return;
-    rssFirst ??= rss;
-    rssPeak = Math.max(rssPeak, rss);
-  }, 250);
-  let usage: CpuUsage | undefined;
-  let exitCode: number | null;
-  try {
-    // Progress comes from the receiver's in-memory count (counting a million-row jobs table every
-    // second would cost PostgreSQL ~80 ms a time); the queue is checked once the POSTs are in.
-    // Bounded: at least 100 deliveries/s, or the scenario fails.
-    const deadline = Date.now() + Math.max(120_000, count * 10);
-    const died = worker.exited.then((code) => {
-      throw new Error(`backlog: the worker process exited (code ${code}) before the queue was drained`);
-    });
-    await Promise.race([
-      died,
-      receiver.waitForCount(receivedBefore + count, deadline - Date.now()).catch(async () => {
-        throw new Error(`backlog: only ${(await receiver.stats()).count - receivedBefore} of ${count} deliveries arrived by the deadline`);
-      }),
-    ]);
-    died.catch(() => {}); // the worker exits later, on our SIGTERM
-    while (true) {
-      const [row] = await sql<{ n: number }[]>`
-        select count(*)::int as n from graphile_worker._private_jobs
-         where task_id = (select id from graphile_worker._private_tasks where identifier = 'deliver')`;
-      if (row!.n === 0) break;
-      if (Date.now() > deadline) throw new Error(`backlog: ${row!.n} of ${count} deliveries still queued at the deadline`);
-      await sleep(200);
-    }
-  } finally {
-    clearInterval(sampler);
-    usage = cpu.stop();
-    exitCode = await worker.stop();
-  }
-  const [window] = await sql<{ attempts: number; ms: number; succeeded: number }[]>`
-    select count(*)::int as attempts, count(*) filter (where status_code = 200)::int as succeeded,
-           (extract(epoch from max(created_at) - min(started_at)) * 1000)::float as ms
-      from attempts where delivery_id like ${`dlv_${label}_%`}`;
-  const { attempts, ms, succeeded } = window!;
-  return {
-    count,
-    attempts,
-    succeeded,
-    ms,
-    perSecond: perSecond(count, ms),
-    rssFirstMB: mb(rssFirst ?? Number.NaN),
-    rssPeakMB: rssPeak > 0 ? mb(rssPeak) : Number.NaN,
-    cpu: usage,
-    exitCode,
-  };
-}
 
 export const backlogScenario: Scenario = {
   name: 'backlog',

@@ -2,14 +2,17 @@
 // the last attempt recorded (sent → signed POST received → attempt row committed). Sending and
 // delivering overlap, as they do in production. Then, to tell the two sides apart, the worker
 // alone: the same number of deliveries queued in bulk beforehand, drained from a standing start.
-import { describeCpu, startCpuMeter } from '../lib/cpu.js';
-import { envInt, now, sleep } from '../lib/clock.js';
+import { describeWorkerSettings } from '../../server/worker/settings.js';
+import { describeCpu, startCpuMeter, type CpuUsage } from '../lib/cpu.js';
+import { envInt, sleep } from '../lib/clock.js';
+import { drainWithWorkerProcess, waitForDeliveries } from '../lib/drain.js';
 import { createTenants, startHookline } from '../lib/hookline.js';
 import { sendClosedLoop } from '../lib/load.js';
 import { queueDeliveriesBySql } from '../lib/queue.js';
 import { startReceiver } from '../lib/receiver.js';
 import type { Figure, ScenarioResult } from '../lib/report.js';
-import { layoutLines, type Scenario } from '../lib/scenario.js';
+import { pgSettingsLine, type Scenario } from '../lib/scenario.js';
+import { startWorkerProcess } from '../lib/worker-process.js';
 import { perSecond, summarize } from '../lib/stats.js';
 
 export const throughputScenario: Scenario = {
@@ -33,46 +36,51 @@ export const throughputScenario: Scenario = {
       });
       const tenantIds = tenants.map((t) => t.id);
       const api = hookline.apiRuntime.deps;
-      let worker = await hookline.startWorker();
+      const sql = hookline.workerRuntime.deps.sql;
 
-      context.log(`throughput: warm-up with ${warmup} events`);
-      await sendClosedLoop(api, { tenantIds, total: warmup, concurrency: senders });
-      await worker.attempts.waitFor(warmup, 120_000);
-      await sleep(500);
+      // Phase 1: end to end, sending while delivering. The worker is `hookline worker` in its own
+      // process, as deployed; the senders call sendEvent in this one, as an API process would.
+      const worker = startWorkerProcess(hookline.env);
+      let cpu1: CpuUsage | undefined;
+      let send: Awaited<ReturnType<typeof sendClosedLoop>>;
+      let attemptsAtSendEnd: number;
+      let exitCode1: number | null;
+      try {
+        context.log(`throughput: warm-up with ${warmup} events`);
+        await sendClosedLoop(api, { tenantIds, total: warmup, concurrency: senders });
+        await waitForDeliveries(sql, receiver, { from: 0, count: warmup, worker, what: 'throughput warm-up', deadlineMs: 120_000 });
+        await sleep(500);
 
-      // Phase 1: end to end, sending while delivering.
-      context.log(`throughput: sending ${total} events with ${senders} concurrent senders`);
-      const before = worker.attempts.total;
-      const cpuEndToEnd = startCpuMeter();
-      const send = await sendClosedLoop(api, { tenantIds, total, concurrency: senders, offset: warmup });
-      const attemptsAtSendEnd = worker.attempts.total - before;
-      await worker.attempts.waitFor(before + total, 600_000);
-      const lastRecordedAt = worker.attempts.lastAt!;
-      const cpu1 = cpuEndToEnd.stop();
-      const succeeded1 = worker.attempts.byOutcome.succeeded;
-      await worker.stop();
+        context.log(`throughput: sending ${total} events with ${senders} concurrent senders`);
+        const cpuEndToEnd = startCpuMeter();
+        send = await sendClosedLoop(api, { tenantIds, total, concurrency: senders, offset: warmup });
+        attemptsAtSendEnd = (await receiver.stats()).count - warmup;
+        await waitForDeliveries(sql, receiver, { from: warmup, count: total, worker, what: 'throughput', deadlineMs: 600_000 });
+        cpu1 = cpuEndToEnd.stop();
+      } finally {
+        exitCode1 = await worker.stop();
+      }
+      const [recorded] = await sql<{ attempts: number; succeeded: number; lastRecordedAt: number }[]>`
+        select count(*)::int as attempts, count(*) filter (where status_code = 200)::int as succeeded,
+               (extract(epoch from max(created_at)) * 1000)::float as "lastRecordedAt"
+          from attempts where started_at >= to_timestamp(${send.startedAt / 1000})`;
+      const lastRecordedAt = recorded!.lastRecordedAt;
 
-      // Phase 2: the worker alone, from a queue filled beforehand.
+      // Phase 2: the worker alone, from a queue filled beforehand, from a standing start.
       context.log(`throughput: worker alone — queueing ${total} deliveries in bulk, then draining`);
-      const queueMs = await queueDeliveriesBySql(hookline.workerRuntime.deps.sql, { tenants, label: 'drain', from: 1, to: total });
-      const cpuDrain = startCpuMeter();
-      const drainStartedAt = now();
-      worker = await hookline.startWorker();
-      await worker.attempts.waitFor(total, 600_000);
-      const drainMs = worker.attempts.lastAt! - drainStartedAt;
-      const cpu2 = cpuDrain.stop();
-      const succeeded2 = worker.attempts.byOutcome.succeeded;
-      await worker.stop();
+      const queueMs = await queueDeliveriesBySql(sql, { tenants, label: 'drain', from: 1, to: total });
+      const drain = await drainWithWorkerProcess(hookline, receiver, 'drain', total);
+      const cpu2 = drain.cpu;
 
       const received = await receiver.stats();
-      const [dbCheck] = await hookline.workerRuntime.deps.sql<{ succeeded: number; pending: number }[]>`
+      const [dbCheck] = await sql<{ succeeded: number; pending: number }[]>`
         select count(*) filter (where status = 'succeeded')::int as succeeded,
                count(*) filter (where status = 'pending')::int as pending from deliveries`;
 
       const elapsedMs = lastRecordedAt - send.startedAt;
       const rate = perSecond(total, elapsedMs);
       const sendRate = perSecond(total, send.endedAt - send.startedAt);
-      const drainRate = perSecond(total, drainMs);
+      const drainRate = drain.perSecond;
       const ceilings = context.ceilings!;
       const sendMs = summarize(send.sent.map((s) => s.sendMs));
       const figures: Figure[] = [
@@ -90,11 +98,12 @@ export const throughputScenario: Scenario = {
           unit: 'events/s',
           note: `sendEvent, ${senders} senders; p50 ${sendMs.p50.toFixed(1)} ms, p99 ${sendMs.p99.toFixed(1)} ms; ${attemptsAtSendEnd} delivered by the last send`,
         },
-        { name: 'worker alone: deliveries/s from a filled queue', value: drainRate, unit: 'deliveries/s', note: `${total} queued in bulk (${Math.round(queueMs)} ms), drained in ${Math.round(drainMs)} ms` },
+        { name: 'worker alone: deliveries/s from a filled queue', value: drainRate, unit: 'deliveries/s', note: `${total} queued in bulk (${Math.round(queueMs)} ms), drained in ${Math.round(drain.ms)} ms` },
         { name: 'worker alone vs combined ceiling', value: drainRate / ceilings.combinedPerSecond, unit: '×' },
       ];
       const problems = [
-        succeeded1 < total + warmup || succeeded2 < total ? 'not every attempt succeeded' : '',
+        recorded!.attempts !== total || recorded!.succeeded < total || drain.succeeded < total ? 'not every attempt succeeded' : '',
+        exitCode1 !== 0 || drain.exitCode !== 0 ? `worker exit codes ${exitCode1}/${drain.exitCode} on SIGTERM` : '',
         received.unsigned > 0 ? `${received.unsigned} unsigned requests` : '',
         dbCheck!.succeeded < 2 * total + warmup || dbCheck!.pending > 0 ? `database shows ${dbCheck!.succeeded} succeeded, ${dbCheck!.pending} pending` : '',
       ].filter(Boolean);
@@ -103,8 +112,9 @@ export const throughputScenario: Scenario = {
         title: throughputScenario.title,
         context: [
           `${total} events (after ${warmup} warm-up) round-robin to ${tenantCount} tenants × 1 endpoint; one receiver origin, a path per tenant`,
-          ...layoutLines(context, hookline),
-          `timed from the first send to the last attempt recorded (onAttempt, after the attempt's transaction commits)`,
+          `layout: \`hookline worker\` in its own process (${describeWorkerSettings(hookline.config)}); sender in the bench process (sendEvent, own pool 10); receiver in a child Node process; PostgreSQL ${context.server.version} ${context.server.kind}`,
+          `PostgreSQL: ${context.server.durability}; ${pgSettingsLine(context)}`,
+          `timed from the first send to the last attempt recorded (the latest attempt row's created_at); worker alone: first attempt started → last recorded`,
           `end to end: ${describeCpu(cpu1)}`,
           `worker alone: ${describeCpu(cpu2)}`,
           `checks: ${problems.length ? problems.join('; ') : `all ${2 * total + warmup} deliveries succeeded, every request signed, database agrees`}`,
@@ -115,7 +125,7 @@ export const throughputScenario: Scenario = {
           warmup,
           senders,
           endToEnd: { elapsedMs, sendWindowMs: send.endedAt - send.startedAt, attemptsAtSendEnd, sendMs, cpu: cpu1 },
-          workerAlone: { queueMs, drainMs, cpu: cpu2 },
+          workerAlone: { queueMs, ...drain },
           receiver: received,
           database: dbCheck,
           ceilings,
