@@ -25,14 +25,15 @@ export interface ConnectOptions {
    */
   maxPipeline?: number;
   /**
-   * Plan every statement for its own parameters (plan_cache_mode=force_custom_plan) instead of
-   * reusing a generic plan. A prepared statement's generic plan is made once per connection, from
-   * the table sizes of that moment, and kept until an ANALYZE: a plan made while deliveries and
-   * events were small (a new deployment's first minute) went on hashing the whole events table for
-   * every batch of loads after it had grown to 20,000 rows. Planning costs a little per statement,
-   * which batched statements share.
+   * For a pool whose statements all find rows by key (the worker's): plans of index lookups in
+   * nested loops only (enable_seqscan, enable_hashjoin and enable_mergejoin off). A prepared
+   * statement's generic plan is made once per connection, from the table sizes of that moment, and
+   * kept until an ANALYZE: a plan made while deliveries and events were small (a new deployment's
+   * first minute) went on scanning and hashing the whole events table for every batch of loads
+   * after it had grown to 20,000 rows. Planning each statement anew (plan_cache_mode=
+   * force_custom_plan) avoided that but cost more CPU than the statements themselves at low rates.
    */
-  customPlans?: boolean;
+  keyLookupsOnly?: boolean;
   debug?: () => void;
 }
 
@@ -46,7 +47,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     // Timestamps stay Date objects; jsonb comes back parsed.
     connection: {
       application_name: 'hookline',
-      ...(options.customPlans && { plan_cache_mode: 'force_custom_plan' }),
+      ...(options.keyLookupsOnly && { enable_seqscan: 'off', enable_hashjoin: 'off', enable_mergejoin: 'off' }),
     },
   });
   // Drizzle takes over the driver's date handling: raw `sql` queries pass and get timestamps as

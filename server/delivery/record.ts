@@ -101,6 +101,10 @@ export function createAttemptRecorder(deps: AppDeps): AttemptRecorder {
 async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promise<void> {
   const { sql, config } = deps;
   const rows = attempts.map(toRow);
+  // Every row of a growing table is reached through its key (`= any(...)`), whatever plan a
+  // prepared statement was given while the tables were small.
+  const deliveryIds = rows.map((r) => r.delivery_id);
+  const endpointIds = [...new Set(rows.flatMap((r) => (r.endpoint_id ? [r.endpoint_id] : [])))];
   // HOOKLINE_DISABLE_AFTER=0 turns automatic disabling off.
   const disableAfterMs = config.disableAfterMs;
   await sql`
@@ -115,7 +119,8 @@ async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promi
          set status = i.status, attempt_count = i.attempt_count, next_attempt_at = i.next_attempt_at,
              last_error = i.last_error, updated_at = now()
         from input i
-       where d.id = i.delivery_id and d.status = 'pending' and d.attempt_count = i.attempt - 1
+       where d.id = any(${deliveryIds}::text[])
+         and d.id = i.delivery_id and d.status = 'pending' and d.attempt_count = i.attempt - 1
       returning i.ord
     ), recorded as (
       select i.* from input i join delivery using (ord)
@@ -147,7 +152,8 @@ async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promi
                   else ep.first_failure_at end as first_failure_at
         from endpoints ep
         join health h on h.endpoint_id = ep.id
-       where not (h.only_successes and ep.failures_since_success = 0
+       where ep.id = any(${endpointIds}::text[])
+         and not (h.only_successes and ep.failures_since_success = 0
                   and coalesce(ep.last_success_at > now() - interval '1 second', false))
        order by ep.id
          -- The lock UPDATE itself takes: it lets sends insert deliveries to the endpoint meanwhile.
@@ -176,7 +182,7 @@ async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promi
                else null end,
              updated_at = now()
         from judged j
-       where ep.id = j.id
+       where ep.id = any(${endpointIds}::text[]) and ep.id = j.id
       returning 1
     ), next_job as (
       -- (A scalar subquery under WHERE: add_jobs is not called at all when no retry is due.)

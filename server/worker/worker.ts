@@ -39,7 +39,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
   const { config } = processDeps;
   // Deliveries get a pool of their own, set for what the worker runs: batched statements and no
   // transactions (see db/client.ts), so an API in the same process keeps its settings.
-  const pool = connectDatabase(config.databaseUrl, { max: workerPoolSize, maxPipeline: 1, customPlans: true });
+  const pool = connectDatabase(config.databaseUrl, { max: workerPoolSize, maxPipeline: 1, keyLookupsOnly: true });
   const deps: AppDeps = { ...processDeps, db: pool.db, sql: pool.sql };
   const http = createWebhookHttpClient({
     policy: config.urlPolicy,
