@@ -3,6 +3,7 @@
 // automatic disabling of an endpoint that keeps failing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../db/client.js';
+import { createTenantFairness } from '../server/delivery/fairness.js';
 import type { AppDeps } from '../server/deps.js';
 import { createEndpoint } from '../server/endpoints/service.js';
 import { sendEvent } from '../server/events/send.js';
@@ -153,6 +154,38 @@ describe('tenant fairness', () => {
     // Four slots, all of which the noisy tenant would hold for 3 s without the per-tenant cap.
     expect(request!.receivedAt - sentAt).toBeLessThan(1500);
   }, 30_000);
+
+  it('re-queues the jobs stepping aside spaced by the pace the tenant frees slots, never slower than its timeouts', async () => {
+    const a = await app({});
+    const fairness = createTenantFairness(a.deps, { slots: 10, maxPerTenant: 2, attemptTimeoutMs: 2000, deferMs: 300 });
+    const jobsOf = (tenantId: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ deliveryId: `dlv_${tenantId}_${i}`, tenantId, attempt: 1 }));
+    const runAts = async (tenantId: string) =>
+      (
+        await a.deps.sql<{ ms: number; priority: number }[]>`
+          select (extract(epoch from run_at - now()) * 1000)::float as ms, priority from graphile_worker._private_jobs
+           where payload->>'tenantId' = ${tenantId} order by run_at`
+      ).map((row) => row);
+    // A tenant that has freed no slot: 2 slots per 2 s timeout is the slowest it can go, 1 a second.
+    await Promise.all(jobsOf('tnt_hanging', 4).map((job) => fairness.defer(job, 3)));
+    const hanging = await runAts('tnt_hanging');
+    expect(hanging).toHaveLength(4);
+    expect(hanging[0]!.ms).toBeGreaterThan(200);
+    expect(hanging[0]!.ms).toBeLessThan(500);
+    for (let i = 1; i < 4; i++) expect(hanging[i]!.ms - hanging[i - 1]!.ms).toBeCloseTo(1000, -2);
+    expect(hanging.every((row) => row.priority === 13)).toBe(true); // behind the queue's other jobs
+    // A tenant at work that just freed 40 slots (about 40 a second, the rate decaying over a second)
+    // comes back faster: about 25 ms apart.
+    const keep = await fairness.enter('tnt_busy');
+    for (let i = 0; i < 40; i++) (await fairness.enter('tnt_busy'))!.leave();
+    await Promise.all(jobsOf('tnt_busy', 3).map((job) => fairness.defer(job, 0)));
+    const busy = await runAts('tnt_busy');
+    for (let i = 1; i < 3; i++) {
+      expect(busy[i]!.ms - busy[i - 1]!.ms).toBeGreaterThan(15);
+      expect(busy[i]!.ms - busy[i - 1]!.ms).toBeLessThan(60);
+    }
+    keep!.leave();
+  });
 });
 
 describe('endpoint health', () => {

@@ -6,9 +6,12 @@ export function graphileLogger(logger: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     const fields = { scope: { ...scope }, ...trimErrors(meta) };
     if (level === 'error') logger.error(fields, message);
-    // With localQueue batching one fetch feeds every slot, so a pool smaller than the concurrency is
-    // intended, not the misconfiguration this warning is about.
-    else if (level === 'warning' && message.includes('maxPoolSize')) logger.debug(fields, message);
+    // Both intended, not the misconfigurations these warnings are about: with localQueue batching one
+    // fetch feeds every job slot, so the pool may be smaller than the concurrency; and half of the
+    // job slots are a waiting room for delivery slots (worker/settings.ts), so the batch is smaller.
+    else if (level === 'warning' && (message.includes('maxPoolSize') || message.includes('job batch size'))) {
+      logger.debug(fields, message);
+    }
     else if (level === 'warning') logger.warn(fields, message);
     else if (level === 'info') logger.debug(fields, message);
     else logger.trace(fields, message);

@@ -10,8 +10,10 @@ export function workerRunnerSettings(
   options: { pollIntervalMs?: number | undefined; localQueue?: boolean } = {},
 ): Pick<RunnerOptions, 'concurrency' | 'maxPoolSize' | 'pollInterval' | 'noHandleSignals' | 'preset'> {
   return {
-    concurrency: config.workerConcurrency,
-    maxPoolSize: Math.min(config.workerConcurrency + 2, 20),
+    // Twice as many jobs as delivery slots (HOOKLINE_WORKER_CONCURRENCY): a job finding no free slot
+    // waits for one in memory (delivery/fairness.ts) while other tenants' jobs are still fetched.
+    concurrency: jobSlots(config),
+    maxPoolSize: Math.min(jobSlots(config) + 2, 20),
     pollInterval: options.pollIntervalMs ?? defaultPollIntervalMs,
     noHandleSignals: true,
     preset: {
@@ -28,12 +30,16 @@ export function workerRunnerSettings(
   };
 }
 
+export function jobSlots(config: ReadyConfig): number {
+  return 2 * config.workerConcurrency;
+}
+
 /** The settings in one line, for logs and benchmark tables. */
 export function describeWorkerSettings(config: ReadyConfig): string {
   const s = workerRunnerSettings(config);
   const w = s.preset?.worker;
   return (
-    `concurrency ${s.concurrency}, localQueue.size ${w?.localQueue?.size}, maxPoolSize ${s.maxPoolSize}, ` +
+    `${config.workerConcurrency} delivery slots, concurrency ${s.concurrency}, localQueue.size ${w?.localQueue?.size}, maxPoolSize ${s.maxPoolSize}, ` +
     `pollInterval ${s.pollInterval} ms, completeJobBatchDelay ${w?.completeJobBatchDelay}`
   );
 }

@@ -47,7 +47,9 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     ...(options.resolver && { resolver: options.resolver }),
   });
   const fairness = createTenantFairness(deps, {
+    slots: config.workerConcurrency,
     maxPerTenant: Math.max(1, Math.floor(config.workerConcurrency / 2)),
+    attemptTimeoutMs: config.timeoutMs,
     ...(options.fairnessDeferMs !== undefined && { deferMs: options.fairnessDeferMs }),
   });
   const liveness = createLiveness(deps, {
@@ -94,6 +96,8 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     processId: liveness.processId,
     fairness,
     async stop() {
+      // Jobs waiting for a delivery slot go back to the queue at once; the deliveries in flight finish.
+      fairness.close();
       await started.stop();
       await queueVacuum.stop();
       await liveness.stop();
