@@ -8,7 +8,7 @@
 //
 // A job waits only when a slot is likely to free up soon: no more jobs wait than slots were
 // released in the last `waitMs` (the tenant's own slots when it is at its cap, anyone's when all
-// slots are taken). The jobs of a tenant whose deliveries hang therefore step aside at once: they
+// slots are taken), and none waits longer than twice that. The jobs of a tenant whose deliveries hang therefore step aside at once: they
 // go back to the queue without an attempt, spaced to come back about as fast as the tenant frees
 // slots, not all at the same instant.
 import { createBatcher } from '../batcher.js';
@@ -20,7 +20,7 @@ export interface Slot {
 }
 
 export interface TenantFairness {
-  /** A delivery slot for this tenant, waiting up to `waitMs` for one; null when it should step aside. */
+  /** A delivery slot for this tenant, waiting for one if it should free up soon; null when the job should step aside. */
   enter(tenantId: string): Promise<Slot | null>;
   /** Puts the job back in the queue to run later, behind the queue's other jobs. */
   defer(job: DeliverJob, priority: number): Promise<void>;
@@ -204,7 +204,7 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
           state.waiters.splice(index, 1);
           waiting--;
           resolve(null);
-        }, waitMs);
+        }, 2 * waitMs);
         if (!state.inTurn) {
           state.inTurn = true;
           turn.push(state);
@@ -217,7 +217,10 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
       const at = now();
       const state = stateOf(job.tenantId, at);
       decayRate(state, at);
-      const spacingMs = 1000 / Math.max(state.releaseRate, slowestRate);
+      // The recent window follows a change of pace at once; the decaying rate smooths out waves
+      // (hanging deliveries time out together).
+      const recentRate = at - state.turnover.since < waitMs ? 0 : (expectedReleases(state.turnover, at) * 1000) / waitMs;
+      const spacingMs = 1000 / Math.max(state.releaseRate, recentRate, slowestRate);
       const runAt = Math.max(at + deferMs * (1 + Math.random() / 2), state.nextReturnAt);
       state.nextReturnAt = runAt + spacingMs;
       await requeue({ job, delayMs: Math.round(runAt - at), priority: Math.min(priority + 10, 1000) });

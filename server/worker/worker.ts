@@ -28,7 +28,7 @@ export interface WorkerOptions {
 export interface Worker {
   processId: string;
   fairness: TenantFairness;
-  /** Stops taking jobs, lets in-flight deliveries finish (bounded by the timeout), then returns. */
+  /** Stops taking jobs, lets in-flight deliveries finish (bounded by the timeout), then returns (once). */
   stop(): Promise<void>;
 }
 
@@ -92,17 +92,21 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
   const started = runner;
   const queueVacuum = startQueueVacuum(deps);
 
+  let stopped: Promise<void> | undefined;
   return {
     processId: liveness.processId,
     fairness,
-    async stop() {
-      // Jobs waiting for a delivery slot go back to the queue at once; the deliveries in flight finish.
-      fairness.close();
-      await started.stop();
-      await queueVacuum.stop();
-      await liveness.stop();
-      await http.close();
-      await pool.close();
+    stop() {
+      stopped ??= (async () => {
+        // Jobs waiting for a delivery slot go back to the queue at once; the deliveries in flight finish.
+        fairness.close();
+        await started.stop();
+        await queueVacuum.stop();
+        await liveness.stop();
+        await http.close();
+        await pool.close();
+      })();
+      return stopped;
     },
   };
 }

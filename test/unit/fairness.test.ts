@@ -119,13 +119,13 @@ describe('delivery slots and tenant fairness', () => {
     expect(await fairness.enter('a')).toBeNull();
   });
 
-  it('a job waits at most waitMs, then steps aside', async () => {
+  it('a job waits at most twice waitMs, then steps aside', async () => {
     const { fairness } = setup({ waitMs: 20, now: Date.now });
     await take(fairness, 'a');
     await take(fairness, 'a');
     const startedAt = Date.now();
     expect(await fairness.enter('a')).toBeNull();
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(15);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(35);
     expect(fairness.waiting()).toBe(0);
   });
 
