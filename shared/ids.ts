@@ -27,14 +27,19 @@ function encodeTime(ms: number): string {
   return out;
 }
 
-function encodeRandom(bytes: Buffer): string {
-  // 80 bits → 16 base32 characters.
-  let bits = 0n;
-  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+/** 10 bytes (80 bits) as 16 characters of the id alphabet, most significant first. */
+export function encodeRandom(bytes: Buffer): string {
+  // 80 bits → 16 base32 characters, 40 bits (5 bytes → 8 characters) at a time: 40 bits fit a
+  // double exactly, so this needs no BigInt (an attempt id is made for every attempt recorded).
   let out = '';
-  for (let i = 0; i < 16; i++) {
-    out = idAlphabet[Number(bits & 31n)] + out;
-    bits >>= 5n;
+  for (let offset = 0; offset < 10; offset += 5) {
+    let bits = bytes.readUIntBE(offset, 5);
+    let chunk = '';
+    for (let i = 0; i < 8; i++) {
+      chunk = idAlphabet[bits % 32] + chunk;
+      bits = Math.floor(bits / 32);
+    }
+    out += chunk;
   }
   return out;
 }

@@ -8,8 +8,9 @@
 // a check and the connect) cannot reach a private address.
 import dns from 'node:dns';
 import net from 'node:net';
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import { judgeAddress, judgeUrl, type UrlPolicy } from '../../shared/url-rules.js';
 
 export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
@@ -48,6 +49,8 @@ export interface WebhookHttpClientOptions {
 }
 
 const BODY_PREVIEW_BYTES = 1024;
+/** URLs judged per client: a process delivers to the same few endpoints over and over. */
+const MAX_JUDGED_URLS = 10_000;
 // Reading a short remainder lets the keep-alive connection be reused; past this it is cheaper
 // to drop the connection than to download a receiver's large reply.
 const BODY_DRAIN_LIMIT_BYTES = 64 * 1024;
@@ -145,21 +148,34 @@ export function createWebhookHttpClient(options: WebhookHttpClientOptions): Webh
     connect: createGuardedConnector(policy, resolver, timeoutMs),
   });
 
+  // The verdict on a URL string never changes for a fixed policy (judging makes no connection), so
+  // each is judged once; the addresses are still judged on every connection.
+  const destinations = new Map<string, Destination>();
+  const destinationOf = (rawUrl: string): Destination => {
+    let destination = destinations.get(rawUrl);
+    if (!destination) {
+      const verdict = judgeUrl(rawUrl, policy);
+      destination = verdict.ok
+        ? { ok: true, origin: verdict.url.origin, path: `${verdict.url.pathname}${verdict.url.search}` }
+        : { ok: false, error: URL.canParse(rawUrl) ? 'blocked' : 'invalid_url', reason: verdict.reason };
+      if (destinations.size >= MAX_JUDGED_URLS) destinations.clear();
+      destinations.set(rawUrl, destination);
+    }
+    return destination;
+  };
+
   async function post(rawUrl: string, request: WebhookRequest): Promise<PostResult> {
     const startedAt = performance.now();
     const elapsedMs = () => Math.round(performance.now() - startedAt);
 
-    const verdict = judgeUrl(rawUrl, policy);
-    if (!verdict.ok) {
-      const error = URL.canParse(rawUrl) ? 'blocked' : 'invalid_url';
-      return { kind: 'error', error, message: verdict.reason, durationMs: elapsedMs() };
-    }
+    const destination = destinationOf(rawUrl);
+    if (!destination.ok) return { kind: 'error', error: destination.error, message: destination.reason, durationMs: elapsedMs() };
 
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
       const response = await agent.request({
-        origin: verdict.url.origin,
-        path: `${verdict.url.pathname}${verdict.url.search}`,
+        origin: destination.origin,
+        path: destination.path,
         method: 'POST',
         headers: request.headers,
         body: request.body,
@@ -178,23 +194,45 @@ export function createWebhookHttpClient(options: WebhookHttpClientOptions): Webh
   return { post, close: () => agent.close() };
 }
 
-/** Keeps the first 1 KiB for the attempt record; drains a short rest, drops the connection for a long one. */
-async function readBodyPreview(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const preview: Buffer[] = [];
-  let previewBytes = 0;
-  let receivedBytes = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    receivedBytes += chunk.length;
-    if (previewBytes < BODY_PREVIEW_BYTES) {
-      const kept = chunk.subarray(0, BODY_PREVIEW_BYTES - previewBytes);
-      preview.push(kept);
-      previewBytes += kept.length;
-    }
-    // Leaving the loop destroys the body stream, and with it the connection.
-    if (receivedBytes > BODY_DRAIN_LIMIT_BYTES) break;
-  }
-  // StringDecoder.write holds back a multi-byte character cut in half at the 1 KiB boundary.
-  return new StringDecoder('utf8').write(Buffer.concat(preview));
+type Destination = { ok: true; origin: string; path: string } | { ok: false; error: 'blocked' | 'invalid_url'; reason: string };
+
+/**
+ * Keeps the first 1 KiB for the attempt record; drains a short rest, drops the connection for a
+ * long one. (Listeners rather than `for await`: an async iterator per response costs more.)
+ */
+function readBodyPreview(body: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const preview: Buffer[] = [];
+    let previewBytes = 0;
+    let receivedBytes = 0;
+    const finish = (error?: unknown) => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.on('error', () => {}); // a stream destroyed below may still report its abort
+      if (error !== undefined) reject(error);
+      // StringDecoder.write holds back a multi-byte character cut in half at the 1 KiB boundary.
+      else resolve(new StringDecoder('utf8').write(Buffer.concat(preview)));
+    };
+    const onData = (chunk: Buffer) => {
+      receivedBytes += chunk.length;
+      if (previewBytes < BODY_PREVIEW_BYTES) {
+        const kept = chunk.subarray(0, BODY_PREVIEW_BYTES - previewBytes);
+        preview.push(kept);
+        previewBytes += kept.length;
+      }
+      if (receivedBytes > BODY_DRAIN_LIMIT_BYTES) {
+        // Destroying the body drops the connection instead of downloading the rest.
+        finish();
+        body.destroy();
+      }
+    };
+    const onEnd = () => finish();
+    const onError = (error: unknown) => finish(error);
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+  });
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);

@@ -1,6 +1,7 @@
 // Ids: valid, time-ordered, strictly increasing within a process, and fan-out blocks never collide.
 import { describe, expect, it } from 'vitest';
-import { idFloor, idPattern, newId, newIdBlock } from '../../shared/ids.js';
+import { randomBytes } from 'node:crypto';
+import { encodeRandom, idAlphabet, idFloor, idPattern, newId, newIdBlock } from '../../shared/ids.js';
 
 describe('ids', () => {
   it('are valid and strictly increasing, even within one millisecond', () => {
@@ -25,5 +26,23 @@ describe('ids', () => {
     expect(prefixes.size).toBe(10_000);
     const block = newIdBlock('delivery');
     expect(`${block.prefix}00zz`).toMatch(idPattern('delivery'));
+  });
+
+  it('encode 80 random bits as 16 base32 characters, most significant first', () => {
+    const reference = (bytes: Buffer) => {
+      let bits = BigInt(`0x${bytes.toString('hex')}`);
+      let out = '';
+      for (let i = 0; i < 16; i++) {
+        out = idAlphabet[Number(bits & 31n)] + out;
+        bits >>= 5n;
+      }
+      return out;
+    };
+    expect(encodeRandom(Buffer.alloc(10))).toBe('0'.repeat(16));
+    expect(encodeRandom(Buffer.alloc(10, 0xff))).toBe('z'.repeat(16));
+    for (let i = 0; i < 1000; i++) {
+      const bytes = randomBytes(10);
+      expect(encodeRandom(bytes)).toBe(reference(bytes));
+    }
   });
 });
