@@ -5,6 +5,7 @@
 // close the pool, exit 0.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { limitHeapGrowth } from '../heap.js';
 import { createApiServer } from '../http/server.js';
 import type { Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
@@ -15,6 +16,7 @@ import { startWorker, type Worker } from '../worker/worker.js';
 const shutdownGraceMs = 15_000;
 
 export async function runProcesses(parts: { api: boolean; worker: boolean }): Promise<void> {
+  limitHeapGrowth();
   // Signals are handled from the first moment: a SIGTERM while starting stops what has started.
   let stopRequested: string | undefined;
   let onStopRequest: ((signal: string) => void) | undefined;
