@@ -38,7 +38,8 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  runtime = await startRuntime();
+  // Without the API, the process pool only answers /metrics and /readyz: the worker has its own.
+  runtime = await startRuntime({ poolSize: parts.api ? 10 : 2 });
   const { deps, logger } = runtime;
   const servers: Server[] = [];
   let worker: Worker | undefined;
