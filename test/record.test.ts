@@ -166,6 +166,35 @@ describe('recording attempts together', () => {
     expect(health.disabledReason).toBe('no successful delivery for 5 days (10 failed attempts)');
   });
 
+  it('disables as one attempt at a time would: a success later in the batch does not undo it, and the message counts to the crossing', async () => {
+    const [d1, d2, d3, d4] = await pendingDeliveries(4);
+    await app.deps.sql`
+      update endpoints set failures_since_success = 8, first_failure_at = now() - interval '6 days' where id = ${endpointId}`;
+    await Promise.all([
+      record({ delivery: d1!, attempt: 1, sent: response(500), outcome: retry }),
+      record({ delivery: d2!, attempt: 1, sent: response(500), outcome: retry }), // the 10th failure: disabled here
+      record({ delivery: d3!, attempt: 1, sent: response(500), outcome: retry }),
+      record({ delivery: d4!, attempt: 1, sent: response(200), outcome: succeeded }),
+    ]);
+    const health = await endpointHealth();
+    expect(health.disabled).toBe(true);
+    expect(health.disabledReason).toBe('no successful delivery for 5 days (10 failed attempts)');
+    expect(health.failures).toBe(0); // the success still resets the count
+    expect(health.lastSuccessAt).not.toBeNull();
+  });
+
+  it('stores a reply containing NUL characters (PostgreSQL text cannot hold them) with the rest of its batch', async () => {
+    const [d1, d2] = await pendingDeliveries(2);
+    const binary = { startedAt: new Date(), result: { kind: 'response' as const, status: 200, headers: {}, body: 'ok\u0000\u0000bin', durationMs: 3 } };
+    await Promise.all([
+      record({ delivery: d1!, attempt: 1, sent: binary, outcome: succeeded }),
+      record({ delivery: d2!, attempt: 1, sent: response(200), outcome: succeeded }),
+    ]);
+    const [row] = await app.deps.sql<{ body: string }[]>`select response_body as body from attempts where delivery_id = ${d1!.id}`;
+    expect(row!.body).toBe('ok\uFFFD\uFFFDbin');
+    expect(await deliveryState(d2!.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
   it('records a duplicate of the same attempt once, and a stale attempt not at all', async () => {
     const [d1] = await pendingDeliveries(1);
     await Promise.all([

@@ -68,9 +68,9 @@ function toRow({ delivery, attempt, sent, outcome }: AttemptToRecord, ord: numbe
     started_at: sent?.startedAt.toISOString() ?? null,
     status_code: result?.kind === 'response' ? result.status : null,
     error: result?.kind === 'error' ? result.error : null,
-    error_message: result?.kind === 'error' ? result.message.slice(0, 1000) : null,
+    error_message: result?.kind === 'error' ? storable(result.message.slice(0, 1000)) : null,
     duration_ms: result?.durationMs ?? 0,
-    response_body: result?.kind === 'response' ? result.body.slice(0, maxResponseBodyChars) : null,
+    response_body: result?.kind === 'response' ? storable(result.body.slice(0, maxResponseBodyChars)) : null,
     health: !sent ? 'none' : outcome.kind === 'succeeded' ? 'success' : 'failure',
     disable_reason: outcome.kind === 'failed' ? (outcome.disableEndpoint ?? null) : null,
   };
@@ -132,24 +132,37 @@ async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promi
       returning 1
     ), outcome as (
       select endpoint_id, ord, health, disable_reason,
-             max(ord) filter (where health = 'success') over (partition by endpoint_id) as last_success
+             min(ord) filter (where health = 'success') over by_endpoint as first_success,
+             max(ord) filter (where health = 'success') over by_endpoint as last_success
         from recorded
        where endpoint_id is not null and health <> 'none'
+      window by_endpoint as (partition by endpoint_id)
     ), health as (
+      -- Per endpoint: the failures that continue its current run (before the batch's first
+      -- success) and those of the run the batch ends with (after its last success; with no
+      -- success, both are every failure).
       select endpoint_id,
              bool_or(last_success is not null) as succeeded,
              bool_and(health = 'success') as only_successes,
-             count(*) filter (where health = 'failure' and ord > coalesce(last_success, -1))::int as failures,
+             count(*) filter (where health = 'failure' and ord < coalesce(first_success, 2147483647))::int as continuing_failures,
+             count(*) filter (where health = 'failure' and ord > coalesce(last_success, -1))::int as ending_failures,
              (array_agg(disable_reason order by ord) filter (where disable_reason is not null))[1] as disable_reason
         from outcome
        group by endpoint_id
     ), folded as (
-      select ep.id, h.disable_reason, h.failures,
+      select ep.id, h.disable_reason,
              case when h.succeeded then now() else ep.last_success_at end as last_success_at,
-             case when h.succeeded then h.failures else ep.failures_since_success + h.failures end as failures_since_success,
-             case when h.succeeded then case when h.failures > 0 then now() end
-                  when h.failures > 0 then coalesce(ep.first_failure_at, now())
-                  else ep.first_failure_at end as first_failure_at
+             case when h.succeeded then h.ending_failures else ep.failures_since_success + h.ending_failures end as failures_since_success,
+             case when h.succeeded then case when h.ending_failures > 0 then now() end
+                  when h.ending_failures > 0 then coalesce(ep.first_failure_at, now())
+                  else ep.first_failure_at end as first_failure_at,
+             -- Judged as attempts one at a time would be: the continuing run disables the endpoint
+             -- at its first failure past the threshold, even if a success follows in the batch (a run
+             -- begun within this statement has not lasted any time yet).
+             h.continuing_failures > 0 and ${disableAfterMs > 0}
+               and ep.failures_since_success + h.continuing_failures >= ${minFailuresBeforeDisable}
+               and coalesce(ep.first_failure_at, now()) <= now() - ${disableAfterMs} * interval '1 millisecond' as too_long_failing,
+             greatest(ep.failures_since_success + 1, ${minFailuresBeforeDisable}) as failures_when_disabled
         from endpoints ep
         join health h on h.endpoint_id = ep.id
        where ep.id = any(${endpointIds}::text[])
@@ -158,12 +171,6 @@ async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promi
        order by ep.id
          -- The lock UPDATE itself takes: it lets sends insert deliveries to the endpoint meanwhile.
          for no key update of ep
-    ), judged as (
-      select f.*,
-             f.failures > 0 and ${disableAfterMs > 0}
-               and f.failures_since_success >= ${minFailuresBeforeDisable}
-               and f.first_failure_at <= now() - ${disableAfterMs} * interval '1 millisecond' as too_long_failing
-        from folded f
     ), endpoint as (
       update endpoints as ep
          set last_success_at = j.last_success_at,
@@ -174,14 +181,14 @@ async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promi
                when ep.disabled then ep.disabled_reason
                when j.disable_reason is not null then j.disable_reason
                when j.too_long_failing then 'no successful delivery for ' || ${formatDuration(disableAfterMs)}
-                                            || ' (' || j.failures_since_success || ' failed attempts)'
+                                            || ' (' || j.failures_when_disabled || ' failed attempts)'
                else null end,
              disabled_at = case
                when ep.disabled then ep.disabled_at
                when j.disable_reason is not null or j.too_long_failing then now()
                else null end,
              updated_at = now()
-        from judged j
+        from folded j
        where ep.id = any(${endpointIds}::text[]) and ep.id = j.id
       returning 1
     ), next_job as (
@@ -195,6 +202,11 @@ async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promi
     )
     select (select count(*) from delivery) as recorded, (select count(*) from attempt) as attempts,
            (select count(*) from endpoint) as endpoints, (select jobs from next_job) as scheduled`;
+}
+
+/** PostgreSQL text cannot hold NUL, which a binary reply may contain. */
+function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 function formatDuration(ms: number): string {
