@@ -38,8 +38,9 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  // Without the API, the process pool only answers /metrics and /readyz: the worker has its own.
-  runtime = await startRuntime({ poolSize: parts.api ? 10 : 2 });
+  // Without the API, the process pool only serves the worker's upkeep, /metrics and /readyz: the
+  // deliveries have a pool of their own.
+  runtime = await startRuntime({ poolSize: parts.api ? 10 : 3 });
   const { deps, logger } = runtime;
   const servers: Server[] = [];
   let worker: Worker | undefined;

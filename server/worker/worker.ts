@@ -37,8 +37,9 @@ const workerPoolSize = 10;
 
 export async function startWorker(processDeps: AppDeps, options: WorkerOptions = {}): Promise<Worker> {
   const { config } = processDeps;
-  // Deliveries get a pool of their own, set for what the worker runs: batched statements and no
-  // transactions (see db/client.ts), so an API in the same process keeps its settings.
+  // Deliveries get a pool of their own, set for what they run: batched statements that find rows by
+  // key and no transactions (see db/client.ts). The upkeep (liveness, queue vacuum, retention)
+  // scans and deletes in bulk, so it stays on the process' pool with the default planner.
   const pool = connectDatabase(config.databaseUrl, { max: workerPoolSize, maxPipeline: 1, keyLookupsOnly: true });
   const deps: AppDeps = { ...processDeps, db: pool.db, sql: pool.sql };
   const http = createWebhookHttpClient({
@@ -52,7 +53,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     attemptTimeoutMs: config.timeoutMs,
     ...(options.fairnessDeferMs !== undefined && { deferMs: options.fairnessDeferMs }),
   });
-  const liveness = createLiveness(deps, {
+  const liveness = createLiveness(processDeps, {
     heartbeatMs: config.workerHeartbeatMs,
     deadAfterMs: config.workerDeadAfterMs,
     ...options.liveness,
@@ -73,7 +74,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
       // each hour's run is queued once however many workers run.
       parsedCronItems: retentionCronItems(),
       taskList: {
-        retention: createRetentionTask(deps) as never,
+        retention: createRetentionTask(processDeps) as never,
         deliver: createDeliverTask(deps, {
           http,
           fairness,
@@ -83,30 +84,43 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     });
     await liveness.start();
   } catch (error) {
-    // Half started: release what did start.
-    await runner?.stop();
-    await http.close();
-    await pool.close();
+    // Half started: release what did start (a failure here must not hide the first one).
+    await inTurn([() => runner?.stop(), () => http.close(), () => pool.close()]).catch(() => {});
     throw error;
   }
   const started = runner;
-  const queueVacuum = startQueueVacuum(deps);
+  const queueVacuum = startQueueVacuum(processDeps);
 
   let stopped: Promise<void> | undefined;
   return {
     processId: liveness.processId,
     fairness,
     stop() {
-      stopped ??= (async () => {
-        // Jobs waiting for a delivery slot go back to the queue at once; the deliveries in flight finish.
-        fairness.close();
-        await started.stop();
-        await queueVacuum.stop();
-        await liveness.stop();
-        await http.close();
-        await pool.close();
-      })();
+      // Jobs waiting for a delivery slot go back to the queue at once; the deliveries in flight
+      // finish. Every step runs even if one before it failed: a heartbeat left beating would keep
+      // other workers from ever unlocking this one's jobs.
+      stopped ??= inTurn([
+        () => fairness.close(),
+        () => started.stop(),
+        () => queueVacuum.stop(),
+        () => liveness.stop(),
+        () => http.close(),
+        () => pool.close(),
+      ]);
       return stopped;
     },
   };
+}
+
+/** Runs every step in order, whatever fails; rejects with the first failure once all have run. */
+async function inTurn(steps: Array<() => unknown>): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
 }
