@@ -3,7 +3,7 @@
 // automatic disabling of an endpoint that keeps failing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../db/client.js';
-import { createTenantFairness } from '../server/delivery/fairness.js';
+import { createTenantFairness, type Slot } from '../server/delivery/fairness.js';
 import type { AppDeps } from '../server/deps.js';
 import { createEndpoint } from '../server/endpoints/service.js';
 import { sendEvent } from '../server/events/send.js';
@@ -159,7 +159,8 @@ describe('tenant fairness', () => {
   it('a stopping worker sends the jobs waiting for a slot back to the queue, without an attempt, for the next worker', async () => {
     // One delivery slot per tenant: of five events to one endpoint, one is in flight, four wait.
     const a = await app({ env: { HOOKLINE_WORKER_CONCURRENCY: '2' }, worker: { fairnessDeferMs: 50 } });
-    const r = await receiver(() => ({ delayMs: 400 }));
+    // Long enough that the stop below lands while the first delivery is still in flight.
+    const r = await receiver(() => ({ delayMs: 1500 }));
     const { tenantId } = await setup(a, `${r.url}/slow`);
     const sent = await Promise.all(
       Array.from({ length: 5 }, (_, i) => a.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { i } })),
@@ -180,37 +181,54 @@ describe('tenant fairness', () => {
     expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(5);
   }, 30_000);
 
-  it('re-queues the jobs stepping aside spaced by the pace the tenant frees slots, never slower than its timeouts', async () => {
+  it('re-queues the jobs stepping aside spaced by the pace slots free up for them, never slower than timeouts allow', async () => {
     const a = await app({});
     // deferMs is the least time away, plus up to half of it at random: small here, so the spacing shows.
     const fairness = createTenantFairness(a.deps, { slots: 10, maxPerTenant: 2, attemptTimeoutMs: 2000, deferMs: 20 });
     const jobsOf = (tenantId: string, n: number) =>
       Array.from({ length: n }, (_, i) => ({ deliveryId: `dlv_${tenantId}_${i}`, tenantId, attempt: 1 }));
-    const runAts = async (tenantId: string) =>
-      (
-        await a.deps.sql<{ ms: number; priority: number }[]>`
-          select (extract(epoch from run_at - now()) * 1000)::float as ms, priority from graphile_worker._private_jobs
-           where payload->>'tenantId' = ${tenantId} order by run_at`
-      ).map((row) => row);
-    // A tenant that has freed no slot: 2 slots per 2 s timeout is the slowest it can go, 1 a second.
+    const gapsOf = async (tenantId: string) => {
+      const rows = await a.deps.sql<{ ms: number; priority: number }[]>`
+        select (extract(epoch from run_at - now()) * 1000)::float as ms, priority from graphile_worker._private_jobs
+         where payload->>'tenantId' = ${tenantId} order by run_at`;
+      return { rows, gaps: rows.slice(1).map((row, i) => row.ms - rows[i]!.ms) };
+    };
+    const held: Slot[] = [];
+    const take = async (tenantId: string) => held.push((await fairness.enter(tenantId))!);
+
+    // A tenant at its cap that has freed no slot: 2 slots per 2 s timeout is the slowest it can
+    // go, one a second.
+    await take('tnt_hanging');
+    await take('tnt_hanging');
     await Promise.all(jobsOf('tnt_hanging', 4).map((job) => fairness.defer(job, 3)));
-    const hanging = await runAts('tnt_hanging');
-    expect(hanging).toHaveLength(4);
-    expect(hanging[0]!.ms).toBeGreaterThan(0);
-    expect(hanging[0]!.ms).toBeLessThan(200);
-    for (let i = 1; i < 4; i++) expect(hanging[i]!.ms - hanging[i - 1]!.ms).toBeCloseTo(1000, -2);
-    expect(hanging.every((row) => row.priority === 13)).toBe(true); // behind the queue's other jobs
-    // A tenant at work that just freed 40 slots (about 40 a second, the rate decaying over a second)
-    // comes back faster: about 25 ms apart.
-    const keep = await fairness.enter('tnt_busy');
+    const hanging = await gapsOf('tnt_hanging');
+    expect(hanging.rows).toHaveLength(4);
+    expect(hanging.rows[0]!.ms).toBeGreaterThan(0);
+    expect(hanging.rows[0]!.ms).toBeLessThan(200);
+    for (const gap of hanging.gaps) expect(gap).toBeCloseTo(1000, -2);
+    expect(hanging.rows.every((row) => row.priority === 13)).toBe(true); // behind the queue's other jobs
+
+    // A tenant at its cap that just freed 40 slots (about 40 a second, the rate decaying over a
+    // second) comes back faster: about 25 ms apart.
+    await take('tnt_busy');
     for (let i = 0; i < 40; i++) (await fairness.enter('tnt_busy'))!.leave();
+    await take('tnt_busy');
     await Promise.all(jobsOf('tnt_busy', 3).map((job) => fairness.defer(job, 0)));
-    const busy = await runAts('tnt_busy');
-    for (let i = 1; i < 3; i++) {
-      expect(busy[i]!.ms - busy[i - 1]!.ms).toBeGreaterThan(15);
-      expect(busy[i]!.ms - busy[i - 1]!.ms).toBeLessThan(60);
+    for (const gap of (await gapsOf('tnt_busy')).gaps) {
+      expect(gap).toBeGreaterThan(15);
+      expect(gap).toBeLessThan(60);
     }
-    keep!.leave();
+
+    // With every slot taken, a tenant under its cap waits on the worker's slots: their pace (40
+    // released a moment ago), not its own (nothing yet).
+    for (const tenant of ['tnt_c', 'tnt_d', 'tnt_e']) {
+      await take(tenant);
+      await take(tenant);
+    }
+    expect(fairness.inFlight()).toBe(10);
+    await Promise.all(jobsOf('tnt_late', 3).map((job) => fairness.defer(job, 0)));
+    for (const gap of (await gapsOf('tnt_late')).gaps) expect(gap).toBeLessThan(60);
+    for (const slot of held) slot.leave();
   });
 });
 

@@ -8,9 +8,10 @@
 //
 // A job waits only when a slot is likely to free up soon: no more jobs wait than slots were
 // released in the last `waitMs` (the tenant's own slots when it is at its cap, anyone's when all
-// slots are taken), and none waits longer than twice that. The jobs of a tenant whose deliveries hang therefore step aside at once: they
-// go back to the queue without an attempt, spaced to come back about as fast as the tenant frees
-// slots, not all at the same instant.
+// slots are taken), and none waits longer than twice that. The jobs of a tenant whose deliveries
+// hang therefore step aside at once: they go back to the queue without an attempt, spaced to come
+// back about as fast as slots free up for them (the tenant's, or the worker's when it is full),
+// not all at the same instant.
 import { createBatcher } from '../batcher.js';
 import type { AppDeps } from '../deps.js';
 import { deliverJobMaxAttempts, type DeliverJob } from './jobs.js';
@@ -36,7 +37,7 @@ export interface TenantFairnessOptions {
   /** Deliveries in flight at most, all tenants together. */
   slots: number;
   maxPerTenant: number;
-  /** The per-attempt timeout: a tenant at its cap frees `maxPerTenant` slots per timeout at the least. */
+  /** The per-attempt timeout: hanging deliveries free their slots no later than this. */
   attemptTimeoutMs: number;
   waitMs?: number;
   /** The least time a job that stepped aside stays away. */
@@ -44,17 +45,22 @@ export interface TenantFairnessOptions {
   now?: () => number;
 }
 
-/**
- * Slot releases counted in two consecutive windows of `waitMs` (a cheap sliding-window rate). Until
- * one window has passed there is no turnover to judge, and as many jobs may wait as are assumed at
- * start: any number for a tenant (graphile-worker's job slots bound them), the slot count for all.
- */
-interface Turnover {
+/** How fast slots free up: for one tenant, or for the whole worker. */
+interface Pace {
+  /** Before one window has passed there is no turnover to judge: this many may wait meanwhile. */
   since: number;
   assumedAtStart: number;
+  /** Releases counted in two consecutive windows of `waitMs` (a cheap sliding-window rate). */
   windowStart: number;
   thisWindow: number;
   lastWindow: number;
+  /** Releases per second, decaying over about a second. */
+  releaseRate: number;
+  rateAt: number;
+  /** The slowest it can go: hanging deliveries time out. */
+  slowestRate: number;
+  /** Jobs that stepped aside come back spread out from here. */
+  nextReturnAt: number;
 }
 
 interface TenantState {
@@ -63,29 +69,27 @@ interface TenantState {
   waiters: Array<(slot: Slot | null) => void>;
   /** In `turn` (once at most). */
   inTurn: boolean;
-  turnover: Turnover;
-  /** Releases per second (decaying over about a second): the pace its jobs come back at. */
-  releaseRate: number;
-  rateAt: number;
-  /** Jobs of the tenant that stepped aside come back spread out from here. */
-  nextReturnAt: number;
+  pace: Pace;
 }
+
+const rateTimeConstantMs = 1000;
+/** Idle tenants are forgotten at the latest this long after they were last seen. */
+const sweepEveryMs = 10_000;
 
 export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptions): TenantFairness {
   const waitMs = options.waitMs ?? 250;
-  const rateTimeConstantMs = 1000;
   const deferMs = options.deferMs ?? 1000;
   const now = options.now ?? Date.now;
-  // Hanging deliveries free their slots when they time out: the slowest a tenant at its cap goes.
-  const slowestRate = (options.maxPerTenant * 1000) / Math.max(options.attemptTimeoutMs, 1);
+  const timeoutSeconds = Math.max(options.attemptTimeoutMs, 1) / 1000;
 
   const tenants = new Map<string, TenantState>();
   /** Tenants with waiting jobs, in the order they are served when a slot frees up. */
   const turn: TenantState[] = [];
-  const everyone = newTurnover(now(), options.slots);
+  const everyone = newPace(now(), options.slots, options.slots / timeoutSeconds);
   let held = 0;
   let waiting = 0;
   let closed = false;
+  let sweptAt = now();
 
   // A tenant whose deliveries hang can have hundreds of jobs stepping aside at once (a fan-out
   // arriving): they go back to the queue in one statement, not one each.
@@ -100,38 +104,74 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
     { maxBatch: 500, maxInFlight: 2 },
   );
 
-  function newTurnover(at: number, assumedAtStart: number): Turnover {
-    return { since: at, assumedAtStart, windowStart: at, thisWindow: 0, lastWindow: 0 };
+  function newPace(at: number, assumedAtStart: number, slowestRate: number): Pace {
+    return { since: at, assumedAtStart, windowStart: at, thisWindow: 0, lastWindow: 0, releaseRate: 0, rateAt: at, slowestRate, nextReturnAt: 0 };
   }
 
-  function rollWindow(turnover: Turnover, at: number) {
-    const windows = Math.floor((at - turnover.windowStart) / waitMs);
+  function rollWindow(pace: Pace, at: number) {
+    const windows = Math.floor((at - pace.windowStart) / waitMs);
     if (windows <= 0) return;
-    turnover.lastWindow = windows === 1 ? turnover.thisWindow : 0;
-    turnover.thisWindow = 0;
-    turnover.windowStart += windows * waitMs;
+    pace.lastWindow = windows === 1 ? pace.thisWindow : 0;
+    pace.thisWindow = 0;
+    pace.windowStart += windows * waitMs;
   }
 
   /** How many slots will probably be released within the next `waitMs`. */
-  function expectedReleases(turnover: Turnover, at: number): number {
-    if (at - turnover.since < waitMs) return turnover.assumedAtStart;
-    rollWindow(turnover, at);
-    const elapsed = (at - turnover.windowStart) / waitMs;
-    return turnover.thisWindow + turnover.lastWindow * (1 - elapsed);
+  function expectedReleases(pace: Pace, at: number): number {
+    if (at - pace.since < waitMs) return pace.assumedAtStart;
+    rollWindow(pace, at);
+    const elapsed = (at - pace.windowStart) / waitMs;
+    return pace.thisWindow + pace.lastWindow * (1 - elapsed);
   }
 
-  function decayRate(state: TenantState, at: number) {
-    state.releaseRate *= Math.exp(-(at - state.rateAt) / rateTimeConstantMs);
-    state.rateAt = at;
+  function decayRate(pace: Pace, at: number) {
+    pace.releaseRate *= Math.exp(-(at - pace.rateAt) / rateTimeConstantMs);
+    pace.rateAt = at;
+  }
+
+  function recordRelease(pace: Pace, at: number) {
+    rollWindow(pace, at);
+    pace.thisWindow++;
+    decayRate(pace, at);
+    pace.releaseRate += 1000 / rateTimeConstantMs;
+  }
+
+  /** When the next job to step aside comes back (and moves the one after it on). */
+  function returnTime(pace: Pace, at: number): number {
+    decayRate(pace, at);
+    // The recent window follows a change of pace at once; the decaying rate smooths out waves
+    // (hanging deliveries time out together).
+    const recentRate = at - pace.since < waitMs ? 0 : (expectedReleases(pace, at) * 1000) / waitMs;
+    const spacingMs = 1000 / Math.max(pace.releaseRate, recentRate, pace.slowestRate);
+    const runAt = Math.max(at + deferMs * (1 + Math.random() / 2), pace.nextReturnAt);
+    pace.nextReturnAt = runAt + spacingMs;
+    return runAt;
   }
 
   function stateOf(tenantId: string, at: number): TenantState {
     let state = tenants.get(tenantId);
     if (!state) {
-      state = { id: tenantId, held: 0, waiters: [], inTurn: false, turnover: newTurnover(at, Number.POSITIVE_INFINITY), releaseRate: 0, rateAt: at, nextReturnAt: 0 };
+      // A tenant just seen may let any number of jobs wait (graphile-worker's job slots bound them).
+      const pace = newPace(at, Number.POSITIVE_INFINITY, options.maxPerTenant / timeoutSeconds);
+      state = { id: tenantId, held: 0, waiters: [], inTurn: false, pace };
       tenants.set(tenantId, state);
     }
     return state;
+  }
+
+  function isIdle(state: TenantState, at: number): boolean {
+    return state.held === 0 && state.waiters.length === 0 && state.pace.nextReturnAt < at;
+  }
+
+  function forgetIfIdle(state: TenantState, at: number) {
+    if (isIdle(state, at)) tenants.delete(state.id);
+  }
+
+  /** Tenants whose last job stepped aside or gave up waiting are forgotten here, once idle. */
+  function sweep(at: number) {
+    if (at - sweptAt < sweepEveryMs) return;
+    sweptAt = at;
+    for (const state of tenants.values()) forgetIfIdle(state, at);
   }
 
   function slotFor(state: TenantState): Slot {
@@ -145,14 +185,10 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
         held--;
         state.held--;
         const at = now();
-        for (const turnover of [state.turnover, everyone]) {
-          rollWindow(turnover, at);
-          turnover.thisWindow++;
-        }
-        decayRate(state, at);
-        state.releaseRate += 1000 / rateTimeConstantMs;
+        recordRelease(state.pace, at);
+        recordRelease(everyone, at);
         handOutFreeSlots();
-        if (state.held === 0 && state.waiters.length === 0 && state.nextReturnAt < at) tenants.delete(state.id);
+        forgetIfIdle(state, at);
       },
     };
   }
@@ -184,13 +220,14 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
     enter(tenantId) {
       if (closed) return Promise.resolve(null);
       const at = now();
+      sweep(at);
       const state = stateOf(tenantId, at);
       // While slots are free, every waiting job belongs to a tenant at its cap: a job of a tenant
       // under its cap takes a free slot without passing anyone.
       const atCap = state.held >= options.maxPerTenant;
       if (!atCap && held < options.slots) return Promise.resolve(slotFor(state));
       const mayWait = atCap
-        ? state.waiters.length < expectedReleases(state.turnover, at)
+        ? state.waiters.length < expectedReleases(state.pace, at)
         : waiting < expectedReleases(everyone, at);
       if (!mayWait) return Promise.resolve(null);
       return new Promise((resolve) => {
@@ -216,13 +253,8 @@ export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptio
     async defer(job, priority) {
       const at = now();
       const state = stateOf(job.tenantId, at);
-      decayRate(state, at);
-      // The recent window follows a change of pace at once; the decaying rate smooths out waves
-      // (hanging deliveries time out together).
-      const recentRate = at - state.turnover.since < waitMs ? 0 : (expectedReleases(state.turnover, at) * 1000) / waitMs;
-      const spacingMs = 1000 / Math.max(state.releaseRate, recentRate, slowestRate);
-      const runAt = Math.max(at + deferMs * (1 + Math.random() / 2), state.nextReturnAt);
-      state.nextReturnAt = runAt + spacingMs;
+      // At its cap, the job waits on its tenant's slots; otherwise on the worker's (all taken).
+      const runAt = returnTime(state.held >= options.maxPerTenant ? state.pace : everyone, at);
       await requeue({ job, delayMs: Math.round(runAt - at), priority: Math.min(priority + 10, 1000) });
     },
     inFlight: () => held,
