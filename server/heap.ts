@@ -10,7 +10,8 @@ const heapFlags = /--(max-old-space-size|max-heap-size|heap-growing-percent|max-
 
 /** The V8 flag to set, or undefined when the process was started with heap flags of its own. */
 export function heapGrowthFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
-  if (heapFlags.test([...execArgv, nodeOptions ?? ''].join(' '))) return undefined;
+  // Node and V8 accept both spellings: --max-old-space-size and --max_old_space_size.
+  if (heapFlags.test([...execArgv, nodeOptions ?? ''].join(' ').replaceAll('_', '-'))) return undefined;
   return '--heap-growing-percent=50';
 }
 

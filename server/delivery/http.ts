@@ -209,6 +209,7 @@ function readBodyPreview(body: Readable): Promise<string> {
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('error', onError);
+      body.off('close', onClose);
       body.on('error', () => {}); // a stream destroyed below may still report its abort
       if (error !== undefined) reject(error);
       // StringDecoder.write holds back a multi-byte character cut in half at the 1 KiB boundary.
@@ -229,9 +230,11 @@ function readBodyPreview(body: Readable): Promise<string> {
     };
     const onEnd = () => finish();
     const onError = (error: unknown) => finish(error);
+    const onClose = () => finish(new Error('the response body closed before it ended'));
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('error', onError);
+    body.once('close', onClose);
   });
 }
 

@@ -14,5 +14,6 @@ describe('heap growth', () => {
     expect(heapGrowthFlag([], '--max-old-space-size=192')).toBeUndefined();
     expect(heapGrowthFlag([], '--trace-gc --heap-growing-percent=20')).toBeUndefined();
     expect(heapGrowthFlag(['--max-semi-space-size=64'], '')).toBeUndefined();
+    expect(heapGrowthFlag(['--max_old_space_size=512'], undefined)).toBeUndefined();
   });
 });
