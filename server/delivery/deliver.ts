@@ -25,8 +25,9 @@ export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): T
   // finish together share a statement.
   const store: DeliveryStore = { load: createDeliveryLoader(deps), record: createAttemptRecorder(deps) };
   return async (job, helpers) => {
-    // One tenant's slow or dead endpoints may not occupy the whole worker: over its share, the job
-    // steps aside (re-queued shortly, behind other tenants' jobs) so other tenants' deliveries run now.
+    // A delivery slot first. One tenant's slow or dead endpoints may not occupy the whole worker:
+    // over its share (or with every slot taken) the job waits for a slot if one should free up
+    // soon, else steps aside (re-queued behind other tenants' jobs) and other deliveries run now.
     const slot = await options.fairness.enter(job.tenantId);
     if (!slot) {
       await options.fairness.defer(job, helpers.job.priority);

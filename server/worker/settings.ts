@@ -30,7 +30,7 @@ export function workerRunnerSettings(
   };
 }
 
-export function jobSlots(config: ReadyConfig): number {
+function jobSlots(config: ReadyConfig): number {
   return 2 * config.workerConcurrency;
 }
 
