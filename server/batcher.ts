@@ -114,6 +114,7 @@ function isItemFailure(error: unknown): boolean {
   return typeof code === 'string' && /^(22|23|40)[0-9A-Z]{3}$/.test(code);
 }
 
-function toError(error: unknown): Error {
+/** A thrown value as an Error, for a batch result. */
+export function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -18,30 +18,25 @@ export type IdKind = keyof typeof idPrefixes;
 let lastMs = 0;
 let lastRandom = Buffer.alloc(10);
 
-function encodeTime(ms: number): string {
+/** `value` (a whole number below 2^(5·length), at most 2^53) as `length` characters, most significant first. */
+function encodeBase32(value: number, length: number): string {
   let out = '';
-  for (let i = 0; i < 10; i++) {
-    out = idAlphabet[ms % 32] + out;
-    ms = Math.floor(ms / 32);
+  for (let i = 0; i < length; i++) {
+    out = idAlphabet[value % 32] + out;
+    value = Math.floor(value / 32);
   }
   return out;
 }
 
+function encodeTime(ms: number): string {
+  return encodeBase32(ms, 10);
+}
+
 /** 10 bytes (80 bits) as 16 characters of the id alphabet, most significant first. */
 export function encodeRandom(bytes: Buffer): string {
-  // 80 bits → 16 base32 characters, 40 bits (5 bytes → 8 characters) at a time: 40 bits fit a
-  // double exactly, so this needs no BigInt (an attempt id is made for every attempt recorded).
-  let out = '';
-  for (let offset = 0; offset < 10; offset += 5) {
-    let bits = bytes.readUIntBE(offset, 5);
-    let chunk = '';
-    for (let i = 0; i < 8; i++) {
-      chunk = idAlphabet[bits % 32] + chunk;
-      bits = Math.floor(bits / 32);
-    }
-    out += chunk;
-  }
-  return out;
+  // 40 bits (5 bytes → 8 characters) at a time: 40 bits fit a double exactly, so this needs no
+  // BigInt (an attempt id is made for every attempt recorded).
+  return encodeBase32(bytes.readUIntBE(0, 5), 8) + encodeBase32(bytes.readUIntBE(5, 5), 8);
 }
 
 function nextRandom(ms: number): Buffer {

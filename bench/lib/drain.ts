@@ -61,13 +61,13 @@ export async function waitForDeliveries(
   }
 }
 
-/** The attempts whose delivery id matches `pattern`: how many, and from the first start to the last record. */
-export async function attemptWindow(sql: postgres.Sql, pattern: string) {
+/** The attempts that match `which`: how many, and from the first start to the last record (epoch ms). */
+export async function attemptWindow(sql: postgres.Sql, which: postgres.PendingQuery<postgres.Row[]>) {
   const [window] = await sql<{ attempts: number; succeeded: number; firstStartedAt: number; lastRecordedAt: number }[]>`
     select count(*)::int as attempts, count(*) filter (where status_code = 200)::int as succeeded,
            (extract(epoch from min(started_at)) * 1000)::float as "firstStartedAt",
            (extract(epoch from max(created_at)) * 1000)::float as "lastRecordedAt"
-      from attempts where delivery_id like ${pattern}`;
+      from attempts where ${which}`;
   return window!;
 }
 
@@ -105,7 +105,7 @@ export async function drainWithWorkerProcess(hookline: BenchHookline, receiver: 
     usage = cpu.stop();
     exitCode = await worker.stop();
   }
-  const window = await attemptWindow(sql, `dlv_${label}_%`);
+  const window = await attemptWindow(sql, sql`delivery_id like ${`dlv_${label}_%`}`);
   const ms = window.lastRecordedAt - window.firstStartedAt;
   return {
     count,

@@ -7,7 +7,7 @@
 import { describeWorkerSettings } from '../../server/worker/settings.js';
 import { describeCpu, startCpuMeter, type CpuUsage } from '../lib/cpu.js';
 import { envInt, sleep } from '../lib/clock.js';
-import { drainWithWorkerProcess, waitForDeliveries } from '../lib/drain.js';
+import { attemptWindow, drainWithWorkerProcess, waitForDeliveries } from '../lib/drain.js';
 import { createTenants, startHookline } from '../lib/hookline.js';
 import { sendClosedLoop } from '../lib/load.js';
 import { queueDeliveriesBySql } from '../lib/queue.js';
@@ -64,11 +64,8 @@ export const throughputScenario: Scenario = {
       } finally {
         exitCode1 = await worker.stop();
       }
-      const [recorded] = await sql<{ attempts: number; succeeded: number; lastRecordedAt: number }[]>`
-        select count(*)::int as attempts, count(*) filter (where status_code = 200)::int as succeeded,
-               (extract(epoch from max(created_at)) * 1000)::float as "lastRecordedAt"
-          from attempts where started_at >= to_timestamp(${send.startedAt / 1000})`;
-      const lastRecordedAt = recorded!.lastRecordedAt;
+      const recorded = await attemptWindow(sql, sql`started_at >= to_timestamp(${send.startedAt / 1000})`);
+      const lastRecordedAt = recorded.lastRecordedAt;
 
       // Phase 2: the worker alone, from a queue filled beforehand, from a standing start.
       context.log(`throughput: worker alone — queueing ${total} deliveries in bulk, then draining`);
@@ -106,7 +103,7 @@ export const throughputScenario: Scenario = {
         { name: 'worker alone vs combined ceiling', value: drainRate / ceilings.combinedPerSecond, unit: '×' },
       ];
       const problems = [
-        recorded!.attempts !== total || recorded!.succeeded < total || drain.succeeded < total ? 'not every attempt succeeded' : '',
+        recorded.attempts !== total || recorded.succeeded < total || drain.succeeded < total ? 'not every attempt succeeded' : '',
         exitCode1 !== 0 || drain.exitCode !== 0 ? `worker exit codes ${exitCode1}/${drain.exitCode} on SIGTERM` : '',
         received.unsigned > 0 ? `${received.unsigned} unsigned requests` : '',
         dbCheck!.succeeded < 2 * total + warmup || dbCheck!.pending > 0 ? `database shows ${dbCheck!.succeeded} succeeded, ${dbCheck!.pending} pending` : '',

@@ -2,7 +2,7 @@
 // (an endpoint, or the event's one-off URL signed with the tenant's secret). The loads of the
 // attempts that start together (graphile-worker hands out a fetched batch of jobs in one turn)
 // share one query: on this kind of machine a round trip costs far more than the rows it reads.
-import { createBatcher } from '../batcher.js';
+import { createBatcher, toError } from '../batcher.js';
 import type { AppDeps } from '../deps.js';
 
 export interface DeliveryToSend {
@@ -99,7 +99,7 @@ export function createDeliveryLoader(deps: AppDeps): DeliveryLoader {
           return toDelivery(row);
         } catch (error) {
           // A secret that will not open is this delivery's trouble, not the batch's.
-          return error instanceof Error ? error : new Error(String(error));
+          return toError(error);
         }
       });
     },

@@ -77,18 +77,15 @@ function toRow({ delivery, attempt, sent, outcome }: AttemptToRecord, ord: numbe
 }
 
 export function createAttemptRecorder(deps: AppDeps): AttemptRecorder {
-  const record = createBatcher<AttemptToRecord, true>(
+  return createBatcher<AttemptToRecord, void>(
     // A deadlock or one attempt's bad data fails only that attempt (its job is then retried).
     writeAloneOnItemFailure(async (attempts) => {
       await recordAttempts(deps, attempts);
-      return attempts.map(() => true as const);
+      return attempts.map(() => undefined);
     }),
     // Three statements in flight at most: while they run, the attempts finishing meanwhile gather.
     { maxBatch: 200, maxInFlight: 3 },
   );
-  return async (attempt) => {
-    await record(attempt);
-  };
 }
 
 /**
