@@ -100,7 +100,7 @@ export async function getEvent(deps: AppDeps, tenantId: string, eventId: string)
  * The tenant's deliveries, oldest first, optionally of one event, to one endpoint, in one status.
  * Naming an event or endpoint that is not the tenant's answers NOT_FOUND (not an empty page), as
  * every other procedure does for a foreign id. Filtered by status (and not by event), a page
- * examines at most `statusScanRows` deliveries (see the header of this file).
+ * examines at most STATUS_SCAN_ROWS deliveries (see the header of this file).
  */
 export async function listDeliveries(
   deps: AppDeps,
@@ -112,7 +112,6 @@ export async function listDeliveries(
     cursor?: string | undefined;
     limit: number;
   },
-  options: { statusScanRows?: number } = {},
 ): Promise<Page<Delivery>> {
   return readWithTimeout(deps, async (db) => {
     if (input.eventId !== undefined) {
@@ -151,7 +150,7 @@ export async function listDeliveries(
     // or deliveries_endpoint_id_idx), numbered; the page takes those in the status, plus the last
     // one examined, whose number says whether history ended within the window (fewer than
     // scanRows) and whose id is where the next page starts when the window held no full page.
-    const scanRows = options.statusScanRows ?? STATUS_SCAN_ROWS;
+    const scanRows = STATUS_SCAN_ROWS;
     const scanned = db.$with('scanned').as(
       db
         .select({ ...getTableColumns(deliveries), examined: sql<number>`row_number() over (order by ${deliveries.id})::int`.as('examined') })
