@@ -2,6 +2,9 @@
 // expensive read cannot hold a connection and a CPU for as long as it likes. Set per transaction
 // (SET LOCAL), so it bounds these reads only: not the deletes that cascade through a large tenant,
 // not sends, not the worker. A read past it answers TIMEOUT with a message saying what to narrow.
+// Cost: the transaction's BEGIN, SET and COMMIT, about 1.5 ms per read on loopback (events.list
+// 1.4 → 3.0 ms, median of 6 × 500 calls); a second pool with statement_timeout as a connection
+// parameter would cost nothing per read but 10 more connections per API process.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { pgErrorCode } from '../../db/errors.js';
