@@ -17,6 +17,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -104,6 +105,9 @@ export const events = pgTable(
   },
   (t) => [
     index('events_tenant_id_idx').on(t.tenantId, t.id),
+    // events.list with a type: the page is a range of this index, however rare the type. Events are
+    // never updated, so the index costs only its insert.
+    index('events_tenant_type_idx').on(t.tenantId, t.type, t.id),
     uniqueIndex('events_idempotency_key').on(t.tenantId, t.idempotencyKey),
     index('events_created_at_idx').on(t.createdAt),
   ],
@@ -136,6 +140,9 @@ export const deliveries = pgTable(
     index('deliveries_endpoint_id_idx').on(t.endpointId, t.id),
     index('deliveries_tenant_id_idx').on(t.tenantId, t.id),
     index('deliveries_created_at_idx').on(t.createdAt),
+    // No index may name `status` (not even in a partial index's predicate): every delivery changes
+    // status, and that update would then no longer be HOT (measured: 0 of 2,000 instead of 2,000 of
+    // 2,000, three times slower). deliveries.list by status walks deliveries_tenant_id_idx instead.
   ],
 );
 
@@ -158,6 +165,22 @@ export const attempts = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('attempts_delivery_id_idx').on(t.deliveryId, t.number), index('attempts_created_at_idx').on(t.createdAt)],
+);
+
+// Per-tenant fixed-window counters of the rate-limited procedures (endpoints.sendTest,
+// deliveries.retry, endpoints.recover): one row per tenant and action, counted in one statement, so
+// the limit holds across every API process.
+export const tenantRateLimits = pgTable(
+  'tenant_rate_limits',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    action: text('action').notNull(),
+    windowStart: at('window_start').notNull(),
+    calls: integer('calls').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.action] })],
 );
 
 // Liveness of worker processes: a worker whose heartbeat stops is dead, and the jobs it had locked

@@ -1,8 +1,11 @@
 // Per-request context: who is calling (admin, a tenant, or nobody) and the process dependencies.
+// A presented key that is no key of ours is a failed authentication: logged and, past a per-address
+// allowance, answered late (server/security/auth-failures.ts).
 import { eq } from 'drizzle-orm';
 import { tenants } from '../db/schema.js';
 import type { AppDeps } from './deps.js';
 import { apiKeyPrefix, keyMatchesHash, keysEqual } from './security/api-keys.js';
+import type { AuthFailure, AuthFailureThrottle } from './security/auth-failures.js';
 
 export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string } | { kind: 'anonymous' };
 
@@ -11,21 +14,34 @@ export interface Context {
   caller: Caller;
 }
 
-export async function resolveCaller(deps: AppDeps, authorization: string | undefined): Promise<Caller> {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+/** Who the Authorization header names; `failure` says why a presented key was not accepted. */
+export async function resolveCaller(
+  deps: AppDeps,
+  authorization: string | undefined,
+): Promise<{ caller: Caller; failure?: AuthFailure }> {
+  const anonymous = { kind: 'anonymous' } as const;
+  if (authorization === undefined || authorization.trim() === '') return { caller: anonymous };
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   const key = match?.[1];
-  if (!key) return { kind: 'anonymous' };
-  if (keysEqual(key, deps.config.adminKey)) return { kind: 'admin' };
+  if (!key) return { caller: anonymous, failure: { reason: 'not a bearer key' } };
+  if (keysEqual(key, deps.config.adminKey)) return { caller: { kind: 'admin' } };
   const prefix = apiKeyPrefix(key);
-  if (!prefix) return { kind: 'anonymous' };
+  if (!prefix) return { caller: anonymous, failure: { reason: 'malformed key' } };
   const [row] = await deps.db
     .select({ id: tenants.id, apiKeyHash: tenants.apiKeyHash })
     .from(tenants)
     .where(eq(tenants.apiKeyPrefix, prefix));
-  if (row && keyMatchesHash(key, row.apiKeyHash)) return { kind: 'tenant', tenantId: row.id };
-  return { kind: 'anonymous' };
+  if (!row) return { caller: anonymous, failure: { reason: 'unknown key' } };
+  if (!keyMatchesHash(key, row.apiKeyHash)) return { caller: anonymous, failure: { reason: 'wrong key', tenantId: row.id } };
+  return { caller: { kind: 'tenant', tenantId: row.id } };
 }
 
-export async function createContext(deps: AppDeps, authorization: string | undefined): Promise<Context> {
-  return { deps, caller: await resolveCaller(deps, authorization) };
+export async function createContext(
+  deps: AppDeps,
+  request: { authorization: string | undefined; source?: string | undefined; path?: string | undefined },
+  authFailures?: AuthFailureThrottle,
+): Promise<Context> {
+  const { caller, failure } = await resolveCaller(deps, request.authorization);
+  if (failure) await authFailures?.failed(request.source, failure, request.path);
+  return { deps, caller };
 }

@@ -21,6 +21,21 @@ const duration = (name: string) =>
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** "N/window", e.g. "60/1m": at most N calls in each window of that length. */
+const ratePerWindow = (name: string) =>
+  z.string().transform((value, ctx) => {
+    const match = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(value);
+    try {
+      if (!match || Number(match[1]) < 1) throw new Error(`"${value}" is not a rate (use e.g. 60/1m: 60 calls a minute)`);
+      const windowMs = parseDuration(match[2]!);
+      if (windowMs < 1000) throw new Error(`"${value}": the window must be at least 1s`);
+      return Object.freeze({ limit: Number(match[1]), windowMs });
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${name}: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
 const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   HOOKLINE_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -69,6 +84,13 @@ const envSchema = z.object({
   HOOKLINE_WORKER_DEAD_AFTER: duration('HOOKLINE_WORKER_DEAD_AFTER').default(30_000),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOOKLINE_DATA_DIR: z.string().min(1).default('.hookline'),
+  HOOKLINE_MAX_BATCH_CALLS: positiveInt.max(1000).default(50),
+  HOOKLINE_READ_TIMEOUT: duration('HOOKLINE_READ_TIMEOUT').default(5_000),
+  HOOKLINE_SEND_TEST_LIMIT: ratePerWindow('HOOKLINE_SEND_TEST_LIMIT').default({ limit: 60, windowMs: 60_000 }),
+  HOOKLINE_RETRY_LIMIT: ratePerWindow('HOOKLINE_RETRY_LIMIT').default({ limit: 60, windowMs: 60_000 }),
+  HOOKLINE_RECOVER_LIMIT: ratePerWindow('HOOKLINE_RECOVER_LIMIT').default({ limit: 10, windowMs: 60_000 }),
+  HOOKLINE_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
+  HOOKLINE_AUTH_FAILURE_DELAY: duration('HOOKLINE_AUTH_FAILURE_DELAY').default(1_000),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -97,7 +119,23 @@ export interface Config {
   workerDeadAfterMs: number;
   logLevel: string;
   dataDir: string;
+  /** The most tRPC calls one batched HTTP request may carry. */
+  maxBatchCalls: number;
+  /** statement_timeout of the API's list and get queries (0 = none). */
+  readTimeoutMs: number;
+  /** Per-tenant limits, counted in PostgreSQL so they hold across every API process. */
+  tenantRateLimits: Readonly<Record<TenantRateLimitedAction, RateLimit>>;
+  /** Failed authentications one address may make per minute before each further one is answered late. */
+  authFailuresPerMinute: number;
+  authFailureDelayMs: number;
 }
+
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+export type TenantRateLimitedAction = 'sendTest' | 'retry' | 'recover';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -139,6 +177,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerDeadAfterMs: e.HOOKLINE_WORKER_DEAD_AFTER,
     logLevel: e.HOOKLINE_LOG_LEVEL,
     dataDir: e.HOOKLINE_DATA_DIR,
+    maxBatchCalls: e.HOOKLINE_MAX_BATCH_CALLS,
+    readTimeoutMs: e.HOOKLINE_READ_TIMEOUT,
+    tenantRateLimits: Object.freeze({
+      sendTest: e.HOOKLINE_SEND_TEST_LIMIT,
+      retry: e.HOOKLINE_RETRY_LIMIT,
+      recover: e.HOOKLINE_RECOVER_LIMIT,
+    }),
+    authFailuresPerMinute: e.HOOKLINE_AUTH_FAILURES_PER_MINUTE,
+    authFailureDelayMs: e.HOOKLINE_AUTH_FAILURE_DELAY,
   } satisfies Config);
 }
 

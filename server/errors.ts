@@ -20,3 +20,16 @@ export class PayloadTooLargeError extends DomainError {}
 
 /** The request conflicts with existing state (e.g. a duplicate external id). */
 export class ConflictError extends DomainError {}
+
+/** The caller has used up a rate limit; it may try again after `retryAfterSeconds` (Retry-After). */
+export class RateLimitedError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A read ran past its statement_timeout (HOOKLINE_READ_TIMEOUT). */
+export class ReadTimeoutError extends DomainError {}

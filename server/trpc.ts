@@ -6,6 +6,7 @@
 //   tenantProcedure        — a tenant key only (tenants.me).
 //   tenantScopedProcedure  — a tenant key (its own tenant) or the admin key with `tenantId` in the
 //                            input; narrows ctx.tenantId. Inputs are built with `tenantInput()`.
+//   rateLimitedProcedure   — tenantScopedProcedure, counted against a per-tenant rate limit.
 import { initTRPC, TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
 import { z, ZodError } from 'zod';
@@ -18,7 +19,11 @@ import {
   LimitExceededError,
   NotFoundError,
   PayloadTooLargeError,
+  RateLimitedError,
+  ReadTimeoutError,
 } from './errors.js';
+import type { TenantRateLimitedAction } from './env.js';
+import { countTenantCall } from './limits/tenant-rate-limits.js';
 import { tenantIdSchema } from '../shared/schemas.js';
 
 const t = initTRPC.context<Context>().create({
@@ -54,7 +59,11 @@ function toTRPCError(error: DomainError): TRPCError {
             ? 'PAYLOAD_TOO_LARGE'
             : error instanceof ConflictError
               ? 'CONFLICT'
-              : 'BAD_REQUEST';
+              : error instanceof RateLimitedError
+                ? 'TOO_MANY_REQUESTS'
+                : error instanceof ReadTimeoutError
+                  ? 'TIMEOUT'
+                  : 'BAD_REQUEST';
   return new TRPCError({ code, message: error.message, cause: error });
 }
 
@@ -114,6 +123,14 @@ export const tenantScopedProcedure = authedProcedure.use(async ({ ctx, next, get
   }
   return next({ ctx: { tenantId } });
 });
+
+/** A tenant-scoped procedure whose calls are limited per tenant (server/limits/tenant-rate-limits.ts). */
+export function rateLimitedProcedure(action: TenantRateLimitedAction) {
+  return tenantScopedProcedure.use(async ({ ctx, next }) => {
+    await countTenantCall(ctx.deps, ctx.tenantId, action);
+    return next();
+  });
+}
 
 /** The input schema of a tenant-scoped procedure: its own fields plus the optional `tenantId`. */
 export function tenantInput<Shape extends z.ZodRawShape>(shape: Shape) {

@@ -4,8 +4,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appliedMigrationCount, expectedMigrationCount } from '../../db/migrate.js';
 import { createContext } from '../context.js';
+import { RateLimitedError } from '../errors.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
+import { createAuthFailureThrottle } from '../security/auth-failures.js';
 
 export interface ApiServerOptions {
   /** Extra GET routes (e.g. /metrics), keyed by path. */
@@ -15,12 +17,29 @@ export interface ApiServerOptions {
 }
 
 export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): Server {
+  const authFailures = createAuthFailureThrottle({
+    failuresPerMinute: deps.config.authFailuresPerMinute,
+    delayMs: deps.config.authFailureDelayMs,
+    logger: deps.logger,
+  });
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
     // Room for the largest payload even when every character needs a JSON escape.
     maxBodySize: deps.config.maxPayloadBytes * 2 + 64 * 1024,
-    createContext: ({ req }) => createContext(deps, req.headers.authorization),
+    // One HTTP request carries at most this many batched calls; more is BAD_REQUEST (400) at once.
+    maxBatchSize: deps.config.maxBatchCalls,
+    createContext: ({ req, info }) =>
+      createContext(
+        deps,
+        { authorization: req.headers.authorization, source: req.socket.remoteAddress, path: info.calls.map((c) => c.path).join(',') },
+        authFailures,
+      ),
+    // A rate-limited call says when to try again.
+    responseMeta: ({ errors }) => {
+      const retryAfter = Math.max(0, ...errors.map((e) => (e.cause instanceof RateLimitedError ? e.cause.retryAfterSeconds : 0)));
+      return retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {};
+    },
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
     },

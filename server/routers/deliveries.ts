@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { deliveryIdSchema, endpointIdSchema, eventIdSchema, pageLimit } from '../../shared/schemas.js';
 import { retryDelivery } from '../delivery/requeue.js';
 import { getDelivery, listDeliveries } from '../events/read.js';
-import { router, tenantInput, tenantScopedProcedure } from '../trpc.js';
+import { rateLimitedProcedure, router, tenantInput, tenantScopedProcedure } from '../trpc.js';
 
 const byId = tenantInput({ deliveryId: deliveryIdSchema });
 
@@ -25,5 +25,5 @@ export const deliveriesRouter = router({
   get: tenantScopedProcedure.input(byId).query(({ ctx, input }) => getDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
 
   /** Re-queues a succeeded or failed delivery; attempt numbers continue. */
-  retry: tenantScopedProcedure.input(byId).mutation(({ ctx, input }) => retryDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
+  retry: rateLimitedProcedure('retry').input(byId).mutation(({ ctx, input }) => retryDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
 });

@@ -14,7 +14,7 @@ import {
   rotateEndpointSecret,
   updateEndpoint,
 } from '../endpoints/service.js';
-import { router, tenantInput, tenantScopedProcedure } from '../trpc.js';
+import { rateLimitedProcedure, router, tenantInput, tenantScopedProcedure } from '../trpc.js';
 import { graceSecondsSchema } from './tenants.js';
 
 const MAX_FILTER_ENTRIES = 100;
@@ -75,10 +75,10 @@ export const endpointsRouter = router({
     .mutation(({ ctx, input }) => rotateEndpointSecret(ctx.deps, ctx.tenantId, input.endpointId, input.graceSeconds)),
 
   /** A signed `hookline.test` event to this endpoint alone, whatever its filter. */
-  sendTest: tenantScopedProcedure.input(byId).mutation(({ ctx, input }) => sendTestEvent(ctx.deps, ctx.tenantId, input.endpointId)),
+  sendTest: rateLimitedProcedure('sendTest').input(byId).mutation(({ ctx, input }) => sendTestEvent(ctx.deps, ctx.tenantId, input.endpointId)),
 
   /** Re-queues the endpoint's failed deliveries created since then (at most 14 days ago). */
-  recover: tenantScopedProcedure
+  recover: rateLimitedProcedure('recover')
     .input(tenantInput({ endpointId: endpointIdSchema, since: z.iso.datetime({ offset: true }) }))
     .mutation(({ ctx, input }) => recoverEndpoint(ctx.deps, ctx.tenantId, input.endpointId, input.since)),
 });

@@ -1,5 +1,5 @@
 // Tenants: create, read, update, delete, and rotate their API key and signing secret.
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { isUniqueViolation } from '../../db/errors.js';
 import { tenants } from '../../db/schema.js';
 import { newId } from '../../shared/ids.js';
@@ -125,23 +125,29 @@ export async function rotateTenantApiKey(deps: AppDeps, tenantId: string): Promi
   return { apiKey: apiKey.key };
 }
 
-/** A new signing secret for one-off deliveries; the current one stays valid for `graceSeconds`. */
+/**
+ * A new signing secret for one-off deliveries; the current one stays valid for `graceSeconds` (0
+ * drops it at once). One statement: the previous secret is the row's current one as the UPDATE
+ * finds it, so concurrent rotations queue on the row lock and each keeps the secret handed out
+ * just before it (a read, then a write, lost one: both kept the same old secret).
+ */
 export async function rotateTenantSigningSecret(
   deps: AppDeps,
   tenantId: string,
   graceSeconds: number,
 ): Promise<{ signingSecret: string }> {
-  const [current] = await deps.db.select({ secret: tenants.signingSecret }).from(tenants).where(eq(tenants.id, tenantId));
-  if (!current) throw new NotFoundError('tenant not found');
   const signingSecret = generateSecret();
-  await deps.db
+  const keepPrevious = graceSeconds > 0;
+  const updated = await deps.db
     .update(tenants)
     .set({
       signingSecret: deps.secretBox.seal(signingSecret),
-      previousSigningSecret: graceSeconds > 0 ? current.secret : null,
-      previousSigningSecretExpiresAt: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
-      updatedAt: new Date(),
+      previousSigningSecret: keepPrevious ? sql`${tenants.signingSecret}` : null,
+      previousSigningSecretExpiresAt: keepPrevious ? sql`now() + make_interval(secs => ${graceSeconds})` : null,
+      updatedAt: sql`now()`,
     })
-    .where(eq(tenants.id, tenantId));
+    .where(eq(tenants.id, tenantId))
+    .returning({ id: tenants.id });
+  if (updated.length === 0) throw new NotFoundError('tenant not found');
   return { signingSecret };
 }
