@@ -346,7 +346,8 @@ describe('event types, endpoints, events', () => {
       description: 'render farm',
       eventTypes: ['job.completed'],
     });
-    expect(Object.entries(created.endpoint.headers)).toEqual([[expect.stringMatching(/^x-team$/i), 'video']]);
+    // Custom header values are shown masked.
+    expect(Object.entries(created.endpoint.headers)).toEqual([[expect.stringMatching(/^x-team$/i), '••••']]);
     expect(created.secret).toMatch(/^whsec_/);
     const endpointId: string = created.endpoint.id;
 
@@ -485,7 +486,7 @@ describe('deliveries, events list/get and endpoint operations, with a worker', (
       failure(['admin', 'endpoints', 'update', endpointId, '--tenant', tenantId]),
     ]);
     expect(updated).toMatchObject({ id: endpointId, description: 'renders', eventTypes: ['render.finished'], disabled: true });
-    expect(Object.values(updated.headers)).toEqual(['video']);
+    expect(Object.values(updated.headers)).toEqual(['••••']);
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(conflicting.code).toBe(1);
     expect(conflicting.stderr).toContain("option '--enable' cannot be used with option '--disable'");

@@ -14,9 +14,10 @@ export async function sealLegacyHeaderValues(sql: postgres.Sql, secretBox: Pick<
   let afterId = '';
   for (;;) {
     const batch = await sql.begin(async (tx) => {
-      // FOR UPDATE: an update of the same endpoint waits rather than being overwritten.
-      const rows = await tx<Array<{ id: string; headers: Record<string, string> }>>`
-        select id, headers from endpoints
+      // FOR UPDATE: an update of the same endpoint waits rather than being overwritten. jsonb goes
+      // in and out as text: the driver's JSON handling depends on who configured it (Drizzle does).
+      const rows = await tx<Array<{ id: string; headers: string }>>`
+        select id, headers::text as headers from endpoints
          where id > ${afterId}
            and headers <> '{}'::jsonb
            and exists (select 1 from jsonb_each_text(headers) h where left(h.value, 1) <> ${SEALED_HEADER_PREFIX})
@@ -24,8 +25,8 @@ export async function sealLegacyHeaderValues(sql: postgres.Sql, secretBox: Pick<
          limit ${rowsPerTransaction}
            for update`;
       for (const row of rows) {
-        const sealed = sealHeaderValues(row.headers, (plain) => secretBox.seal(plain));
-        await tx`update endpoints set headers = ${tx.json(sealed)} where id = ${row.id}`;
+        const sealed = sealHeaderValues(JSON.parse(row.headers) as Record<string, string>, (plain) => secretBox.seal(plain));
+        await tx`update endpoints set headers = ${JSON.stringify(sealed)}::text::jsonb where id = ${row.id}`;
       }
       return rows;
     });
