@@ -9,7 +9,7 @@ import { endpoints, tenants } from '../../db/schema.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
-import { judgeUrl } from '../../shared/url-rules.js';
+import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
 import { findUnavailableEventTypes } from '../event-types/service.js';
@@ -97,7 +97,7 @@ export type EndpointPatch = Partial<EndpointInput>;
 /** The canonical form of an acceptable URL; InvalidInputError with the rule's reason otherwise. */
 function checkUrl(deps: AppDeps, raw: string): string {
   const verdict = judgeUrl(raw, deps.config.urlPolicy);
-  if (!verdict.ok) throw new InvalidInputError(`endpoint URL rejected: ${verdict.reason}`);
+  if (!verdict.ok) throw new InvalidInputError(`endpoint URL rejected: ${refusalMessage(verdict)}`);
   return verdict.url.href;
 }
 

@@ -5,7 +5,7 @@
 import { and, eq } from 'drizzle-orm';
 import { deliveries, events, tenants } from '../../db/schema.js';
 import { idAlphabet, idBlockSuffixLength, newId, newIdBlock } from '../../shared/ids.js';
-import { judgeUrl } from '../../shared/url-rules.js';
+import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import type { AppDeps } from '../deps.js';
@@ -42,7 +42,7 @@ export async function sendEvent(
   let url: string | undefined;
   if (input.url !== undefined) {
     const verdict = judgeUrl(input.url, deps.config.urlPolicy);
-    if (!verdict.ok) throw new InvalidInputError(`url: ${verdict.reason}`);
+    if (!verdict.ok) throw new InvalidInputError(`url: ${refusalMessage(verdict)}`);
     url = verdict.url.href;
   }
   return createEventWithDeliveries(deps, tenantId, {
