@@ -37,7 +37,9 @@ export async function sendEvent(
   const body = JSON.stringify(input.payload);
   const size = Buffer.byteLength(body);
   if (size > deps.config.maxPayloadBytes) {
-    throw new PayloadTooLargeError(`payload is ${size} bytes serialized; the limit is ${deps.config.maxPayloadBytes} (HOOKLINE_MAX_PAYLOAD_BYTES)`);
+    throw new PayloadTooLargeError(
+      `the payload is ${size} bytes serialized, over the limit of ${deps.config.maxPayloadBytes} bytes (HOOKLINE_MAX_PAYLOAD_BYTES)`,
+    );
   }
   let url: string | undefined;
   if (input.url !== undefined) {

@@ -6,6 +6,7 @@ import { appliedMigrationCount, expectedMigrationCount } from '../../db/migrate.
 import { createContext } from '../context.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
+import { answerClientError, maxRequestBodyBytes } from './request-limits.js';
 
 export interface ApiServerOptions {
   /** Extra GET routes (e.g. /metrics), keyed by path. */
@@ -18,8 +19,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    // Room for the largest payload even when every character needs a JSON escape.
-    maxBodySize: deps.config.maxPayloadBytes * 2 + 64 * 1024,
+    maxBodySize: maxRequestBodyBytes(deps.config.maxPayloadBytes),
     createContext: ({ req }) => createContext(deps, req.headers.authorization),
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
@@ -47,7 +47,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     ...options.routes,
   };
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (options.trpc !== false && (path === '/trpc' || path.startsWith('/trpc/'))) {
       if (path === '/trpc') req.url = '/trpc/';
@@ -64,6 +64,9 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     }
     sendJson(res, 404, { error: 'not found' });
   });
+  // A URL too long (or a request Node cannot parse) answers in JSON too, not a bare status line.
+  server.on('clientError', answerClientError);
+  return server;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
