@@ -58,15 +58,10 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
   }
 
-  if (options.migrate !== false) await migrateDatabase(config.databaseUrl);
+  const secretBox = createSecretBox(config.encryptionKey);
+  if (options.migrate !== false) await migrateDatabase(config.databaseUrl, { secretBox });
   const database = connectDatabase(config.databaseUrl, { max: options.poolSize ?? 10 });
-  const deps: AppDeps = {
-    config,
-    db: database.db,
-    sql: database.sql,
-    secretBox: createSecretBox(config.encryptionKey),
-    logger,
-  };
+  const deps: AppDeps = { config, db: database.db, sql: database.sql, secretBox, logger };
   return {
     deps,
     database,

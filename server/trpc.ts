@@ -25,15 +25,20 @@ import {
 import type { TenantRateLimitedAction } from './env.js';
 import { countTenantCall } from './limits/tenant-rate-limits.js';
 import { tenantIdSchema } from '../shared/schemas.js';
+import { isRequestBodyLimitError, requestBodyTooLargeMessage } from './http/request-limits.js';
 
 const t = initTRPC.context<Context>().create({
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : undefined;
     const internal = error.code === 'INTERNAL_SERVER_ERROR';
     return {
       ...shape,
-      // Internal details (SQL, stack) stay in the server log.
-      message: internal ? 'internal error' : shape.message,
+      // Internal details (SQL, stack) stay in the server log; an oversized body is told its limit.
+      message: internal
+        ? 'internal error'
+        : isRequestBodyLimitError(error) && ctx
+          ? requestBodyTooLargeMessage(ctx.deps.config.maxPayloadBytes)
+          : shape.message,
       data: {
         code: shape.data.code,
         httpStatus: shape.data.httpStatus,

@@ -1,7 +1,8 @@
 // Endpoint URL safety (SSRF) rules: which URLs and IP addresses hookline may send webhooks to.
 // Pure code: the API judges a URL when an endpoint is registered, the worker judges every
 // resolved address again at connect time (server/delivery/http.ts), because DNS can change
-// between the two.
+// between the two. A refusal carries, apart from its reason, the setting that would lift it, which
+// registration shows the caller (`refusalMessage`).
 import ipaddr from 'ipaddr.js';
 
 type IPAddress = ipaddr.IPv4 | ipaddr.IPv6;
@@ -20,7 +21,19 @@ export interface UrlPolicy {
   allowedNetworks: readonly AllowedNetwork[];
 }
 
-export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
+export type UrlVerdict = { ok: true; url: URL } | ({ ok: false } & UrlRefusal);
+
+export interface UrlRefusal {
+  /** Why the URL is refused: what a delivery attempt records too. */
+  reason: string;
+  /** What would lift the refusal (the setting that does), for whoever registers the URL; null when nothing does. */
+  remedy: string | null;
+}
+
+/** A refusal as the caller registering a URL reads it: the reason, then what would lift it. */
+export function refusalMessage(refusal: UrlRefusal): string {
+  return refusal.remedy === null ? refusal.reason : `${refusal.reason} (${refusal.remedy})`;
+}
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -55,10 +68,40 @@ function isInAllowedNetworks(ip: IPAddress, networks: readonly AllowedNetwork[])
   );
 }
 
+const HTTP_REMEDY = 'http:// is accepted when HOOKLINE_ALLOW_HTTP=true, for local development only';
+const ADDRESS_REMEDY = 'allowed when its network is listed in HOOKLINE_ALLOWED_NETWORKS';
+const LOCALHOST_REMEDY = 'allowed when HOOKLINE_ALLOWED_NETWORKS lists 127.0.0.0/8 or ::1/128';
+// No setting exempts a name, only addresses.
+const LOCAL_NAME_REMEDY =
+  'names of local networks are never allowed: register the receiver by its IP address, allowed when its network is listed in HOOKLINE_ALLOWED_NETWORKS';
+
+/**
+ * The loopback addresses `localhost` stands for. RFC 6761 §6.3: `localhost` and every name under
+ * `.localhost` are loopback, and an application may answer them itself; hookline does, so no
+ * resolver (nor /etc/hosts) decides where they go.
+ */
+const LOCALHOST_ADDRESSES: ReadonlyArray<{ address: string; family: 4 | 6 }> = [
+  { address: '127.0.0.1', family: 4 },
+  { address: '::1', family: 6 },
+];
+
+function isLocalhostName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.+$/, '');
+  return name === 'localhost' || name.endsWith('.localhost');
+}
+
+/**
+ * For `localhost` and `*.localhost`: the loopback addresses this policy allows (127.0.0.1, ::1,
+ * either, or none), which are the addresses such a name connects to. null for any other name.
+ */
+export function localhostAddresses(hostname: string, policy: UrlPolicy): Array<{ address: string; family: 4 | 6 }> | null {
+  if (!isLocalhostName(hostname)) return null;
+  return LOCALHOST_ADDRESSES.filter(({ address }) => judgeAddress(address, policy) === null);
+}
+
 // Names that only mean something inside the machine or the cloud it runs in. DNS for them is
 // whatever the local resolver says, so they are refused before any lookup.
 const BLOCKED_HOSTNAMES = new Set([
-  'localhost',
   'metadata',
   'metadata.google.internal',
   'metadata.goog',
@@ -68,9 +111,9 @@ const BLOCKED_HOSTNAMES = new Set([
   'metadata.platformequinix.com',
 ]);
 
-// Special-use suffixes (RFC 6761, RFC 6762, RFC 8375, ICANN's .internal) that never name a
-// public host.
-const BLOCKED_HOSTNAME_SUFFIXES = ['.localhost', '.local', '.localdomain', '.internal', '.home.arpa'];
+// Special-use suffixes (RFC 6762, RFC 8375, ICANN's .internal) that never name a public host.
+// (`.localhost` is loopback, judged as such above.)
+const BLOCKED_HOSTNAME_SUFFIXES = ['.local', '.localdomain', '.internal', '.home.arpa'];
 
 // Special-purpose ranges with the words used in reasons. Checked before ipaddr.js's own
 // range(), which also flags all of these in version 2.5; listing them here keeps the reasons
@@ -212,16 +255,24 @@ function judgeIPv4InsideIPv6(ip: ipaddr.IPv6, policy: UrlPolicy): string | null 
 }
 
 /** Judges a DNS name (already lower-cased and punycoded by WHATWG URL). */
-function judgeHostname(hostname: string): string | null {
+function judgeHostname(hostname: string, policy: UrlPolicy): UrlRefusal | null {
   const name = hostname.replace(/\.+$/, '');
-  if (name === '') return `hostname ${hostname} is not allowed`;
+  if (name === '') return { reason: `hostname ${hostname} is not allowed`, remedy: null };
+  const loopback = localhostAddresses(name, policy);
+  if (loopback !== null) {
+    if (loopback.length > 0) return null;
+    return { reason: `hostname ${hostname} is not allowed: it is loopback (127.0.0.1 and ::1)`, remedy: LOCALHOST_REMEDY };
+  }
   if (BLOCKED_HOSTNAMES.has(name) || BLOCKED_HOSTNAME_SUFFIXES.some((suffix) => name.endsWith(suffix))) {
-    return `hostname ${hostname} is not allowed`;
+    return { reason: `hostname ${hostname} is not allowed`, remedy: LOCAL_NAME_REMEDY };
   }
   // A name without a dot is resolved through the machine's search domains (intranet,
   // kubernetes service names), never through public DNS.
   if (!name.includes('.')) {
-    return `hostname ${hostname} is not allowed: single-label names only resolve inside a local network`;
+    return {
+      reason: `hostname ${hostname} is not allowed: single-label names only resolve inside a local network`,
+      remedy: LOCAL_NAME_REMEDY,
+    };
   }
   return null;
 }
@@ -232,7 +283,7 @@ const CONTROL_OR_WHITESPACE = /[\u0000-\u0020\u007f]|\s/;
 
 /** Judges an endpoint URL. On success returns the parsed URL, whose canonical form should be stored. */
 export function judgeUrl(raw: string, policy: UrlPolicy): UrlVerdict {
-  const reject = (reason: string): UrlVerdict => ({ ok: false, reason });
+  const reject = (reason: string, remedy: string | null = null): UrlVerdict => ({ ok: false, reason, remedy });
   if (raw.length > MAX_URL_LENGTH) return reject(`URLs longer than ${MAX_URL_LENGTH} characters are not allowed`);
   // Browsers and WHATWG treat "\" as "/" in http URLs, other parsers do not: a classic way to
   // make two parsers see two different hosts.
@@ -246,7 +297,10 @@ export function judgeUrl(raw: string, policy: UrlPolicy): UrlVerdict {
     return reject('not a valid absolute URL');
   }
   const schemeAllowed = url.protocol === 'https:' || (policy.allowHttp && url.protocol === 'http:');
-  if (!schemeAllowed) return reject(policy.allowHttp ? 'only http and https URLs are allowed' : 'only https URLs are allowed');
+  if (!schemeAllowed) {
+    if (policy.allowHttp) return reject('only http and https URLs are allowed');
+    return reject('only https URLs are allowed', url.protocol === 'http:' ? HTTP_REMEDY : null);
+  }
   if (url.username !== '' || url.password !== '') return reject('URLs with credentials are not allowed');
 
   // WHATWG has already turned every IPv4 spelling (decimal, octal, hex, short, percent-encoded,
@@ -254,6 +308,10 @@ export function judgeUrl(raw: string, policy: UrlPolicy): UrlVerdict {
   // either an IP literal or a DNS name.
   const host = url.hostname;
   const isIpLiteral = host.startsWith('[') || ipaddr.IPv4.isValidFourPartDecimal(host);
-  const reason = isIpLiteral ? judgeAddress(host, policy) : judgeHostname(host);
-  return reason === null ? { ok: true, url } : reject(reason);
+  if (isIpLiteral) {
+    const reason = judgeAddress(host, policy);
+    return reason === null ? { ok: true, url } : reject(reason, ADDRESS_REMEDY);
+  }
+  const refusal = judgeHostname(host, policy);
+  return refusal === null ? { ok: true, url } : { ok: false, ...refusal };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHeaderValues } from '../server/endpoints/header-secrets.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
 
@@ -346,7 +347,8 @@ describe('event types, endpoints, events', () => {
       description: 'render farm',
       eventTypes: ['job.completed'],
     });
-    expect(Object.entries(created.endpoint.headers)).toEqual([[expect.stringMatching(/^x-team$/i), 'video']]);
+    // Custom header values are shown masked.
+    expect(Object.entries(created.endpoint.headers)).toEqual([[expect.stringMatching(/^x-team$/i), '••••']]);
     expect(created.secret).toMatch(/^whsec_/);
     const endpointId: string = created.endpoint.id;
 
@@ -378,6 +380,34 @@ describe('event types, endpoints, events', () => {
     const noTenant = await hookline(['admin', 'endpoints', 'list']);
     expect(noTenant.code).toBe(1);
     expect(noTenant.stderr).toContain("required option '--tenant <id>' not specified");
+  }, slow);
+
+  it('endpoint headers: shown masked; update --keep-header keeps a stored credential without retyping it', async () => {
+    const { tenant } = await app.admin.tenants.create.mutate({ name: 'Header Keeper' });
+    const token = 'Bearer sk_live_cli_0123456789abcd1234';
+    const { endpoint } = await app.admin.endpoints.create.mutate({
+      tenantId: tenant.id,
+      url: 'https://hooks.example.com/cli',
+      headers: { Authorization: token, 'X-Team': 'video' },
+    });
+    const shown = await hookline(['admin', 'endpoints', 'get', endpoint.id, '--tenant', tenant.id]);
+    expect(shown.code).toBe(0);
+    // (jsonb keeps its own key order.)
+    expect(shown.stdout).toMatch(/^headers\s+(authorization=Bearer ••••1234, x-team=••••|x-team=••••, authorization=Bearer ••••1234)$/m);
+    expect(shown.stdout).not.toContain('sk_live');
+
+    const [updated, missing] = await Promise.all([
+      json([
+        'admin', 'endpoints', 'update', endpoint.id, '--tenant', tenant.id,
+        '--keep-header', 'Authorization', '--header', 'X-Team: audio',
+      ]),
+      failure(['admin', 'endpoints', 'update', endpoint.id, '--tenant', tenant.id, '--keep-header', 'x-missing']),
+    ]);
+    expect(updated.headers).toEqual({ authorization: 'Bearer ••••1234', 'x-team': '••••' });
+    expect(missing).toMatch(/^hookline: --keep-header x-missing: the endpoint has no such header \(it has: /);
+    const [row] = await app.deps.sql<Array<{ headers: string }>>`select headers::text as headers from endpoints where id = ${endpoint.id}`;
+    const stored = openHeaderValues(JSON.parse(row!.headers) as Record<string, string>, (sealed) => app.deps.secretBox.open(sealed));
+    expect(stored).toEqual({ authorization: token, 'x-team': 'audio' });
   }, slow);
 });
 
@@ -485,7 +515,7 @@ describe('deliveries, events list/get and endpoint operations, with a worker', (
       failure(['admin', 'endpoints', 'update', endpointId, '--tenant', tenantId]),
     ]);
     expect(updated).toMatchObject({ id: endpointId, description: 'renders', eventTypes: ['render.finished'], disabled: true });
-    expect(Object.values(updated.headers)).toEqual(['video']);
+    expect(Object.values(updated.headers)).toEqual(['••••']);
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(conflicting.code).toBe(1);
     expect(conflicting.stderr).toContain("option '--enable' cannot be used with option '--disable'");

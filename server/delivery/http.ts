@@ -11,7 +11,7 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent, buildConnector } from 'undici';
-import { judgeAddress, judgeUrl, type UrlPolicy } from '../../shared/url-rules.js';
+import { judgeAddress, judgeUrl, localhostAddresses, type UrlPolicy } from '../../shared/url-rules.js';
 
 export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
 
@@ -82,7 +82,8 @@ async function resolveAllowedAddresses(
 ): Promise<Array<{ address: string; family: 4 | 6 }>> {
   let addresses: Array<{ address: string; family: 4 | 6 }>;
   try {
-    addresses = await resolver(hostname);
+    // `localhost` names stand for loopback (shared/url-rules.ts): no resolver is asked.
+    addresses = localhostAddresses(hostname, policy) ?? (await resolver(hostname));
   } catch (error) {
     throw new DnsLookupError(`could not resolve ${hostname}: ${errorMessage(error)}`, { cause: error });
   }

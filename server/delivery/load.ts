@@ -4,6 +4,7 @@
 // share one query: on this kind of machine a round trip costs far more than the rows it reads.
 import { createBatcher, toError } from '../batcher.js';
 import type { AppDeps } from '../deps.js';
+import { openHeaderValues } from '../endpoints/header-secrets.js';
 
 export interface DeliveryToSend {
   id: string;
@@ -14,6 +15,7 @@ export interface DeliveryToSend {
   attemptCount: number;
   url: string;
   body: string;
+  /** Plaintext: opened from their sealed form (or as stored, in a row written before sealing). */
   customHeaders: Record<string, string>;
   /** Every secret valid now, newest first (two during a rotation grace period). */
   secrets: string[];
@@ -39,7 +41,10 @@ interface Row {
   previous_valid: boolean;
 }
 
-/** Decrypted secrets kept per process, by their sealed form (a rotated secret is a new key). */
+/**
+ * Decrypted secrets and header values kept per process, by their sealed form (a rotated secret or
+ * an edited header is a new key).
+ */
 const maxOpenedSecrets = 10_000;
 
 export function createDeliveryLoader(deps: AppDeps): DeliveryLoader {
@@ -68,7 +73,7 @@ export function createDeliveryLoader(deps: AppDeps): DeliveryLoader {
       attemptCount: row.attempt_count,
       url: row.url,
       body: row.body,
-      customHeaders: row.headers ?? {},
+      customHeaders: row.headers ? openHeaderValues(row.headers, open) : {},
       secrets,
       endpointDisabled: row.disabled,
     };

@@ -1,6 +1,7 @@
 // Endpoints: a tenant's receiver URLs, each with an event-type filter, custom headers and its own
 // signing secret. Registration judges the URL by the SSRF rules but never contacts it. Secrets are
-// returned only by create and rotateSecret and are stored sealed (server/security/secret-box.ts).
+// returned only by create and rotateSecret and are stored sealed (server/security/secret-box.ts);
+// custom header values are stored sealed too and shown masked (./header-secrets.ts).
 // Every function takes `tenantId` and every query filters on it: another tenant's endpoint is
 // indistinguishable from a missing one.
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
@@ -8,10 +9,17 @@ import { endpoints, tenants } from '../../db/schema.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
-import { judgeUrl } from '../../shared/url-rules.js';
+import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
 import { findUnavailableEventTypes } from '../event-types/service.js';
+import {
+  isMaskedHeaderValue,
+  maskHeaderValues,
+  openHeaderValues,
+  sealHeaderValues,
+  unmaskHeaderValues,
+} from './header-secrets.js';
 import { normalizeCustomHeaders } from './headers.js';
 
 /** The reason recorded when an endpoint is disabled through the API (at creation or by update). */
@@ -24,6 +32,7 @@ export interface Endpoint {
   description: string | null;
   /** Empty = every event type; entries are exact names or `prefix.*`. */
   eventTypes: string[];
+  /** Values masked (`Bearer ••••1234`); sending one back unchanged in an update keeps it. */
   headers: Record<string, string>;
   metadata: Record<string, string>;
   disabled: boolean;
@@ -55,14 +64,14 @@ type EndpointRow = Omit<Endpoint, 'disabledAt' | 'createdAt' | 'updatedAt'> & {
   updatedAt: Date;
 };
 
-function present(row: EndpointRow): Endpoint {
+function present(deps: AppDeps, row: EndpointRow): Endpoint {
   return {
     id: row.id,
     tenantId: row.tenantId,
     url: row.url,
     description: row.description,
     eventTypes: row.eventTypes,
-    headers: row.headers,
+    headers: maskHeaderValues(openHeaderValues(row.headers, (sealed) => deps.secretBox.open(sealed))),
     metadata: row.metadata,
     disabled: row.disabled,
     disabledReason: row.disabledReason,
@@ -88,7 +97,7 @@ export type EndpointPatch = Partial<EndpointInput>;
 /** The canonical form of an acceptable URL; InvalidInputError with the rule's reason otherwise. */
 function checkUrl(deps: AppDeps, raw: string): string {
   const verdict = judgeUrl(raw, deps.config.urlPolicy);
-  if (!verdict.ok) throw new InvalidInputError(`endpoint URL rejected: ${verdict.reason}`);
+  if (!verdict.ok) throw new InvalidInputError(`endpoint URL rejected: ${refusalMessage(verdict)}`);
   return verdict.url.href;
 }
 
@@ -125,7 +134,7 @@ export async function createEndpoint(
   input: EndpointInput,
 ): Promise<{ endpoint: Endpoint; secret: string }> {
   const url = checkUrl(deps, input.url);
-  const headers = normalizeCustomHeaders(input.headers ?? {}, deps.config.headerPrefix);
+  const headers = checkHeaders(deps, input.headers ?? {});
   const eventTypes = await checkEventTypeFilter(deps, input.eventTypes ?? []);
   const secret = generateSecret();
   const max = deps.config.maxEndpointsPerTenant;
@@ -157,7 +166,7 @@ export async function createEndpoint(
       .returning(endpointColumns);
     return inserted!;
   });
-  return { endpoint: present(row), secret };
+  return { endpoint: present(deps, row), secret };
 }
 
 export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
@@ -166,7 +175,7 @@ export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: s
     .from(endpoints)
     .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)));
   if (!row) throw notFound();
-  return present(row);
+  return present(deps, row);
 }
 
 /** The tenant's endpoints, oldest first; `cursor` is the last id of the previous page. */
@@ -182,14 +191,15 @@ export async function listEndpoints(
     .orderBy(asc(endpoints.id))
     .limit(input.limit + 1);
   const page = rows.slice(0, input.limit);
-  return { items: page.map(present), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+  return { items: page.map((row) => present(deps, row)), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
 }
 
 /**
- * Changes the given fields; `headers`, `eventTypes` and `metadata` are replaced whole. Disabling
- * records when and why; re-enabling a disabled endpoint clears that and resets its health
- * (failures since success, first failure), so delivery resumes with a clean slate. Sending
- * `disabled` equal to the current state changes nothing about it.
+ * Changes the given fields; `headers`, `eventTypes` and `metadata` are replaced whole. A header
+ * sent back with exactly the masked value `get` shows keeps its stored value. Disabling records
+ * when and why; re-enabling a disabled endpoint clears that and resets its health (failures since
+ * success, first failure), so delivery resumes with a clean slate. Sending `disabled` equal to the
+ * current state changes nothing about it.
  */
 export async function updateEndpoint(
   deps: AppDeps,
@@ -198,11 +208,50 @@ export async function updateEndpoint(
   patch: EndpointPatch,
 ): Promise<Endpoint> {
   const url = patch.url !== undefined ? checkUrl(deps, patch.url) : undefined;
-  const headers = patch.headers !== undefined ? normalizeCustomHeaders(patch.headers, deps.config.headerPrefix) : undefined;
   const eventTypes = patch.eventTypes !== undefined ? await checkEventTypeFilter(deps, patch.eventTypes) : undefined;
+  const sentHeaders = patch.headers;
+  if (sentHeaders === undefined || !Object.values(sentHeaders).some(isMaskedHeaderValue)) {
+    const headers = sentHeaders !== undefined ? checkHeaders(deps, sentHeaders) : undefined;
+    return writeUpdate(deps, deps.db, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+  }
+  // Masked values stand for the stored ones: read them under the row lock, so a concurrent update
+  // cannot change what they stand for before this one writes.
+  return deps.db.transaction(async (tx) => {
+    const [current] = await tx
+      .select({ headers: endpoints.headers })
+      .from(endpoints)
+      .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+      .for('update');
+    if (!current) throw notFound();
+    const stored = openHeaderValues(current.headers, (sealed) => deps.secretBox.open(sealed));
+    const headers = checkHeaders(deps, unmaskHeaderValues(sentHeaders, stored));
+    return writeUpdate(deps, tx, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+  });
+}
+
+/** Custom headers as stored: checked, names lowercased, values sealed. */
+function checkHeaders(deps: AppDeps, headers: Record<string, string>): Record<string, string> {
+  return sealHeaderValues(normalizeCustomHeaders(headers, deps.config.headerPrefix), (plain) => deps.secretBox.seal(plain));
+}
+
+type Checked = Omit<EndpointPatch, 'url' | 'eventTypes' | 'headers'> & {
+  url: string | undefined;
+  eventTypes: string[] | undefined;
+  /** Sealed. */
+  headers: Record<string, string> | undefined;
+};
+
+async function writeUpdate(
+  deps: AppDeps,
+  db: Pick<AppDeps['db'], 'update'>,
+  tenantId: string,
+  endpointId: string,
+  patch: Checked,
+): Promise<Endpoint> {
+  const { url, eventTypes, headers } = patch;
   // In SET, column references read the row as it was before this update.
   const wasDisabled = sql`${endpoints.disabled}`;
-  const [row] = await deps.db
+  const [row] = await db
     .update(endpoints)
     .set({
       ...(url !== undefined && { url }),
@@ -227,7 +276,7 @@ export async function updateEndpoint(
     .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
     .returning(endpointColumns);
   if (!row) throw notFound();
-  return present(row);
+  return present(deps, row);
 }
 
 /** Deletes the endpoint and, by cascade, its deliveries and their attempts. */

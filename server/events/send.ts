@@ -5,7 +5,7 @@
 import { and, eq } from 'drizzle-orm';
 import { deliveries, events, tenants } from '../../db/schema.js';
 import { idAlphabet, idBlockSuffixLength, newId, newIdBlock } from '../../shared/ids.js';
-import { judgeUrl } from '../../shared/url-rules.js';
+import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import type { AppDeps } from '../deps.js';
@@ -37,12 +37,14 @@ export async function sendEvent(
   const body = JSON.stringify(input.payload);
   const size = Buffer.byteLength(body);
   if (size > deps.config.maxPayloadBytes) {
-    throw new PayloadTooLargeError(`payload is ${size} bytes serialized; the limit is ${deps.config.maxPayloadBytes} (HOOKLINE_MAX_PAYLOAD_BYTES)`);
+    throw new PayloadTooLargeError(
+      `the payload is ${size} bytes serialized, over the limit of ${deps.config.maxPayloadBytes} bytes (HOOKLINE_MAX_PAYLOAD_BYTES)`,
+    );
   }
   let url: string | undefined;
   if (input.url !== undefined) {
     const verdict = judgeUrl(input.url, deps.config.urlPolicy);
-    if (!verdict.ok) throw new InvalidInputError(`url: ${verdict.reason}`);
+    if (!verdict.ok) throw new InvalidInputError(`url: ${refusalMessage(verdict)}`);
     url = verdict.url.href;
   }
   return createEventWithDeliveries(deps, tenantId, {

@@ -8,6 +8,7 @@ import { RateLimitedError } from '../errors.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
 import { createAuthFailureThrottle } from '../security/auth-failures.js';
+import { answerClientError, maxRequestBodyBytes } from './request-limits.js';
 
 export interface ApiServerOptions {
   /** Extra GET routes (e.g. /metrics), keyed by path. */
@@ -25,8 +26,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    // Room for the largest payload even when every character needs a JSON escape.
-    maxBodySize: deps.config.maxPayloadBytes * 2 + 64 * 1024,
+    maxBodySize: maxRequestBodyBytes(deps.config.maxPayloadBytes),
     // One HTTP request carries at most this many batched calls; more is BAD_REQUEST (400) at once.
     maxBatchSize: deps.config.maxBatchCalls,
     createContext: ({ req, info }) =>
@@ -66,7 +66,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     ...options.routes,
   };
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (options.trpc !== false && (path === '/trpc' || path.startsWith('/trpc/'))) {
       if (path === '/trpc') req.url = '/trpc/';
@@ -83,6 +83,9 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     }
     sendJson(res, 404, { error: 'not found' });
   });
+  // A URL too long (or a request Node cannot parse) answers in JSON too, not a bare status line.
+  server.on('clientError', answerClientError);
+  return server;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

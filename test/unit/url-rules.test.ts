@@ -1,7 +1,14 @@
 // Table-driven tests of the endpoint URL safety rules (shared/url-rules.ts): every spelling of
 // an internal address we know of, the boundaries of each blocked range, and the exemptions.
 import { describe, expect, it } from 'vitest';
-import { judgeAddress, judgeUrl, parseAllowedNetworks, type UrlPolicy } from '../../shared/url-rules.js';
+import {
+  judgeAddress,
+  judgeUrl,
+  localhostAddresses,
+  parseAllowedNetworks,
+  refusalMessage,
+  type UrlPolicy,
+} from '../../shared/url-rules.js';
 
 const httpsOnly: UrlPolicy = { allowHttp: false, allowedNetworks: [] };
 const withHttp: UrlPolicy = { allowHttp: true, allowedNetworks: [] };
@@ -52,6 +59,14 @@ const accepted: Row[] = [
   { url: 'http://10.1.2.3/', policy: privateTen },
   { url: 'http://10.0.0.1/', policy: mappedTen, note: 'IPv4-mapped CIDR matches plain IPv4' },
   { url: 'https://[fd00::5]/', policy: uniqueLocal },
+  // localhost names are loopback: allowed when a loopback address is
+  { url: 'http://localhost:3000/hook', policy: localTesting },
+  { url: 'http://LOCALHOST:3000/', policy: localTesting, href: 'http://localhost:3000/' },
+  { url: 'http://localhost./', policy: localTesting },
+  { url: 'http://api.localhost:8080/', policy: localTesting, note: 'a name under .localhost' },
+  { url: 'https://localhost/', policy: loopbackOnlyHttps, note: '127.0.0.0/8 alone is enough' },
+  { url: 'https://localhost.example.com/', note: 'an ordinary name that starts with localhost' },
+  { url: 'http://localhost/', policy: { allowHttp: true, allowedNetworks: parseAllowedNetworks('::1/128') }, note: '::1/128 alone is enough' },
 ];
 
 const rejected: Row[] = [
@@ -87,7 +102,8 @@ const rejected: Row[] = [
   { url: 'https://LOCALHOST:8080/', reason: 'hostname localhost is not allowed' },
   { url: 'https://localhost./', reason: 'hostname localhost. is not allowed' },
   { url: 'https://api.localhost/', reason: 'hostname api.localhost is not allowed' },
-  { url: 'http://localhost/', policy: localTesting, reason: 'hostname localhost is not allowed', note: 'names are not exempt, only addresses' },
+  { url: 'http://localhost/', policy: privateTen, reason: 'hostname localhost is not allowed', note: 'allowlist of another network' },
+  { url: 'http://localhost.localdomain/', policy: localTesting, reason: 'hostname localhost.localdomain is not allowed', note: 'not a localhost name' },
   { url: 'https://metadata.google.internal/computeMetadata/v1/', reason: 'hostname metadata.google.internal is not allowed' },
   { url: 'https://metadata/', reason: 'hostname metadata is not allowed' },
   { url: 'https://metadata.goog/', reason: 'hostname metadata.goog is not allowed' },
@@ -194,6 +210,59 @@ describe('judgeUrl', () => {
       expect(verdict.ok).toBe(false);
       if (!verdict.ok && 'reason' in row) expect(verdict.reason).toContain(row.reason);
     });
+  });
+});
+
+describe('refusals name the setting that lifts them', () => {
+  it.each([
+    ['http:// without HOOKLINE_ALLOW_HTTP', 'http://hooks.example.com/', httpsOnly, 'HOOKLINE_ALLOW_HTTP=true'],
+    ['a loopback address', 'https://127.0.0.1/', httpsOnly, 'HOOKLINE_ALLOWED_NETWORKS'],
+    ['an IPv6 loopback address', 'https://[::1]/', httpsOnly, 'HOOKLINE_ALLOWED_NETWORKS'],
+    ['a private address', 'https://10.1.2.3/', httpsOnly, 'HOOKLINE_ALLOWED_NETWORKS'],
+    ['a NAT64 address embedding a private one', 'https://[64:ff9b::10.0.0.1]/', httpsOnly, 'HOOKLINE_ALLOWED_NETWORKS'],
+    ['localhost without an allowed loopback', 'https://localhost/', httpsOnly, 'HOOKLINE_ALLOWED_NETWORKS lists 127.0.0.0/8 or ::1/128'],
+    ['localhost under another allowlist', 'http://localhost/', privateTen, 'HOOKLINE_ALLOWED_NETWORKS lists 127.0.0.0/8 or ::1/128'],
+    ['an internal name', 'https://db.internal/', httpsOnly, 'listed in HOOKLINE_ALLOWED_NETWORKS'],
+    ['a single-label name', 'https://intranet/', httpsOnly, 'listed in HOOKLINE_ALLOWED_NETWORKS'],
+  ])('%s', (_label, url, policy, setting) => {
+    const verdict = judgeUrl(url, policy);
+    expect(verdict.ok).toBe(false);
+    if (!verdict.ok) {
+      expect(verdict.remedy).toContain(setting);
+      expect(refusalMessage(verdict)).toBe(`${verdict.reason} (${verdict.remedy})`);
+      // The reason alone (what a delivery attempt records) stays as it was.
+      expect(verdict.reason).not.toContain('HOOKLINE_');
+    }
+  });
+
+  it.each([
+    ['another scheme (no setting lifts it)', 'ftp://example.com/', httpsOnly],
+    ['credentials', 'https://user:pass@example.com/', httpsOnly],
+    ['http:// when allowed but the scheme is ftp', 'ftp://example.com/', withHttp],
+  ])('%s does not name one', (_label, url, policy) => {
+    const verdict = judgeUrl(url, policy);
+    expect(verdict.ok).toBe(false);
+    if (!verdict.ok) {
+      expect(verdict.remedy).toBeNull();
+      expect(refusalMessage(verdict)).toBe(verdict.reason);
+    }
+  });
+});
+
+describe('localhostAddresses', () => {
+  it('maps localhost names to the loopback addresses the policy allows, and nothing else', () => {
+    const v4 = { address: '127.0.0.1', family: 4 };
+    const v6 = { address: '::1', family: 6 };
+    expect(localhostAddresses('localhost', localTesting)).toEqual([v4, v6]);
+    expect(localhostAddresses('LocalHost.', localTesting)).toEqual([v4, v6]);
+    expect(localhostAddresses('a.b.localhost', localTesting)).toEqual([v4, v6]);
+    expect(localhostAddresses('localhost', loopbackOnlyHttps)).toEqual([v4]);
+    expect(localhostAddresses('localhost', { allowHttp: true, allowedNetworks: parseAllowedNetworks('::1/128') })).toEqual([v6]);
+    expect(localhostAddresses('localhost', httpsOnly)).toEqual([]);
+    expect(localhostAddresses('localhost', privateTen)).toEqual([]);
+    expect(localhostAddresses('example.com', localTesting)).toBeNull();
+    expect(localhostAddresses('localhost.example.com', localTesting)).toBeNull();
+    expect(localhostAddresses('notlocalhost', localTesting)).toBeNull();
   });
 });
 

@@ -1,5 +1,6 @@
 // `hookline admin endpoints …`: a tenant's endpoints, named with `--tenant` (the admin key acts for
-// any tenant): list, show, create, update, delete, rotate-secret, send-test, recover.
+// any tenant): list, show, create, update, delete, rotate-secret, send-test, recover. Custom header
+// values are shown masked, as the API returns them (`authorization=Bearer ••••1234`).
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Endpoint, UpdateEndpointInput } from '../../../client/index.js';
 import { parseDuration } from '../../../shared/duration.js';
@@ -34,6 +35,20 @@ function parseHeader(raw: string, previous: Record<string, string> | undefined):
   const colon = raw.indexOf(':');
   if (colon <= 0) throw new InvalidArgumentError('expected "Name: value".');
   return { ...previous, [raw.slice(0, colon).trim()]: raw.slice(colon + 1).trim() };
+}
+
+/** The stored headers named by `--keep-header`, with their masked values as `get` returned them. */
+function keptHeaders(endpoint: Endpoint, names: readonly string[]): Record<string, string> {
+  const stored = new Map(Object.entries(endpoint.headers));
+  return Object.fromEntries(
+    names.map((name) => {
+      const masked = stored.get(name.trim().toLowerCase());
+      if (masked === undefined) {
+        throw new AdminUsageError(`--keep-header ${name}: the endpoint has no such header (it has: ${formatList([...stored.keys()])})`);
+      }
+      return [name.trim().toLowerCase(), masked];
+    }),
+  );
 }
 
 /** `--grace 24h` → seconds (a bare number is seconds; 0 = the old secret stops at once). */
@@ -145,8 +160,16 @@ export function registerEndpointsCommands(admin: Command): void {
     )
     .option('--all-event-types', 'subscribe to every type')
     .addOption(
-      new Option('--header <header>', 'send exactly these headers, "Name: value" (repeatable; replaces them)')
+      new Option(
+        '--header <header>',
+        'send exactly these headers, "Name: value" (repeatable; replaces them; a value given masked, as `get` shows it, keeps the stored one)',
+      )
         .argParser(parseHeader)
+        .conflicts('clearHeaders'),
+    )
+    .addOption(
+      new Option('--keep-header <name>', 'keep this stored header as it is while replacing the others (repeatable)')
+        .argParser(collect)
         .conflicts('clearHeaders'),
     )
     .option('--clear-headers', 'send no custom headers')
@@ -161,24 +184,30 @@ export function registerEndpointsCommands(admin: Command): void {
         eventType?: string[];
         allEventTypes?: boolean;
         header?: Record<string, string>;
+        keepHeader?: string[];
         clearHeaders?: boolean;
         enable?: boolean;
         disable?: boolean;
       }>(async ({ client, print }, [endpointId], options) => {
+        // A kept header is sent back masked, exactly as `get` shows it: the API keeps its stored value.
+        const kept = options.keepHeader
+          ? keptHeaders(await client.endpoints.get.query({ tenantId: options.tenant, endpointId: endpointId! }), options.keepHeader)
+          : undefined;
+        const headers = kept || options.header ? { ...kept, ...options.header } : undefined;
         const patch: Omit<UpdateEndpointInput, 'tenantId' | 'endpointId'> = {
           ...(options.endpointUrl !== undefined && { url: options.endpointUrl }),
           ...(options.description !== undefined && { description: options.description }),
           ...(options.clearDescription && { description: null }),
           ...(options.eventType !== undefined && { eventTypes: options.eventType }),
           ...(options.allEventTypes && { eventTypes: [] }),
-          ...(options.header !== undefined && { headers: options.header }),
+          ...(headers !== undefined && { headers }),
           ...(options.clearHeaders && { headers: {} }),
           ...(options.enable && { disabled: false }),
           ...(options.disable && { disabled: true }),
         };
         if (Object.keys(patch).length === 0) {
           throw new AdminUsageError(
-            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --header, --enable or --disable (or a --clear-… option)',
+            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --header, --keep-header, --enable or --disable (or a --clear-… option)',
           );
         }
         const updated = await client.endpoints.update.mutate({ tenantId: options.tenant, endpointId: endpointId!, ...patch });
