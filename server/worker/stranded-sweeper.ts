@@ -19,6 +19,7 @@ import {
   deliveryPageCount,
   findStrandedCandidates,
   jobsForNextAttempt,
+  queueIsBehind,
 } from '../delivery/stranded.js';
 import type { AppDeps } from '../deps.js';
 
@@ -26,6 +27,11 @@ export interface StrandedSweeperOptions {
   intervalMs?: number;
   /** A pending delivery's attempt must have been due this long (a margin for anything in flight). */
   graceMs?: number;
+  /**
+   * The walk rests while the queue has jobs due for longer than this (a backlog: every delivery
+   * waiting in it would look stranded, see queueIsBehind).
+   */
+  backlogAfterMs?: number;
   /** Pages of the deliveries table read per sweep (8 KiB each, a few dozen deliveries). */
   pagesPerSweep?: number;
   /** Deliveries acted on per sweep at most. */
@@ -54,6 +60,7 @@ export const defaultGiveUpAfterMs = 24 * 3_600_000;
 export function createStrandedSweeper(deps: AppDeps, options: StrandedSweeperOptions = {}): StrandedSweeper {
   const intervalMs = options.intervalMs ?? deps.config.sweepIntervalMs;
   const graceMs = options.graceMs ?? 60_000;
+  const backlogAfterMs = options.backlogAfterMs ?? 60_000;
   const pagesPerSweep = options.pagesPerSweep ?? 2_000;
   const batchSize = options.batchSize ?? 500;
   const giveUpAfterMs = options.giveUpAfterMs ?? defaultGiveUpAfterMs;
@@ -62,9 +69,14 @@ export function createStrandedSweeper(deps: AppDeps, options: StrandedSweeperOpt
   let running: Promise<unknown> = Promise.resolve();
 
   const sweep = async (): Promise<SweepResult> => {
-    if (nextPage >= (await deliveryPageCount(deps.sql))) nextPage = 0;
-    const pages = { from: nextPage, to: nextPage + pagesPerSweep };
-    nextPage = pages.to;
+    // Jobs that used up their attempts are looked for on every sweep; the walk over the deliveries
+    // table rests while the queue has a backlog (see queueIsBehind).
+    let pages = { from: 0, to: 0 };
+    if (!(await queueIsBehind(deps.sql, backlogAfterMs))) {
+      if (nextPage >= (await deliveryPageCount(deps.sql))) nextPage = 0;
+      pages = { from: nextPage, to: nextPage + pagesPerSweep };
+      nextPage = pages.to;
+    }
     const candidates = await findStrandedCandidates(deps.sql, { pages, graceMs, limit: batchSize });
     const result: SweepResult = { requeued: 0, failed: 0, staleJobsDeleted: 0 };
     if (candidates.staleDeadJobIds.length > 0) {
