@@ -39,6 +39,11 @@ describe('retry timing', () => {
     expectOnSchedule(await gapsBetweenAttempts('300ms,600ms', 2_000), [300, 600]);
   });
 
+  it('retries at 100 ms and 100 ms (±20 % + 250 ms) with hookline’s own 500 ms poll interval', async () => {
+    // Before: the retry ran at the next poll, about 500 ms after the failure (over 370 ms whatever the jitter).
+    expectOnSchedule(await gapsBetweenAttempts('100ms,100ms', defaultPollIntervalMs), [100, 100]);
+  });
+
   it('retries at 1 s and 1 s (±20 % + 250 ms) with hookline’s own poll interval', async () => {
     // Before: a 1 s retry arrived up to 1.5 s later (the measurement).
     expectOnSchedule(await gapsBetweenAttempts('1s,1s', defaultPollIntervalMs), [1000, 1000]);
