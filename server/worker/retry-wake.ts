@@ -45,9 +45,14 @@ export function createRetryWake(nudge: () => void, options: RetryWakeOptions = {
     let due = 0;
     while (due < times.length && times[due]! <= now) due++;
     times.splice(0, due);
-    // (A timer may fire a millisecond early; then nothing is due yet and it is set again.)
-    if (due > 0) nudge();
     arm();
+    // (A timer may fire a millisecond early; then nothing is due yet and it is set again.)
+    if (due === 0) return;
+    try {
+      nudge();
+    } catch {
+      // A pool that is shutting down: the job is found by the next poll, here or in another worker.
+    }
   };
 
   return {
