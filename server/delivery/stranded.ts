@@ -142,7 +142,7 @@ export async function jobsForNextAttempt(
 
 /**
  * Deletes jobs that used up their attempts. The condition is checked again on each row as it is
- * deleted, so a job that has meanwhile been given its attempts back (or locked) stays.
+ * deleted, so a job that is no longer used up (or locked) by then stays.
  */
 export function deleteDeadJobsSql(jobIds: readonly string[]): SQL {
   return drizzleSql`
