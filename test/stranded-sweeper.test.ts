@@ -4,6 +4,7 @@
 // reason; a delivery with a live job (queued, locked, due later, failing with attempts left) is left
 // alone; many sweepers at once give a delivery one job; deliveries.retry accepts a stranded one.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../server/env.js';
 import { createStrandedSweeper, type StrandedSweeperOptions } from '../server/worker/stranded-sweeper.js';
 import { startWorker, type Worker } from '../server/worker/worker.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
@@ -297,5 +298,15 @@ describe('stranded deliveries: deliveries.retry', () => {
     const [outcomes] = await Promise.all([Promise.all(retries), sweeper().sweep(), sweeper().sweep()]);
     expect(outcomes.every((o) => o === 'retried' || o === 'delivery is already pending')).toBe(true);
     expect((await Promise.all(ids.map(jobsOf))).map((j) => j.length)).toEqual(ids.map(() => 1));
+  });
+});
+
+describe('HOOKLINE_SWEEP_INTERVAL', () => {
+  it('sets the sweep interval (default 1 minute); too short a value is refused, naming the variable', () => {
+    expect(loadConfig({}).sweepIntervalMs).toBe(60_000);
+    expect(loadConfig({ HOOKLINE_SWEEP_INTERVAL: '250ms' }).sweepIntervalMs).toBe(250);
+    expect(() => loadConfig({ HOOKLINE_SWEEP_INTERVAL: '0s' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HOOKLINE_SWEEP_INTERVAL: 'soon' })).toThrow(/HOOKLINE_SWEEP_INTERVAL/);
+    expect(() => loadConfig({ HOOKLINE_SWEEP_INTERVAL: '0s' })).toThrow(/HOOKLINE_SWEEP_INTERVAL/);
   });
 });
