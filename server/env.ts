@@ -82,6 +82,9 @@ const envSchema = z.object({
   HOOKLINE_WORKER_CONCURRENCY: positiveInt.max(1000).default(100),
   HOOKLINE_WORKER_HEARTBEAT: duration('HOOKLINE_WORKER_HEARTBEAT').default(5_000),
   HOOKLINE_WORKER_DEAD_AFTER: duration('HOOKLINE_WORKER_DEAD_AFTER').default(30_000),
+  HOOKLINE_SWEEP_INTERVAL: duration('HOOKLINE_SWEEP_INTERVAL')
+    .pipe(z.number().min(10, 'HOOKLINE_SWEEP_INTERVAL: must be at least 10ms'))
+    .default(60_000),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOOKLINE_DATA_DIR: z.string().min(1).default('.hookline'),
   HOOKLINE_MAX_BATCH_CALLS: positiveInt.max(1000).default(50),
@@ -117,6 +120,8 @@ export interface Config {
   /** How often a worker process proves it is alive, and when silence means it died. */
   workerHeartbeatMs: number;
   workerDeadAfterMs: number;
+  /** How often each worker looks for pending deliveries that no job will attempt (worker/stranded-sweeper.ts). */
+  sweepIntervalMs: number;
   logLevel: string;
   dataDir: string;
   /** The most tRPC calls one batched HTTP request may carry. */
@@ -175,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: e.HOOKLINE_WORKER_CONCURRENCY,
     workerHeartbeatMs: e.HOOKLINE_WORKER_HEARTBEAT,
     workerDeadAfterMs: e.HOOKLINE_WORKER_DEAD_AFTER,
+    sweepIntervalMs: e.HOOKLINE_SWEEP_INTERVAL,
     logLevel: e.HOOKLINE_LOG_LEVEL,
     dataDir: e.HOOKLINE_DATA_DIR,
     maxBatchCalls: e.HOOKLINE_MAX_BATCH_CALLS,

@@ -16,6 +16,8 @@ export interface DeliverTaskOptions {
   http: WebhookHttpClient;
   fairness: TenantFairness;
   random?: () => number;
+  /** Told each retry's run_at once its job has committed (see worker/retry-wake.ts). */
+  onRetryScheduled?: (runAt: Date) => void;
   /** Observers (metrics): called after each recorded attempt. */
   onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
 }
@@ -23,7 +25,10 @@ export interface DeliverTaskOptions {
 export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): Task<'deliver'> {
   // Shared by every job of the worker: loads that start together share a query, attempts that
   // finish together share a statement.
-  const store: DeliveryStore = { load: createDeliveryLoader(deps), record: createAttemptRecorder(deps) };
+  const store: DeliveryStore = {
+    load: createDeliveryLoader(deps),
+    record: createAttemptRecorder(deps, { onRetryScheduled: options.onRetryScheduled }),
+  };
   return async (job, helpers) => {
     // A delivery slot first. One tenant's slow or dead endpoints may not occupy the whole worker:
     // over its share (or with every slot taken) the job waits for a slot if one should free up

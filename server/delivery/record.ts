@@ -27,6 +27,11 @@ export interface AttemptToRecord {
 /** Records one attempt (resolves once it has committed); concurrent calls share a statement. */
 export type AttemptRecorder = (attempt: AttemptToRecord) => Promise<void>;
 
+export interface AttemptRecorderOptions {
+  /** Told the run_at of each retry job once it has committed (the worker wakes its job fetch then). */
+  onRetryScheduled?: (runAt: Date) => void;
+}
+
 /** One attempt as the statement reads it (json_to_recordset). `ord` is its place in the batch. */
 interface AttemptRow {
   ord: number;
@@ -76,11 +81,15 @@ function toRow({ delivery, attempt, sent, outcome }: AttemptToRecord, ord: numbe
   };
 }
 
-export function createAttemptRecorder(deps: AppDeps): AttemptRecorder {
+export function createAttemptRecorder(deps: AppDeps, options: AttemptRecorderOptions = {}): AttemptRecorder {
   return createBatcher<AttemptToRecord, void>(
     // A deadlock or one attempt's bad data fails only that attempt (its job is then retried).
     writeAloneOnItemFailure(async (attempts) => {
-      await recordAttempts(deps, attempts);
+      const rows = attempts.map(toRow);
+      await recordAttempts(deps, rows);
+      for (const row of rows) {
+        if (row.next_attempt_at !== null) options.onRetryScheduled?.(new Date(row.next_attempt_at));
+      }
       return attempts.map(() => undefined);
     }),
     // Three statements in flight at most: while they run, the attempts finishing meanwhile gather.
@@ -95,9 +104,8 @@ export function createAttemptRecorder(deps: AppDeps): AttemptRecorder {
  * endpoint's attempts do not queue on its row lock. Endpoint rows are locked in id order, so two
  * batches touching the same endpoints cannot deadlock.
  */
-async function recordAttempts(deps: AppDeps, attempts: AttemptToRecord[]): Promise<void> {
+async function recordAttempts(deps: AppDeps, rows: AttemptRow[]): Promise<void> {
   const { sql, config } = deps;
-  const rows = attempts.map(toRow);
   // Every row of a growing table is reached through its key (`= any(...)`), whatever plan a
   // prepared statement was given while the tables were small.
   const deliveryIds = rows.map((r) => r.delivery_id);

@@ -8,6 +8,7 @@ import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { presentDelivery, type Delivery } from '../events/present.js';
 import { addDeliverJobsSql, type DeliverJob } from './jobs.js';
+import { deleteDeadJobsSql, jobsForNextAttempt } from './stranded.js';
 
 /**
  * The state of a re-queued delivery: pending, next attempt now. `last_error` is cleared — it
@@ -30,8 +31,9 @@ export function disabledEndpointMessage(endpointId: string, reason: string | nul
 }
 
 /**
- * Re-queues one succeeded or failed delivery. A pending one already has a job (or is being
- * attempted), so it is refused rather than sent twice; so is one whose endpoint is disabled.
+ * Re-queues one succeeded or failed delivery, or a pending one that no job will attempt (stranded:
+ * see stranded.ts). A pending one with a live job (queued, or being attempted) is refused rather
+ * than sent twice; so is one whose endpoint is disabled.
  */
 export async function retryDelivery(deps: AppDeps, tenantId: string, deliveryId: string): Promise<Delivery> {
   return deps.db.transaction(async (tx) => {
@@ -39,6 +41,7 @@ export async function retryDelivery(deps: AppDeps, tenantId: string, deliveryId:
     const [current] = await tx
       .select({
         status: deliveries.status,
+        attemptCount: deliveries.attemptCount,
         endpointId: deliveries.endpointId,
         endpointDisabled: endpoints.disabled,
         endpointDisabledReason: endpoints.disabledReason,
@@ -48,7 +51,13 @@ export async function retryDelivery(deps: AppDeps, tenantId: string, deliveryId:
       .where(and(eq(deliveries.tenantId, tenantId), eq(deliveries.id, deliveryId)))
       .for('update', { of: deliveries });
     if (!current) throw new NotFoundError('delivery not found');
-    if (current.status === 'pending') throw new InvalidInputError('delivery is already pending');
+    if (current.status === 'pending') {
+      // Its jobs as of now, the row lock held: a sweeper that gave it a job before is seen here.
+      const found = await jobsForNextAttempt(tx, [{ id: deliveryId, attemptCount: current.attemptCount }]);
+      const jobs = found.get(deliveryId)!;
+      if (jobs.live) throw new InvalidInputError('delivery is already pending');
+      if (jobs.deadJobIds.length > 0) await tx.execute(deleteDeadJobsSql(jobs.deadJobIds));
+    }
     if (current.endpointId !== null && current.endpointDisabled) {
       throw new InvalidInputError(disabledEndpointMessage(current.endpointId, current.endpointDisabledReason, 'retrying'));
     }

@@ -24,6 +24,6 @@ export const deliveriesRouter = router({
 
   get: tenantScopedProcedure.input(byId).query(({ ctx, input }) => getDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
 
-  /** Re-queues a succeeded or failed delivery; attempt numbers continue. */
+  /** Re-queues a succeeded or failed delivery, or a pending one without a job; attempt numbers continue. */
   retry: rateLimitedProcedure('retry').input(byId).mutation(({ ctx, input }) => retryDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
 });

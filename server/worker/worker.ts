@@ -2,7 +2,7 @@
 // client, per-tenant fairness and crash recovery (liveness) wired around it, and the hourly
 // retention job on graphile-worker's cron.
 import { EventEmitter } from 'node:events';
-import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
 import { connectDatabase } from '../../db/client.js';
 import { createDeliverTask } from '../delivery/deliver.js';
 import { createTenantFairness, type TenantFairness } from '../delivery/fairness.js';
@@ -13,7 +13,9 @@ import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
 import { startQueueVacuum } from './queue-vacuum.js';
+import { createRetryWake } from './retry-wake.js';
 import { workerRunnerSettings } from './settings.js';
+import { createStrandedSweeper, type StrandedSweeperOptions } from './stranded-sweeper.js';
 
 export interface WorkerOptions {
   /** Maps hostnames to addresses (tests map names to loopback); default: the system resolver. */
@@ -22,6 +24,7 @@ export interface WorkerOptions {
   /** How long a job over its tenant's share waits before it is tried again. */
   fairnessDeferMs?: number;
   pollIntervalMs?: number;
+  sweeper?: StrandedSweeperOptions;
   onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
 }
 
@@ -60,7 +63,12 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
   });
 
   const events: WorkerEvents = new EventEmitter();
-  events.on('pool:create', ({ workerPool }) => liveness.addLockId(workerPool.id));
+  let workerPool: WorkerPool | undefined;
+  events.on('pool:create', ({ workerPool: created }) => {
+    liveness.addLockId(created.id);
+    workerPool = created;
+  });
+  const retryWake = createRetryWake(() => workerPool?.nudge(1));
   events.on('worker:create', ({ worker }) => liveness.addLockId(worker.workerId));
 
   let runner: Runner | undefined;
@@ -78,6 +86,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         deliver: createDeliverTask(deps, {
           http,
           fairness,
+          onRetryScheduled: retryWake.at,
           ...(options.onAttempt && { onAttempt: options.onAttempt }),
         }) as never,
       },
@@ -90,6 +99,8 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
   }
   const started = runner;
   const queueVacuum = startQueueVacuum(processDeps);
+  const sweeper = createStrandedSweeper(processDeps, options.sweeper);
+  sweeper.start();
 
   let stopped: Promise<void> | undefined;
   return {
@@ -103,6 +114,8 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         () => fairness.close(),
         () => started.stop(),
         () => queueVacuum.stop(),
+        () => sweeper.stop(),
+        () => retryWake.stop(),
         () => liveness.stop(),
         () => http.close(),
         () => pool.close(),
