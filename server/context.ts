@@ -1,7 +1,9 @@
 // Per-request context: who is calling (admin, a tenant, or nobody) and the process dependencies.
 import { eq } from 'drizzle-orm';
+import { isConnectionError } from '../db/errors.js';
 import { tenants } from '../db/schema.js';
 import type { AppDeps } from './deps.js';
+import { databaseUnavailable } from './trpc.js';
 import { apiKeyPrefix, keyMatchesHash, keysEqual } from './security/api-keys.js';
 
 export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string } | { kind: 'anonymous' };
@@ -27,5 +29,13 @@ export async function resolveCaller(deps: AppDeps, authorization: string | undef
 }
 
 export async function createContext(deps: AppDeps, authorization: string | undefined): Promise<Context> {
-  return { deps, caller: await resolveCaller(deps, authorization) };
+  try {
+    return { deps, caller: await resolveCaller(deps, authorization) };
+  } catch (error) {
+    // A tenant key is checked against the database before any procedure runs: while the database
+    // is unreachable that is SERVICE_UNAVAILABLE too, not an internal error.
+    if (!isConnectionError(error)) throw error;
+    deps.logger.warn({ err: error }, 'database unavailable');
+    throw databaseUnavailable(error);
+  }
 }

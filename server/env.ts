@@ -67,6 +67,7 @@ const envSchema = z.object({
   HOOKLINE_WORKER_CONCURRENCY: positiveInt.max(1000).default(100),
   HOOKLINE_WORKER_HEARTBEAT: duration('HOOKLINE_WORKER_HEARTBEAT').default(5_000),
   HOOKLINE_WORKER_DEAD_AFTER: duration('HOOKLINE_WORKER_DEAD_AFTER').default(30_000),
+  HOOKLINE_WORKER_RESTART_WINDOW: duration('HOOKLINE_WORKER_RESTART_WINDOW').default(60_000),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOOKLINE_DATA_DIR: z.string().min(1).default('.hookline'),
 });
@@ -95,6 +96,8 @@ export interface Config {
   /** How often a worker process proves it is alive, and when silence means it died. */
   workerHeartbeatMs: number;
   workerDeadAfterMs: number;
+  /** `hookline worker` exits 1 when its stopped job runner could not be restarted within this long. */
+  workerRestartWindowMs: number;
   logLevel: string;
   dataDir: string;
 }
@@ -137,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: e.HOOKLINE_WORKER_CONCURRENCY,
     workerHeartbeatMs: e.HOOKLINE_WORKER_HEARTBEAT,
     workerDeadAfterMs: e.HOOKLINE_WORKER_DEAD_AFTER,
+    workerRestartWindowMs: e.HOOKLINE_WORKER_RESTART_WINDOW,
     logLevel: e.HOOKLINE_LOG_LEVEL,
     dataDir: e.HOOKLINE_DATA_DIR,
   } satisfies Config);
