@@ -15,6 +15,8 @@ import { startWorker, type Worker } from '../worker/worker.js';
 
 /** Extra time past the per-attempt timeout before a shutdown gives up and exits 1. */
 const shutdownGraceMs = 15_000;
+/** How long a worker that gave up on its job runner tries to stop cleanly before it exits 1. */
+const giveUpShutdownMs = 3_000;
 
 export async function runProcesses(parts: { api: boolean; worker: boolean }): Promise<void> {
   limitHeapGrowth();
@@ -72,6 +74,8 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
           onGiveUp: () => {
             gaveUp = true;
             onSignal('SIGTERM');
+            // Nothing is in flight and the database is away: a stop that waits on it is not worth waiting for.
+            setTimeout(() => process.exit(1), giveUpShutdownMs).unref();
           },
         }),
       });

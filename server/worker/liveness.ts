@@ -10,7 +10,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { defaultConnectTimeoutSeconds } from '../../db/client.js';
+import { defaultConnectTimeoutSeconds, reconnectBackoffSeconds } from '../../db/client.js';
 import type { AppDeps } from '../deps.js';
 
 export interface LivenessOptions {
@@ -42,6 +42,7 @@ export function createLiveness(deps: Pick<AppDeps, 'config' | 'logger'>, options
   const sql = postgres(deps.config.databaseUrl, {
     max: 1,
     connect_timeout: defaultConnectTimeoutSeconds,
+    backoff: reconnectBackoffSeconds,
     onnotice: () => {},
     connection: { application_name: 'hookline-heartbeat' },
   });
