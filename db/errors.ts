@@ -44,8 +44,12 @@ const connectionErrorCodes = new Set([
   '53300',
 ]);
 
-/** Messages of node-postgres, which names no code for a connection lost mid-query. */
-const connectionErrorMessages = /Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end/;
+/**
+ * Messages with no code of their own for a lost connection (node-postgres), and a database closed to
+ * new sessions (`allow_connections false`, SQLSTATE 55000, a code that means much else besides).
+ */
+const connectionErrorMessages =
+  /Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end|is not currently accepting connections/;
 
 export function isConnectionError(error: unknown): boolean {
   for (const e of causeChain(error)) {
