@@ -178,22 +178,24 @@ function startLoad(senders = 3) {
   };
 }
 
-/** Every acknowledged event arrived; returns how many there were. */
-async function expectAllDelivered(calls: CallRecord[], timeoutMs = 20_000): Promise<number> {
+/** Waits (up to `timeoutMs`) for every acknowledged event to arrive; returns the ones that did not. */
+async function undelivered(calls: CallRecord[], timeoutMs = 20_000): Promise<{ acked: number; missing: string[] }> {
   const acked = new Set(calls.flatMap((c) => (c.eventId ? [c.eventId] : [])));
-  const received = () => new Set(receiver.requests.map((r) => String(r.headers['webhook-id'])));
-  await eventually(async () => {
-    const got = received();
-    return [...acked].every((id) => got.has(id));
-  }, timeoutMs, 100).catch(async () => {
-    const got = received();
-    const lost = [...acked].filter((id) => !got.has(id));
-    const rows = await admin`
-      select d.event_id, d.status, d.attempt_count, (select count(*) from graphile_worker.jobs j where j.payload->>'deliveryId' = d.id)::int as jobs
-        from deliveries d where d.event_id in ${admin(lost.slice(0, 5))}`;
-    throw new Error(`${lost.length} of ${acked.size} acknowledged events not delivered; in the database: ${JSON.stringify(rows)}`);
-  });
-  return acked.size;
+  const missing = () => {
+    const got = new Set(receiver.requests.map((r) => String(r.headers['webhook-id'])));
+    return [...acked].filter((id) => !got.has(id));
+  };
+  await eventually(async () => missing().length === 0, timeoutMs, 100).catch(() => {});
+  return { acked: acked.size, missing: missing() };
+}
+
+/** Fails with what the database says of the events that did not arrive. */
+async function expectNoneMissing(missing: string[]): Promise<void> {
+  if (missing.length === 0) return;
+  const rows = await admin`
+    select d.event_id, d.status, d.attempt_count, (select count(*) from graphile_worker.jobs j where j.payload->>'deliveryId' = d.id)::int as jobs
+      from deliveries d where d.event_id in ${admin(missing.slice(0, 5))}`;
+  expect.fail(`${missing.length} acknowledged events not delivered; in the database: ${JSON.stringify(rows)}`);
 }
 
 function expectOnlyServiceUnavailable(calls: CallRecord[]) {
@@ -208,26 +210,30 @@ function expectOnlyServiceUnavailable(calls: CallRecord[]) {
 async function outage(name: string, fault: () => Promise<void>, downMs: number) {
   const received = receiver.requests.length;
   const load = startLoad();
-  await sleep(1_000);
+  await sleep(700);
   const downAt = Date.now();
-  await fault();
   const readyDuringOutage: Array<{ status: number; reason?: string }> = [];
-  while (Date.now() - downAt < downMs) {
-    for (const url of [apiUrl, workerProbeUrl]) {
-      const r = await readyz(url);
-      readyDuringOutage.push({ status: r.status, ...(r.body.reason !== undefined && { reason: r.body.reason }) });
+  try {
+    await fault();
+    while (Date.now() - downAt < downMs) {
+      for (const url of [apiUrl, workerProbeUrl]) {
+        // No answer at all (status 0) means the process is gone: the checks below say so.
+        const r = await readyz(url).catch(() => ({ status: 0, body: { ok: false, reason: 'no answer' } }));
+        readyDuringOutage.push({ status: r.status, ...(r.body.reason !== undefined && { reason: r.body.reason }) });
+      }
+      await sleep(300);
     }
-    await sleep(300);
+  } finally {
+    if (!server) await startServer();
   }
-  await startServer();
   const backAt = Date.now();
-  await sleep(3_000);
+  await sleep(2_000);
   await load.stop();
 
   const stoppedAt = Date.now();
-  const acked = await expectAllDelivered(load.calls);
+  const { acked, missing } = await undelivered(load.calls);
   const allDeliveredAt = Date.now();
-  const failed = expectOnlyServiceUnavailable(load.calls);
+  const failed = load.calls.filter((c) => c.message !== undefined);
   const ids = new Set(load.calls.flatMap((c) => (c.eventId ? [c.eventId] : [])));
   const newRequests = receiver.requests.slice(received).filter((r) => ids.has(String(r.headers['webhook-id'])));
   const delivered = new Set(newRequests.map((r) => String(r.headers['webhook-id']))).size;
@@ -238,12 +244,13 @@ async function outage(name: string, fault: () => Promise<void>, downMs: number) 
     acknowledged: acked,
     delivered,
     duplicates: newRequests.length - delivered,
-    lost: acked - delivered,
+    lost: missing.length,
     serviceUnavailable: failed.length,
     slowestFailedCallMs: Math.max(0, ...failed.map((c) => c.ms)),
     secondsDown: (backAt - downAt) / 1000,
     secondsToFirstDeliveryAfterBack: firstAfterBack ? (firstAfterBack.receivedAt - backAt) / 1000 : undefined,
-    secondsToDeliverAllAfterBack: (Math.max(...newRequests.map((r) => r.receivedAt)) - backAt) / 1000,
+    secondsToDeliverAllAfterBack: missing.length > 0 ? undefined : (Math.max(...newRequests.map((r) => r.receivedAt)) - backAt) / 1000,
+    otherErrors: failed.filter((c) => c.code !== 'SERVICE_UNAVAILABLE').length,
     secondsWaitedForLastDelivery: (allDeliveredAt - stoppedAt) / 1000,
     workerRunnerRestartsSoFar: worker.output().split('worker runner restarted').length - 1,
   };
@@ -251,10 +258,15 @@ async function outage(name: string, fault: () => Promise<void>, downMs: number) 
   const slowCalls = load.calls.filter((c) => c.ms > 3_000).map((c) => ({ ...c, startedAfterDownMs: c.startedAt - downAt }));
   if (slowCalls.length > 0) console.log(`slow calls: ${JSON.stringify(slowCalls)}`);
 
+  // Nobody restarted them: the same processes are still running.
+  expect(worker.child.exitCode, `the worker exited:\n${worker.output().slice(-3000)}`).toBeNull();
+  expect(serve.child.exitCode, `the API exited:\n${serve.output().slice(-3000)}`).toBeNull();
+  await expectNoneMissing(missing);
   // Calls during the outage were refused promptly with a typed 503, and some were made at all.
+  expectOnlyServiceUnavailable(load.calls);
   expect(failed.length).toBeGreaterThan(0);
-  expect(figures.slowestFailedCallMs).toBeLessThan(6_000);
-  expect(figures.lost).toBe(0);
+  // At worst a connection attempt that finds the server going down waits out the connect timeout (5 s).
+  expect(figures.slowestFailedCallMs).toBeLessThan(7_000);
   expect(firstAfterBack).toBeDefined();
   expect(figures.secondsToFirstDeliveryAfterBack!).toBeLessThanOrEqual(10);
   // /readyz told the truth: not ready while the database was away, and only "database unavailable".
@@ -263,9 +275,6 @@ async function outage(name: string, fault: () => Promise<void>, downMs: number) 
   for (const url of [apiUrl, workerProbeUrl]) {
     await eventually(async () => (await readyz(url)).status === 200, 10_000, 100);
   }
-  // Nobody restarted them: the same processes are still running.
-  expect(serve.child.exitCode).toBeNull();
-  expect(worker.child.exitCode).toBeNull();
   return figures;
 }
 
@@ -290,7 +299,8 @@ describe('PostgreSQL outage under load', () => {
     expect(n).toBeGreaterThan(2);
     await sleep(2_000);
     await load.stop();
-    const acked = await expectAllDelivered(load.calls);
+    const { acked, missing } = await undelivered(load.calls);
+    await expectNoneMissing(missing);
     expectOnlyServiceUnavailable(load.calls);
     console.log(`pool-death figures: ${JSON.stringify({ sessionsKilled: n, acknowledged: acked, requests: receiver.requests.length - received })}`);
     expect(worker.child.exitCode).toBeNull();
