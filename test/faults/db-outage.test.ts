@@ -193,7 +193,7 @@ async function undelivered(calls: CallRecord[], timeoutMs = 20_000): Promise<{ a
 async function expectNoneMissing(missing: string[]): Promise<void> {
   if (missing.length === 0) return;
   const rows = await admin`
-    select d.event_id, d.status, d.attempt_count, (select count(*) from graphile_worker.jobs j where j.payload->>'deliveryId' = d.id)::int as jobs
+    select d.event_id, d.status, d.attempt_count, (select count(*) from graphile_worker._private_jobs j where j.payload->>'deliveryId' = d.id)::int as jobs
       from deliveries d where d.event_id in ${admin(missing.slice(0, 5))}`;
   expect.fail(`${missing.length} acknowledged events not delivered; in the database: ${JSON.stringify(rows)}`);
 }
@@ -245,7 +245,7 @@ async function outage(name: string, fault: () => Promise<void>, downMs: number) 
     delivered,
     duplicates: newRequests.length - delivered,
     lost: missing.length,
-    serviceUnavailable: failed.length,
+    failedCalls: failed.length,
     slowestFailedCallMs: Math.max(0, ...failed.map((c) => c.ms)),
     secondsDown: (backAt - downAt) / 1000,
     secondsToFirstDeliveryAfterBack: firstAfterBack ? (firstAfterBack.receivedAt - backAt) / 1000 : undefined,
@@ -368,7 +368,7 @@ describe('a job runner that cannot be restarted', () => {
         const got = new Set(slow.requests.map((r) => String(r.headers['webhook-id'])));
         return [...ids].every((id) => got.has(id));
       }, 20_000, 100).catch(async (error: unknown) => {
-        const jobs = await admin.unsafe(`select id, locked_by, locked_at, run_at, attempts, last_error, payload from graphile_worker.jobs`);
+        const jobs = await admin.unsafe(`select id, locked_by, locked_at, run_at, attempts, last_error, payload from graphile_worker._private_jobs`);
         const deliveries = await admin.unsafe(`select id, event_id, status, attempt_count from deliveries where status = 'pending'`);
         const beats = await admin.unsafe(`select * from worker_heartbeats`);
         throw new Error(`${String(error)}; jobs ${JSON.stringify(jobs)}; pending ${JSON.stringify(deliveries)}; heartbeats ${JSON.stringify(beats)}; now ${new Date().toISOString()}`);
