@@ -127,6 +127,8 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
   let current: Runner | undefined = runner;
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  /** A restart under way (stop waits for it: a runner it starts meanwhile is stopped at once). */
+  let restarting: Promise<void> | undefined;
   const abandon = new AbortController();
   const maxRestartDelayMs = options.maxRestartDelayMs ?? 2_000;
 
@@ -146,7 +148,11 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
       if (stopping) return;
       current = undefined;
       deps.logger.error({ err: error }, 'worker runner stopped; restarting it');
-      void restart([...lockIds], Date.now());
+      restarting = restart([...lockIds], Date.now())
+        .catch((restartError: unknown) => deps.logger.error({ err: restartError }, 'worker runner restart failed'))
+        .finally(() => {
+          restarting = undefined;
+        });
     };
     watched.promise.then(() => ended(), ended);
   };
@@ -201,6 +207,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
       abandon.abort();
       stopped ??= inTurn([
         () => fairness.close(),
+        () => restarting,
         () => current?.stop(),
         () => queueVacuum.stop(),
         () => liveness.stop(),
