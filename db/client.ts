@@ -34,12 +34,35 @@ export interface ConnectOptions {
    * force_custom_plan) avoided that but cost more CPU than the statements themselves at low rates.
    */
   keyLookupsOnly?: boolean;
+  /** Seconds to wait for a new connection (default 5; the driver's own default is 30). */
+  connectTimeoutSeconds?: number;
   debug?: () => void;
+}
+
+/**
+ * How long a new connection may take. While the database is down or failing over, a query waits
+ * this long at most before it fails (and the API answers SERVICE_UNAVAILABLE): a refused connection
+ * fails at once, but a server that drops packets (a failover in progress) would hold a caller for
+ * the driver's default 30 s.
+ */
+export const defaultConnectTimeoutSeconds = 5;
+
+/**
+ * Seconds a connection waits before it tries again after its last attempt failed. postgres.js
+ * grows this with every failure anywhere in the pool, to 20 s, and a query given to a connection
+ * waits that out before the attempt even starts: during an outage, API calls hung for 10–20 s (and
+ * then often succeeded, long after their caller had given up). Capped at half a second, a call
+ * meets the outage promptly (SERVICE_UNAVAILABLE) and the pool is back as soon as the database is.
+ */
+export function reconnectBackoffSeconds(failures: number): number {
+  return Math.min(0.05 * 2 ** failures, 0.5);
 }
 
 export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
   const sql = postgres(url, {
     max: options.max ?? 10,
+    connect_timeout: options.connectTimeoutSeconds ?? defaultConnectTimeoutSeconds,
+    backoff: reconnectBackoffSeconds,
     // (max_pipeline: a runtime option of postgres.js that its type definitions leave out.)
     ...(options.maxPipeline !== undefined && ({ max_pipeline: options.maxPipeline } as object)),
     onnotice: () => {},

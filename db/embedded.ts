@@ -16,6 +16,8 @@ export interface EmbeddedOptions {
   dataDir: string;
   /** Extra `postgres -c` settings, e.g. fsync=off for throwaway test clusters. */
   settings?: Record<string, string>;
+  /** A fixed port (default: a free one), e.g. to start a stopped server again where clients expect it. */
+  port?: number;
   log?: (line: string) => void;
 }
 
@@ -40,7 +42,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
 
   const EmbeddedPostgres = await importEmbeddedPostgres();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const settings = Object.entries({ listen_addresses: '127.0.0.1', ...options.settings }).flatMap(([k, v]) => [
     '-c',
     `${k}=${v}`,
@@ -116,7 +118,7 @@ function runningServerPort(clusterDir: string): number | undefined {
   return Number(portLine) || undefined;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
     probe.once('error', reject);

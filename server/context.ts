@@ -2,8 +2,10 @@
 // A presented key that is no key of ours is a failed authentication: logged and, past a per-address
 // allowance, answered late (server/security/auth-failures.ts).
 import { eq } from 'drizzle-orm';
+import { isConnectionError } from '../db/errors.js';
 import { tenants } from '../db/schema.js';
 import type { AppDeps } from './deps.js';
+import { databaseUnavailable } from './trpc.js';
 import { apiKeyPrefix, keyMatchesHash, keysEqual } from './security/api-keys.js';
 import type { AuthFailure, AuthFailureThrottle } from './security/auth-failures.js';
 
@@ -41,7 +43,16 @@ export async function createContext(
   request: { authorization: string | undefined; source?: string | undefined; path?: string | undefined },
   authFailures?: AuthFailureThrottle,
 ): Promise<Context> {
-  const { caller, failure } = await resolveCaller(deps, request.authorization);
-  if (failure) await authFailures?.failed(request.source, failure, request.path);
-  return { deps, caller };
+  let resolved: Awaited<ReturnType<typeof resolveCaller>>;
+  try {
+    resolved = await resolveCaller(deps, request.authorization);
+  } catch (error) {
+    // A tenant key is checked against the database before any procedure runs: while the database
+    // is unreachable that is SERVICE_UNAVAILABLE too, not an internal error.
+    if (!isConnectionError(error)) throw error;
+    deps.logger.warn({ err: error }, 'database unavailable');
+    throw databaseUnavailable(error);
+  }
+  if (resolved.failure) await authFailures?.failed(request.source, resolved.failure, request.path);
+  return { deps, caller: resolved.caller };
 }

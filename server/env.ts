@@ -85,6 +85,7 @@ const envSchema = z.object({
   HOOKLINE_SWEEP_INTERVAL: duration('HOOKLINE_SWEEP_INTERVAL')
     .pipe(z.number().min(10, 'HOOKLINE_SWEEP_INTERVAL: must be at least 10ms'))
     .default(60_000),
+  HOOKLINE_WORKER_RESTART_WINDOW: duration('HOOKLINE_WORKER_RESTART_WINDOW').default(60_000),
   HOOKLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOOKLINE_DATA_DIR: z.string().min(1).default('.hookline'),
   HOOKLINE_MAX_BATCH_CALLS: positiveInt.max(1000).default(50),
@@ -122,6 +123,8 @@ export interface Config {
   workerDeadAfterMs: number;
   /** How often each worker looks for pending deliveries that no job will attempt (worker/stranded-sweeper.ts). */
   sweepIntervalMs: number;
+  /** `hookline worker` exits 1 when its stopped job runner could not be restarted within this long. */
+  workerRestartWindowMs: number;
   logLevel: string;
   dataDir: string;
   /** The most tRPC calls one batched HTTP request may carry. */
@@ -181,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerHeartbeatMs: e.HOOKLINE_WORKER_HEARTBEAT,
     workerDeadAfterMs: e.HOOKLINE_WORKER_DEAD_AFTER,
     sweepIntervalMs: e.HOOKLINE_SWEEP_INTERVAL,
+    workerRestartWindowMs: e.HOOKLINE_WORKER_RESTART_WINDOW,
     logLevel: e.HOOKLINE_LOG_LEVEL,
     dataDir: e.HOOKLINE_DATA_DIR,
     maxBatchCalls: e.HOOKLINE_MAX_BATCH_CALLS,

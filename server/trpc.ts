@@ -10,6 +10,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
 import { z, ZodError } from 'zod';
+import { isConnectionError } from '../db/errors.js';
 import { tenants } from '../db/schema.js';
 import type { Context } from './context.js';
 import {
@@ -72,12 +73,25 @@ function toTRPCError(error: DomainError): TRPCError {
   return new TRPCError({ code, message: error.message, cause: error });
 }
 
-// Domain errors become typed tRPC errors here; anything else is an internal error, logged once.
+/**
+ * The answer while the database cannot be reached (down, restarting, failing over): a typed 503 the
+ * caller can retry, never an internal error. The detail goes to the log, not to the caller.
+ */
+export function databaseUnavailable(cause: unknown): TRPCError {
+  return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'database unavailable; try again shortly', cause });
+}
+
+// Domain errors become typed tRPC errors here; a lost database connection is SERVICE_UNAVAILABLE;
+// anything else is an internal error, logged once.
 const errorBoundary = t.middleware(async ({ ctx, next, path }) => {
   const result = await next();
   if (!result.ok) {
     const cause = result.error.cause;
     if (cause instanceof DomainError) throw toTRPCError(cause);
+    if (result.error.code === 'INTERNAL_SERVER_ERROR' && isConnectionError(cause)) {
+      ctx.deps.logger.warn({ err: cause, path }, 'database unavailable');
+      throw databaseUnavailable(cause);
+    }
     if (result.error.code === 'INTERNAL_SERVER_ERROR') {
       ctx.deps.logger.error({ err: cause ?? result.error, path }, 'procedure failed');
     }

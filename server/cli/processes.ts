@@ -5,6 +5,7 @@
 // close the pool, exit 0.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isConnectionError } from '../../db/errors.js';
 import { limitHeapGrowth } from '../heap.js';
 import { createApiServer } from '../http/server.js';
 import type { Logger } from '../logger.js';
@@ -14,6 +15,8 @@ import { startWorker, type Worker } from '../worker/worker.js';
 
 /** Extra time past the per-attempt timeout before a shutdown gives up and exits 1. */
 const shutdownGraceMs = 15_000;
+/** How long a worker that gave up on its job runner tries to stop cleanly before it exits 1. */
+const giveUpShutdownMs = 3_000;
 
 export async function runProcesses(parts: { api: boolean; worker: boolean }): Promise<void> {
   limitHeapGrowth();
@@ -21,6 +24,8 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   let stopRequested: string | undefined;
   let onStopRequest: ((signal: string) => void) | undefined;
   let runtime: Runtime | undefined;
+  /** The worker's runner could not be restarted: stop, and exit 1. */
+  let gaveUp = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopRequested) {
       // A second signal: the operator insists.
@@ -37,6 +42,17 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A promise rejected with nobody awaiting it ends a Node process. A lost database connection is
+  // not a reason to die (the pools reconnect, the worker restarts its runner): graphile-worker 0.17
+  // leaves such rejections unawaited on some of its shutdown paths. Anything else still ends it.
+  process.on('unhandledRejection', (reason) => {
+    if (isConnectionError(reason) || isReleasedBatcher(reason)) {
+      (runtime?.logger ?? console).warn({ err: reason }, 'database operation failed with nobody waiting for it');
+      return;
+    }
+    process.stderr.write(`hookline: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+    process.exit(1);
+  });
 
   // Without the API, the process pool only serves the worker's upkeep, /metrics and /readyz: the
   // deliveries have a pool of their own.
@@ -45,22 +61,36 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   const servers: Server[] = [];
   let worker: Worker | undefined;
   const metrics = createMetrics(deps, { worker: parts.worker });
+  const notReadyReason = () => (worker && !worker.isRunning() ? 'delivery worker restarting' : undefined);
 
   try {
     if (parts.worker && !stopRequested) {
-      worker = await startWorker(deps, { onAttempt: metrics.onAttempt });
+      worker = await startWorker(deps, {
+        onAttempt: metrics.onAttempt,
+        // A worker-only process that cannot get a job runner going again exits 1, so that its
+        // orchestrator restarts it; `start` (API and worker, nothing to restart it) keeps trying.
+        ...(!parts.api && {
+          restartWindowMs: deps.config.workerRestartWindowMs,
+          onGiveUp: () => {
+            gaveUp = true;
+            onSignal('SIGTERM');
+            // Nothing is in flight and the database is away: a stop that waits on it is not worth waiting for.
+            setTimeout(() => process.exit(1), giveUpShutdownMs).unref();
+          },
+        }),
+      });
       metrics.watchWorker(worker);
       logger.info({ concurrency: deps.config.workerConcurrency, workerId: worker.processId }, 'worker started');
     }
     if (parts.api && !stopRequested) {
-      const server = createApiServer(deps, { routes: { '/metrics': metrics.serve } });
+      const server = createApiServer(deps, { routes: { '/metrics': metrics.serve }, notReadyReason });
       servers.push(server);
       const port = await listen(server, deps.config.port, deps.config.host);
       logger.info({ url: `http://${deps.config.host}:${port}` }, 'API listening');
       process.stdout.write(`hookline API on http://${deps.config.host}:${port}/trpc (health: /healthz)\n`);
     }
     if (deps.config.metricsPort !== undefined && !stopRequested) {
-      const server = createApiServer(deps, { trpc: false, routes: { '/metrics': metrics.serve } });
+      const server = createApiServer(deps, { trpc: false, routes: { '/metrics': metrics.serve }, notReadyReason });
       servers.push(server);
       const port = await listen(server, deps.config.metricsPort, deps.config.host);
       logger.info({ url: `http://${deps.config.host}:${port}/metrics` }, 'metrics listening');
@@ -78,7 +108,7 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
     try {
       await stopAll(started, servers, worker, logger);
       logger.info('stopped');
-      process.exit(0);
+      process.exit(gaveUp ? 1 : 0);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');
       process.exit(1);
@@ -86,6 +116,11 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   };
   onStopRequest = (signal) => void shutdown(signal);
   if (stopRequested) onStopRequest(stopRequested);
+}
+
+/** graphile-worker's batcher of a stopped runner, called by a delivery that outlived it. */
+function isReleasedBatcher(reason: unknown): boolean {
+  return reason instanceof Error && reason.message.startsWith('This batcher has been released');
 }
 
 async function listen(server: Server, port: number, host: string): Promise<number> {

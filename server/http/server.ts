@@ -15,6 +15,8 @@ export interface ApiServerOptions {
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
   /** Mount the API at /trpc (default true); false gives the worker's metrics/health listener. */
   trpc?: boolean;
+  /** Why this process is not ready beyond the database (e.g. its worker's runner is down), if so. */
+  notReadyReason?: () => string | undefined;
 }
 
 export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): Server {
@@ -54,13 +56,18 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
           appliedMigrationCount(deps.sql),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error('database timeout')), 2000).unref()),
         ]);
+        const notReady = options.notReadyReason?.();
         if (applied < expectedMigrations) {
           sendJson(res, 503, { ok: false, reason: `migrations pending (${applied}/${expectedMigrations})` });
+        } else if (notReady) {
+          sendJson(res, 503, { ok: false, reason: notReady });
         } else {
           sendJson(res, 200, { ok: true });
         }
       } catch (error) {
-        sendJson(res, 503, { ok: false, reason: `database unreachable: ${(error as Error).message}` });
+        // The detail (an address, a user name) is for the operator's log, not for any caller.
+        deps.logger.warn({ err: error }, 'readiness check: database unavailable');
+        sendJson(res, 503, { ok: false, reason: 'database unavailable' });
       }
     },
     ...options.routes,

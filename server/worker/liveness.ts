@@ -2,8 +2,15 @@
 // hours. Each worker process therefore writes a heartbeat with the ids it locks jobs under, and
 // every process periodically unlocks the jobs of processes whose heartbeat has stopped, so a
 // delivery interrupted by SIGKILL is attempted again within a minute once any worker runs.
+//
+// The heartbeat has a connection of its own: on a shared pool, queries queued behind a saturated
+// pool (a burst of API calls, a slow upkeep scan) would silence a live process for longer than
+// `deadAfterMs`, and its peers would unlock its jobs while it is still delivering them (duplicate
+// POSTs outside any crash).
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { defaultConnectTimeoutSeconds, reconnectBackoffSeconds } from '../../db/client.js';
 import type { AppDeps } from '../deps.js';
 
 export interface LivenessOptions {
@@ -16,6 +23,8 @@ export interface Liveness {
   processId: string;
   /** Adds a graphile-worker id (pool or worker) that this process locks jobs under. */
   addLockId(id: string): void;
+  /** Ids this process no longer locks jobs under (a graphile-worker runner that stopped). */
+  removeLockIds(ids: Iterable<string>): void;
   /** Writes the first heartbeat, then keeps beating and sweeping in the background. */
   start(): Promise<void>;
   /** One sweep: unlocks the jobs of dead processes; returns how many processes were found dead. */
@@ -23,16 +32,29 @@ export interface Liveness {
   stop(): Promise<void>;
 }
 
-export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Liveness {
+export function createLiveness(deps: Pick<AppDeps, 'config' | 'logger'>, options: LivenessOptions = {}): Liveness {
   const heartbeatMs = options.heartbeatMs ?? 5_000;
   const deadAfterMs = options.deadAfterMs ?? 30_000;
   const processId = `hlw_${randomBytes(8).toString('hex')}`;
   const lockIds = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let beating: Promise<unknown> = Promise.resolve();
+  const sql = postgres(deps.config.databaseUrl, {
+    max: 1,
+    connect_timeout: defaultConnectTimeoutSeconds,
+    backoff: reconnectBackoffSeconds,
+    onnotice: () => {},
+    connection: { application_name: 'hookline-heartbeat' },
+  });
+
+  // After a database outage every process' heartbeat is old: peers get one round of beats to show
+  // they are alive before this process judges anyone dead (it would otherwise unlock the jobs of
+  // live workers that simply have not beaten yet since the database came back).
+  let failing = false;
+  let sweepAfter = 0;
 
   const beat = () =>
-    deps.sql`
+    sql`
       insert into worker_heartbeats (worker_id, pid, host, lock_ids, last_seen_at)
       values (${processId}, ${process.pid}, ${hostname()}, ${[...lockIds]}, now())
       on conflict (worker_id) do update set last_seen_at = now(), lock_ids = excluded.lock_ids`;
@@ -47,7 +69,7 @@ export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Li
     // Jobs locked by a dead process, and jobs locked long ago by an id no live process claims (a
     // process killed before its first heartbeat), are unlocked in one statement. Unlocking scans
     // the jobs table too, so it runs only when there is someone to unlock.
-    const [row] = await deps.sql<{ dead: number }[]>`
+    const [row] = await sql<{ dead: number }[]>`
       with dead as (
         delete from worker_heartbeats
          where last_seen_at < now() - ${deadAfterMs} * interval '1 millisecond'
@@ -72,14 +94,28 @@ export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Li
 
   const tick = () => {
     beating = beat()
-      .then(sweep)
-      .catch((error: unknown) => deps.logger.warn({ err: error }, 'worker heartbeat failed'));
+      .then(() => {
+        if (failing) {
+          failing = false;
+          sweepAfter = Date.now() + 2 * heartbeatMs;
+          deps.logger.info('worker heartbeat resumed');
+        }
+        if (Date.now() >= sweepAfter) return sweep();
+      })
+      .catch((error: unknown) => {
+        // Logged once per outage, not once per beat.
+        if (!failing) deps.logger.warn({ err: error }, 'worker heartbeat failed');
+        failing = true;
+      });
   };
 
   return {
     processId,
     addLockId(id) {
       lockIds.add(id);
+    },
+    removeLockIds(ids) {
+      for (const id of ids) lockIds.delete(id);
     },
     async start() {
       await beat();
@@ -90,7 +126,11 @@ export function createLiveness(deps: AppDeps, options: LivenessOptions = {}): Li
     async stop() {
       if (timer) clearInterval(timer);
       await beating;
-      await deps.sql`delete from worker_heartbeats where worker_id = ${processId}`;
+      try {
+        await sql`delete from worker_heartbeats where worker_id = ${processId}`;
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
     },
   };
 }

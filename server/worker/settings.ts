@@ -25,6 +25,10 @@ export function workerRunnerSettings(
         // Completions of the same tick share one statement. A completion lost in a crash only
         // re-runs a job whose attempt is already recorded, which then does nothing.
         completeJobBatchDelay: 0,
+        // Failures batched too: unbatched, graphile-worker 0.17 does not await a failed job's
+        // update, and one lost to a database restart was an unhandled rejection that killed the
+        // process. Batched, it stops the runner instead, which the worker restarts (worker.ts).
+        failJobBatchDelay: 0,
       },
     },
   };

@@ -1,7 +1,17 @@
 // The delivery worker: a graphile-worker runner over hookline's tasks, with the guarded HTTP
 // client, per-tenant fairness and crash recovery (liveness) wired around it, and the hourly
 // retention job on graphile-worker's cron.
+//
+// The runner is supervised. graphile-worker 0.17 stops its runner for good when it cannot record a
+// job's completion or failure (the database restarting or failing over under a delivery in flight:
+// "Failed to complete jobs … shutting down"), and never starts again by itself. When the runner
+// stops without being asked to, a new one is started, with backoff, until one runs; the jobs the
+// stopped one held locked are unlocked once the database answers again. The fairness slots and the
+// process' heartbeat carry over: deliveries of the stopped runner still in flight keep their slots
+// until they finish. A caller that cannot live without a runner (`hookline worker`, which an
+// orchestrator restarts) sets `restartWindowMs` and is told when none could be started within it.
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
 import { connectDatabase } from '../../db/client.js';
 import { createDeliverTask } from '../delivery/deliver.js';
@@ -26,11 +36,21 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
   sweeper?: StrandedSweeperOptions;
   onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
+  /**
+   * A runner that stopped by itself and could not be started again within this long calls
+   * `onGiveUp` (once); restarts go on meanwhile. Unset: restart for ever.
+   */
+  restartWindowMs?: number;
+  onGiveUp?: (error: unknown) => void;
+  /** Longest pause between two restart attempts (default 2 s). */
+  maxRestartDelayMs?: number;
 }
 
 export interface Worker {
   processId: string;
   fairness: TenantFairness;
+  /** Whether graphile-worker's runner is running (false while a stopped one is being restarted). */
+  isRunning(): boolean;
   /** Stops taking jobs, lets in-flight deliveries finish (bounded by the timeout), then returns (once). */
   stop(): Promise<void>;
 }
@@ -62,18 +82,26 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     ...options.liveness,
   });
 
+  // The ids the current runner locks jobs under (its pool's and its workers'); a restart starts a
+  // new set, and the stopped runner's are unlocked once a new runner has started.
+  let runnerLockIds = new Set<string>();
   const events: WorkerEvents = new EventEmitter();
+  // The current runner's pool: retries wake its job fetch at their run_at (retry-wake.ts).
   let workerPool: WorkerPool | undefined;
-  events.on('pool:create', ({ workerPool: created }) => {
-    liveness.addLockId(created.id);
-    workerPool = created;
-  });
   const retryWake = createRetryWake(() => workerPool?.nudge(1));
-  events.on('worker:create', ({ worker }) => liveness.addLockId(worker.workerId));
+  events.on('pool:create', ({ workerPool: created }) => {
+    workerPool = created;
+    runnerLockIds.add(created.id);
+    liveness.addLockId(created.id);
+  });
+  events.on('worker:create', ({ worker }) => {
+    runnerLockIds.add(worker.workerId);
+    liveness.addLockId(worker.workerId);
+  });
 
-  let runner: Runner | undefined;
-  try {
-    runner = await run({
+  const startRunner = (): Promise<Runner> => {
+    runnerLockIds = new Set();
+    return run({
       connectionString: config.databaseUrl,
       ...workerRunnerSettings(config, { pollIntervalMs: options.pollIntervalMs }),
       events,
@@ -91,28 +119,106 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         }) as never,
       },
     });
+  };
+
+  let runner: Runner | undefined;
+  try {
+    runner = await startRunner();
     await liveness.start();
   } catch (error) {
     // Half started: release what did start (a failure here must not hide the first one).
-    await inTurn([() => runner?.stop(), () => http.close(), () => pool.close()]).catch(() => {});
+    await inTurn([() => runner?.stop(), () => liveness.stop(), () => http.close(), () => pool.close()]).catch(() => {});
     throw error;
   }
-  const started = runner;
   const queueVacuum = startQueueVacuum(processDeps);
   const sweeper = createStrandedSweeper(processDeps, options.sweeper);
   sweeper.start();
 
+  let current: Runner | undefined = runner;
+  let stopping = false;
   let stopped: Promise<void> | undefined;
+  /** A restart under way (stop waits for it: a runner it starts meanwhile is stopped at once). */
+  let restarting: Promise<void> | undefined;
+  const abandon = new AbortController();
+  const maxRestartDelayMs = options.maxRestartDelayMs ?? 2_000;
+
+  /** Unlocks the jobs a stopped runner left locked (its local queue, deliveries cut short). */
+  const releaseLocks = async (ids: string[]) => {
+    try {
+      await pool.sql`select graphile_worker.force_unlock_workers(${ids}::text[])`;
+    } finally {
+      // No longer claimed by this process either way: if the unlock failed, the orphan sweep
+      // (liveness.ts) unlocks them once they are `deadAfterMs` old.
+      liveness.removeLockIds(ids);
+    }
+  };
+
+  const supervise = (watched: Runner, lockIds: Set<string>) => {
+    const ended = (error?: unknown) => {
+      if (stopping) return;
+      current = undefined;
+      deps.logger.error({ err: error }, 'worker runner stopped; restarting it');
+      restarting = restart([...lockIds], Date.now())
+        .catch((restartError: unknown) => deps.logger.error({ err: restartError }, 'worker runner restart failed'))
+        .finally(() => {
+          restarting = undefined;
+        });
+    };
+    watched.promise.then(() => ended(), ended);
+  };
+
+  const restart = async (orphanedLockIds: string[], downSince: number) => {
+    let lastError: unknown;
+    const giveUp =
+      options.restartWindowMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (stopping || current) return;
+            deps.logger.fatal({ err: lastError, downForMs: Date.now() - downSince }, 'worker runner could not be restarted; giving up');
+            options.onGiveUp?.(lastError);
+          }, options.restartWindowMs);
+    giveUp?.unref();
+    for (let delay = 250; !stopping; delay = Math.min(delay * 2, maxRestartDelayMs)) {
+      await sleep(delay, undefined, { signal: abandon.signal }).catch(() => {});
+      if (stopping) break;
+      try {
+        const started = await startRunner();
+        if (stopping) {
+          await started.stop();
+          break;
+        }
+        current = started;
+        clearTimeout(giveUp);
+        supervise(started, runnerLockIds);
+        deps.logger.info({ downForMs: Date.now() - downSince }, 'worker runner restarted');
+        // Not needed for the new runner to work, and the orphan sweep is the net: a failure is logged.
+        await releaseLocks(orphanedLockIds).catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'could not unlock the jobs of the stopped runner; the orphan sweep will'),
+        );
+        return;
+      } catch (error) {
+        lastError = error;
+        deps.logger.warn({ err: error }, 'worker runner did not start; trying again');
+      }
+    }
+    clearTimeout(giveUp);
+  };
+  supervise(runner, runnerLockIds);
+
   return {
     processId: liveness.processId,
     fairness,
+    isRunning: () => current !== undefined,
     stop() {
       // Jobs waiting for a delivery slot go back to the queue at once; the deliveries in flight
       // finish. Every step runs even if one before it failed: a heartbeat left beating would keep
       // other workers from ever unlocking this one's jobs.
+      stopping = true;
+      abandon.abort();
       stopped ??= inTurn([
         () => fairness.close(),
-        () => started.stop(),
+        () => restarting,
+        () => current?.stop(),
         () => queueVacuum.stop(),
         () => sweeper.stop(),
         () => retryWake.stop(),
