@@ -53,8 +53,11 @@ export function defaultDnsTimeoutMs(attemptTimeoutMs: number): number {
 
 /** A TTL is honoured up to this: a long-lived worker still notices a moved receiver. */
 const MAX_TTL_MS = 5 * 60_000;
-/** How long a failed lookup (no such name, no answer) is remembered before the next query. */
-const FAILURE_TTL_MS = 5_000;
+/**
+ * How long a failed lookup (no such name, no answer) is remembered: a burst of deliveries to a dead
+ * name pays one timeout, not one each; short enough that the first retry (5 s) asks again.
+ */
+const FAILURE_TTL_MS = 2_000;
 /** /etc/hosts and /etc/resolv.conf are read again at most this often. */
 const SYSTEM_FILES_TTL_MS = 10_000;
 
