@@ -110,10 +110,11 @@ export const dnsStallScenario: Scenario = {
       const b = summarize(latencies);
       const firstB = Math.min(...latencies);
 
-      const attemptsA = await hookline.workerRuntime.deps.sql<{ error: string | null; attempts: number; p50: number | null }[]>`
-        select error, count(*)::int as attempts, percentile_disc(0.5) within group (order by duration_ms)::int as p50
+      const attemptsA = await hookline.workerRuntime.deps.sql<{ error: string | null; attempts: number; p50: number | null; max: number | null }[]>`
+        select error, count(*)::int as attempts, percentile_disc(0.5) within group (order by duration_ms)::int as p50, max(duration_ms)::int as max
         from attempts where tenant_id = ${tenantA!.id} group by error order by error`;
-      const attemptsLine = attemptsA.map((r) => `${r.error ?? 'response'} ${r.attempts} (p50 ${r.p50} ms)`).join(', ') || 'none';
+      const attemptsLine =
+        attemptsA.map((r) => `${r.error ?? 'response'} ${r.attempts} (duration p50 ${r.p50} ms, max ${r.max} ms)`).join(', ') || 'none';
       const queriesB = dns.queries.filter((q) => q.name.endsWith('.ok.test')).length;
       const queriesA = dns.queries.filter((q) => q.name.endsWith('.stall.test')).length;
 

@@ -99,7 +99,7 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
         if (!isNoSuchName(error)) break;
       }
     }
-    const error = lastError ?? new Error(`${hostname} has no addresses`);
+    const error = describedFailure(lastError);
     remember(hostname, { expiresAt: now() + FAILURE_TTL_MS, error });
     throw error;
   }
@@ -140,6 +140,24 @@ async function queryBothFamilies(
     addresses: records.map(({ address, family }) => ({ address, family })),
     ttlSeconds: Math.min(...records.map((r) => r.ttl)),
   };
+}
+
+const FAILURE_WORDS: Record<string, string> = {
+  [dns.TIMEOUT]: 'the DNS server did not answer',
+  [dns.NOTFOUND]: 'no such name',
+  [dns.NODATA]: 'the name has no address records',
+  [dns.SERVFAIL]: 'the DNS server failed',
+  [dns.REFUSED]: 'the DNS server refused the query',
+  [dns.CONNREFUSED]: 'the DNS server could not be reached',
+};
+
+/**
+ * The failure in words and its code, without the name c-ares last asked: with search domains that
+ * is the name plus one of the operator's domains, which is not the tenant's business.
+ */
+function describedFailure(error: Error | undefined): Error {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? dns.NODATA;
+  return Object.assign(new Error(`${FAILURE_WORDS[code] ?? 'the lookup failed'} (${code})`, { cause: error }), { code });
 }
 
 function isNoSuchName(error: unknown): boolean {
