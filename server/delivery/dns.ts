@@ -13,8 +13,7 @@
 //      applied here, in glibc's order, since c-ares' query API skips them (Kubernetes service
 //      names such as `receiver.staging` rely on them).
 // Answers are cached by their TTL (bounded, capped), failures briefly, and concurrent lookups of a
-// name share one query. The caller bounds each lookup by its own deadline (server/delivery/http.ts);
-// c-ares' timeout and tries are set so that its query ends about then too.
+// name share one query. A lookup ends at its deadline, its queries cancelled.
 import dns from 'node:dns';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -28,7 +27,7 @@ export interface ResolvedAddress {
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
 export interface DnsResolverOptions {
-  /** How long one lookup may take; c-ares gives up about then. */
+  /** How long one lookup may take, search domains included; its queries are then cancelled. */
   timeoutMs: number;
   /** DNS servers (`host:port`) instead of the system's: tests point these at a loopback server. */
   servers?: readonly string[];
@@ -67,10 +66,7 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
   const { timeoutMs, maxEntries = 10_000, now = Date.now } = options;
   const hostsPath = options.hostsPath ?? '/etc/hosts';
   const resolvConfPath = options.resolvConfPath === undefined ? '/etc/resolv.conf' : options.resolvConfPath;
-  // c-ares doubles its timeout on each try: with 2 tries, t + 2t = the whole budget.
-  const resolver = new dns.promises.Resolver({ timeout: Math.max(1, Math.floor(timeoutMs / 3)), tries: 2 });
-  if (options.servers) resolver.setServers([...options.servers]);
-
+  const channels = new Set<dns.promises.Resolver>();
   const cache = new Map<string, CacheEntry>();
   const inFlight = new Map<string, Promise<ResolvedAddress[]>>();
   const systemFiles = cachedLoad(now, SYSTEM_FILES_TTL_MS, () => readSystemFiles(hostsPath, resolvConfPath));
@@ -86,20 +82,40 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
     const { hosts, search, ndots } = await systemFiles();
     const fromHosts = hosts.get(hostname.replace(/\.$/, ''));
     if (fromHosts) return fromHosts;
+    // A c-ares channel of its own per lookup, so that the deadline can cancel this lookup's
+    // queries (cancel() ends every query of a channel), and c-ares' timeouts, which it adapts to
+    // the latencies it has seen, start from the configured one (a channel that has seen fast cache
+    // hits would give up on a slow name early). Its timeout doubles on the retry: t + 2t = the budget.
+    const channel = new dns.promises.Resolver({ timeout: Math.max(1, Math.floor(timeoutMs / 3)), tries: 2 });
+    if (options.servers) channel.setServers([...options.servers]);
+    channels.add(channel);
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      channel.cancel();
+    }, timeoutMs);
     let lastError: Error | undefined;
-    for (const candidate of searchCandidates(hostname, search, ndots)) {
-      try {
-        const { addresses, ttlSeconds } = await queryBothFamilies(resolver, candidate);
-        remember(hostname, { expiresAt: now() + Math.min(ttlSeconds * 1000, MAX_TTL_MS), addresses });
-        return addresses;
-      } catch (error) {
-        lastError = error as Error;
-        // Only "no such name" moves on to the next search domain; a server that does not answer
-        // or fails is an answer for all of them (as glibc stops).
-        if (!isNoSuchName(error)) break;
+    try {
+      for (const candidate of searchCandidates(hostname, search, ndots)) {
+        try {
+          const { addresses, ttlSeconds } = await queryBothFamilies(channel, candidate);
+          remember(hostname, { expiresAt: now() + Math.min(ttlSeconds * 1000, MAX_TTL_MS), addresses });
+          return addresses;
+        } catch (error) {
+          lastError = error as Error;
+          // Only "no such name" moves on to the next search domain; a server that does not answer
+          // or fails is an answer for all of them (as glibc stops).
+          if (!isNoSuchName(error)) break;
+        }
       }
+    } finally {
+      clearTimeout(deadline);
+      channel.cancel();
+      channels.delete(channel);
     }
-    const error = describedFailure(lastError);
+    const error = timedOut
+      ? Object.assign(new Error(`the DNS server did not answer within ${timeoutMs} ms (${dns.TIMEOUT})`), { code: dns.TIMEOUT })
+      : describedFailure(lastError);
     remember(hostname, { expiresAt: now() + FAILURE_TTL_MS, error });
     throw error;
   }
@@ -118,7 +134,12 @@ export function createDnsResolver(options: DnsResolverOptions): DnsResolver {
     return pending;
   };
 
-  return { resolve, close: () => resolver.cancel() };
+  return {
+    resolve,
+    close() {
+      for (const channel of channels) channel.cancel();
+    },
+  };
 }
 
 /** A/AAAA in parallel; either family alone is an answer. The TTL is the shortest of the records'. */
