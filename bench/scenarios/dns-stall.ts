@@ -21,6 +21,7 @@ import type { Figure, ScenarioResult } from '../lib/report.js';
 import { pgSettingsLine, type Scenario } from '../lib/scenario.js';
 import { summarize } from '../lib/stats.js';
 import { startWorkerProcess } from '../lib/worker-process.js';
+import { describeCpu, startCpuMeter } from '../lib/cpu.js';
 
 export const dnsStallScenario: Scenario = {
   name: 'dns-stall',
@@ -59,17 +60,48 @@ export const dnsStallScenario: Scenario = {
         endpointsPerTenant: endpointsA,
         urlFor: (_t, e) => `http://a${e}.stall.test:${port}/a/${e}`,
       });
-      const [tenantB] = await createTenants(hookline, {
+      // B alone and B beside A are two tenants with names of their own, so B's first deliveries
+      // need a lookup in both windows.
+      const [tenantAlone, tenantB] = await createTenants(hookline, {
         label: 'dns-b',
-        tenants: 1,
+        tenants: 2,
         endpointsPerTenant: endpointsB,
-        urlFor: (_t, e) => `http://b${e}.ok.test:${port}/b/${e}`,
+        urlFor: (t, e) => `http://${t === 0 ? 'c' : 'b'}${e}.ok.test:${port}/b/${e}`,
       });
       const api = hookline.apiRuntime.deps;
       const worker = startWorkerProcess(hookline.env, {
         wrap: (command) => ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf, ...command],
       });
       await sleep(2000); // the worker process starts and connects
+
+      const measureB = async (tenantId: string, label: string) => {
+        context.log(`dns-stall: B at ${rateB} events/s to ${endpointsB} new names for ${seconds} s (${label})`);
+        await receiver.takeArrivals();
+        const base = (await receiver.stats()).count;
+        const cpu = startCpuMeter();
+        const run = await sendOpenLoop(api, { tenantIds: [tenantId], ratePerSecond: rateB, durationMs: seconds * 1000 });
+        const expected = run.sent.length * endpointsB;
+        const windowEndedAt = now();
+        await receiver.waitForCount(base + expected, graceMs).catch(() => undefined);
+        const waitedMs = now() - windowEndedAt;
+        const usage = cpu.stop();
+        const arrivals = await receiver.takeArrivals();
+        // One latency per delivery (event × endpoint): intended send → first arrival; ∞ if none.
+        const firstAt = new Map<string, number>();
+        for (const [id, path, at] of arrivals) {
+          const key = `${id} ${path}`;
+          if (!firstAt.has(key) || at < firstAt.get(key)!) firstAt.set(key, at);
+        }
+        const latencies = run.sent.flatMap((event) =>
+          Array.from({ length: endpointsB }, (_, e) => {
+            const at = firstAt.get(`${event.eventId} /b/${e}`);
+            return at === undefined ? Number.POSITIVE_INFINITY : at - event.intendedAt;
+          }),
+        );
+        return { expected, received: latencies.filter(Number.isFinite).length, summary: summarize(latencies), first: Math.min(...latencies), waitedMs, usage };
+      };
+
+      const alone = await measureB(tenantAlone!.id, 'alone');
 
       const stopA = new AbortController();
       let eventsA = 0;
@@ -81,34 +113,10 @@ export const dnsStallScenario: Scenario = {
       })();
       context.log(`dns-stall: tenant A active (${endpointsA} unanswered names, one event every ${intervalA} ms), ${leadInMs} ms lead-in`);
       await sleep(leadInMs);
-
-      context.log(`dns-stall: B at ${rateB} events/s to ${endpointsB} new names for ${seconds} s`);
-      await receiver.takeArrivals();
-      const run = await sendOpenLoop(api, { tenantIds: [tenantB!.id], ratePerSecond: rateB, durationMs: seconds * 1000 });
-      const expected = run.sent.length * endpointsB;
-      const windowEndedAt = now();
-      await receiver.waitForCount(expected, graceMs).catch(() => undefined);
-      const waitedMs = now() - windowEndedAt;
+      const withA = await measureB(tenantB!.id, 'with A');
       stopA.abort();
       await sendingA;
-      const arrivals = await receiver.takeArrivals();
       const exitCode = await worker.stop(15_000);
-
-      // One latency per B delivery (event × endpoint): intended send → first arrival; ∞ if none.
-      const firstAt = new Map<string, number>();
-      for (const [id, path, at] of arrivals) {
-        const key = `${id} ${path}`;
-        if (!firstAt.has(key) || at < firstAt.get(key)!) firstAt.set(key, at);
-      }
-      const latencies = run.sent.flatMap((event) =>
-        Array.from({ length: endpointsB }, (_, e) => {
-          const at = firstAt.get(`${event.eventId} /b/${e}`);
-          return at === undefined ? Number.POSITIVE_INFINITY : at - event.intendedAt;
-        }),
-      );
-      const received = latencies.filter(Number.isFinite).length;
-      const b = summarize(latencies);
-      const firstB = Math.min(...latencies);
 
       const attemptsA = await hookline.workerRuntime.deps.sql<{ error: string | null; attempts: number; p50: number | null; max: number | null }[]>`
         select error, count(*)::int as attempts, percentile_disc(0.5) within group (order by duration_ms)::int as p50, max(duration_ms)::int as max
@@ -119,11 +127,14 @@ export const dnsStallScenario: Scenario = {
       const queriesA = dns.queries.filter((q) => q.name.endsWith('.stall.test')).length;
 
       const ms = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)} ms` : '∞');
+      const describe = (m: typeof alone) =>
+        `first ${ms(m.first)}, p50 ${ms(m.summary.p50)} / p99 ${ms(m.summary.p99)} / max ${ms(m.summary.max)}, ${m.received} of ${m.expected} received (waited ${Math.round(m.waitedMs / 1000)} s after the window)`;
       const figures: Figure[] = [
-        { name: "B's deliveries received", value: received, unit: `of ${expected}`, goal: { op: '>=', target: expected } },
-        { name: "B's first delivery", value: firstB, unit: 'ms', note: 'after its intended send time' },
-        { name: 'B p50 with A stalled', value: b.p50, unit: 'ms' },
-        { name: 'B p99 with A stalled', value: b.p99, unit: 'ms', goal: { op: '<=', target: 1000 }, note: `max ${ms(b.max)}` },
+        { name: "B's deliveries received with A", value: withA.received, unit: `of ${withA.expected}`, goal: { op: '>=', target: withA.expected } },
+        { name: "B's first delivery with A", value: withA.first, unit: 'ms', note: `alone ${ms(alone.first)}` },
+        { name: 'B p99 alone', value: alone.summary.p99, unit: 'ms', note: `p50 ${ms(alone.summary.p50)}` },
+        { name: 'B p99 with A', value: withA.summary.p99, unit: 'ms', note: `p50 ${ms(withA.summary.p50)}, max ${ms(withA.summary.max)}` },
+        { name: 'B p99 with A / alone', value: withA.summary.p99 / alone.summary.p99, unit: '×', goal: { op: '<=', target: 2 } },
         { name: "A's attempts", value: attemptsA.reduce((n, r) => n + r.attempts, 0), unit: 'attempts', note: attemptsLine },
       ];
       return {
@@ -131,14 +142,18 @@ export const dnsStallScenario: Scenario = {
         title: dnsStallScenario.title,
         context: [
           `A: ${endpointsA} endpoints at *.stall.test, whose DNS server (loopback, port 53) never answers; one event every ${intervalA} ms from ${leadInMs / 1000} s before B's window to its end (${eventsA} events)`,
-          `B: ${endpointsB} endpoints at *.ok.test (answered at once, TTL 300 s, never looked up before), ${rateB} events/s open loop for ${seconds} s; latency = intended send → arrival, per delivery (missing after ${Math.round(waitedMs / 1000)} s more = ∞)`,
+          `B: ${endpointsB} endpoints at *.ok.test (answered at once, TTL 300 s, never looked up before), ${rateB} events/s open loop for ${seconds} s, alone and then beside A (another tenant, new names); latency = intended send → arrival, per delivery (missing = ∞)`,
           `worker: \`hookline worker\` process (exit ${exitCode}) in a mount namespace whose /etc/resolv.conf is "nameserver ${dnsHost}, options timeout:5 attempts:2"; HOOKLINE_TIMEOUT ${hookline.config.timeoutMs} ms, retry schedule ${hookline.config.retryScheduleMs.slice(0, 2).join(', ')} ms…`,
+          `B alone: ${describe(alone)}`,
+          `B with A: ${describe(withA)}`,
           `DNS queries seen: ${queriesA} for A's names, ${queriesB} for B's`,
           `A's attempts by error: ${attemptsLine}`,
+          `alone: ${describeCpu(alone.usage)}`,
+          `with A: ${describeCpu(withA.usage)}`,
           `PostgreSQL ${context.server.version} ${context.server.kind}; ${pgSettingsLine(context)}`,
         ],
         figures,
-        details: { endpointsA, intervalA, endpointsB, rateB, seconds, eventsA, expected, received, b, attemptsA, queriesA, queriesB, waitedMs },
+        details: { endpointsA, intervalA, endpointsB, rateB, seconds, eventsA, alone, withA, attemptsA, queriesA, queriesB },
       };
     } finally {
       await hookline.close();
@@ -149,3 +164,4 @@ export const dnsStallScenario: Scenario = {
     }
   },
 };
+
