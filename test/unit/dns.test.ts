@@ -13,6 +13,7 @@ import {
   searchCandidates,
   type DnsResolverOptions,
 } from '../../server/delivery/dns.js';
+import { ConfigError, loadConfig } from '../../server/env.js';
 import { startFakeDnsServer, type DnsAnswer, type FakeDnsServer } from '../helpers/dns-server.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'hookline-dns-'));
@@ -199,5 +200,15 @@ describe('resolver configuration files', () => {
       ['a.test', [{ address: '10.0.0.1', family: 4 }]],
       ['b.test', [{ address: '10.0.0.1', family: 4 }]],
     ]);
+  });
+});
+
+describe('HOOKLINE_DNS_TIMEOUT', () => {
+  it('defaults to half the attempt timeout, at most 5 s, and must be shorter than HOOKLINE_TIMEOUT', () => {
+    expect(loadConfig({}).dnsTimeoutMs).toBe(5_000);
+    expect(loadConfig({ HOOKLINE_TIMEOUT: '2s' }).dnsTimeoutMs).toBe(1_000);
+    expect(loadConfig({ HOOKLINE_TIMEOUT: '2s', HOOKLINE_DNS_TIMEOUT: '1500ms' }).dnsTimeoutMs).toBe(1_500);
+    expect(() => loadConfig({ HOOKLINE_TIMEOUT: '2s', HOOKLINE_DNS_TIMEOUT: '2s' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HOOKLINE_DNS_TIMEOUT: 'soon' })).toThrow(/HOOKLINE_DNS_TIMEOUT/);
   });
 });
