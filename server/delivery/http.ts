@@ -104,7 +104,8 @@ async function resolveAllowedAddresses(
 ): Promise<ResolvedAddress[]> {
   let addresses: ResolvedAddress[];
   try {
-    addresses = await withinDeadline(resolver(hostname), timeoutMs, () => new DnsLookupError(`${hostname}: no DNS answer within ${timeoutMs} ms`));
+    const noAnswer = () => new DnsLookupError(`${hostname}: no DNS answer within ${timeoutMs} ms`);
+    addresses = await withinDeadline(resolver(hostname), timeoutMs, noAnswer);
   } catch (error) {
     if (error instanceof DnsLookupError) throw error;
     throw new DnsLookupError(`could not resolve ${hostname}: ${withoutAddresses(errorMessage(error))}`, { cause: error });
@@ -144,12 +145,11 @@ function withinDeadline<T>(promise: Promise<T>, ms: number, timedOut: () => Erro
  * it with `{ all: true }` when it may try several addresses (autoSelectFamily) and without
  * otherwise; both callback shapes are answered.
  */
-export function createGuardedLookup(policy: UrlPolicy, resolver: Resolver, options: GuardedLookupOptions): net.LookupFunction {
-  const { timeoutMs } = options;
+export function createGuardedLookup(policy: UrlPolicy, resolver: Resolver, guard: GuardedLookupOptions): net.LookupFunction {
   return (hostname, options, callback) => {
     const wantedFamily = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
     // then(onFulfilled, onRejected) rather than .catch: the callback must run exactly once.
-    resolveAllowedAddresses(hostname, policy, resolver, timeoutMs).then(
+    resolveAllowedAddresses(hostname, policy, resolver, guard.timeoutMs).then(
       (allowed) => {
         const addresses = wantedFamily === 4 || wantedFamily === 6 ? allowed.filter((a) => a.family === wantedFamily) : allowed;
         const first = addresses[0];
