@@ -68,11 +68,15 @@ export const dnsStallScenario: Scenario = {
         endpointsPerTenant: endpointsB,
         urlFor: (t, e) => `http://${t === 0 ? 'c' : 'b'}${e}.ok.test:${port}/b/${e}`,
       });
+      // Warm-up through an IP literal (no lookup): the worker process is up and its pools open
+      // before anything is timed.
+      const [warmUp] = await createTenants(hookline, { label: 'dns-warm-up', tenants: 1, endpointsPerTenant: 1, urlFor: () => `${receiver.urls[0]}/warm-up` });
       const api = hookline.apiRuntime.deps;
       const worker = startWorkerProcess(hookline.env, {
         wrap: (command) => ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf, ...command],
       });
-      await sleep(2000); // the worker process starts and connects
+      const warmUpRun = await sendOpenLoop(api, { tenantIds: [warmUp!.id], ratePerSecond: 10, durationMs: 2000 });
+      await receiver.waitForCount(warmUpRun.sent.length, 60_000);
 
       const measureB = async (tenantId: string, label: string) => {
         context.log(`dns-stall: B at ${rateB} events/s to ${endpointsB} new names for ${seconds} s (${label})`);
