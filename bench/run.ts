@@ -11,6 +11,7 @@ import type { BenchContext, Scenario } from './lib/scenario.js';
 import type { StatementStat } from './lib/environment.js';
 import { backlogScenario } from './scenarios/backlog.js';
 import { ceilingsScenario } from './scenarios/ceilings.js';
+import { dnsStallScenario } from './scenarios/dns-stall.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
@@ -23,6 +24,7 @@ const scenarios: Scenario[] = [
   fanoutScenario,
   noisyNeighbourScenario,
   backlogScenario,
+  dnsStallScenario,
 ];
 
 function choose(names: string[]): Scenario[] {

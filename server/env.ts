@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseAllowedNetworks, type UrlPolicy } from '../shared/url-rules.js';
 import { signatureSchemes } from '../shared/signing.js';
 import { parseDuration, parseDurationList } from '../shared/duration.js';
+import { defaultDnsTimeoutMs } from './delivery/dns.js';
 
 const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -75,6 +76,7 @@ const envSchema = z.object({
       }
     }),
   HOOKLINE_TIMEOUT: duration('HOOKLINE_TIMEOUT').default(10_000),
+  HOOKLINE_DNS_TIMEOUT: duration('HOOKLINE_DNS_TIMEOUT').optional(),
   HOOKLINE_MAX_ENDPOINTS_PER_TENANT: positiveInt.default(20),
   HOOKLINE_MAX_PAYLOAD_BYTES: positiveInt.default(262_144),
   HOOKLINE_DISABLE_AFTER: duration('HOOKLINE_DISABLE_AFTER').default(5 * 24 * 3600 * 1000),
@@ -113,6 +115,8 @@ export interface Config {
   /** Delays (ms) before each retry after the first attempt; empty = one attempt only. */
   retryScheduleMs: readonly number[];
   timeoutMs: number;
+  /** Deadline of one name lookup, inside the attempt's (a DNS failure is then recorded as `dns`). */
+  dnsTimeoutMs: number;
   maxEndpointsPerTenant: number;
   maxPayloadBytes: number;
   disableAfterMs: number;
@@ -164,6 +168,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.HOOKLINE_DNS_TIMEOUT !== undefined && e.HOOKLINE_DNS_TIMEOUT >= e.HOOKLINE_TIMEOUT) {
+    throw new ConfigError('invalid configuration:\n  HOOKLINE_DNS_TIMEOUT: must be shorter than HOOKLINE_TIMEOUT');
+  }
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
     port: e.HOOKLINE_PORT,
@@ -176,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     headerPrefix: e.HOOKLINE_HEADER_PREFIX,
     retryScheduleMs: Object.freeze(e.HOOKLINE_RETRY_SCHEDULE),
     timeoutMs: e.HOOKLINE_TIMEOUT,
+    dnsTimeoutMs: e.HOOKLINE_DNS_TIMEOUT ?? defaultDnsTimeoutMs(e.HOOKLINE_TIMEOUT),
     maxEndpointsPerTenant: e.HOOKLINE_MAX_ENDPOINTS_PER_TENANT,
     maxPayloadBytes: e.HOOKLINE_MAX_PAYLOAD_BYTES,
     disableAfterMs: e.HOOKLINE_DISABLE_AFTER,

@@ -315,3 +315,17 @@ export function judgeUrl(raw: string, policy: UrlPolicy): UrlVerdict {
   const refusal = judgeHostname(host, policy);
   return refusal === null ? { ok: true, url } : { ok: false, ...refusal };
 }
+
+/**
+ * The kind of an address in the words reasons use ("private", "loopback", "link-local"), without
+ * the address itself: what a tenant may be told about where its endpoint's name points (the
+ * address may be the operator's internal network). "public" when no rule blocks its range.
+ */
+export function addressKind(address: string): string {
+  const text = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !ipaddr.IPv6.isValid(text)) return 'malformed';
+  const ip = ipaddr.process(text);
+  const label = blockedLabel(ip);
+  if (label !== null) return label;
+  return ip.kind() === 'ipv6' && !ip.match(GLOBAL_UNICAST_IPV6) ? 'non-global IPv6' : 'public';
+}

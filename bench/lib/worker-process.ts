@@ -19,11 +19,14 @@ export interface WorkerProcess {
 const bin = fileURLToPath(new URL('../../server/bin/hookline.js', import.meta.url));
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
+/** `wrap`: turns the worker's command line into another that runs it (e.g. in a mount namespace). */
+export function startWorkerProcess(env: Record<string, string>, options: { wrap?: (command: string[]) => string[] } = {}): WorkerProcess {
   // BENCH_WORKER_NODE_OPTIONS: Node flags for the worker alone, put on its command line (so flags
   // NODE_OPTIONS refuses work too), e.g. `--max-old-space-size=128` or `--cpu-prof --cpu-prof-dir=/tmp/p`.
   const flags = (process.env.BENCH_WORKER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...flags, bin, 'worker'], {
+  const command = [process.execPath, ...flags, bin, 'worker'];
+  const [file, ...args] = options.wrap ? options.wrap(command) : command;
+  const child: ChildProcess = spawn(file!, args, {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

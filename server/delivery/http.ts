@@ -6,14 +6,21 @@
 // resolves once, judges every address and hands only those to the socket. The address judged
 // is the address connected to, so DNS rebinding between registration and delivery (or between
 // a check and the connect) cannot reach a private address.
-import dns from 'node:dns';
+//
+// Names resolve through server/delivery/dns.ts (not getaddrinfo), each lookup within its own
+// deadline, shorter than the attempt's: a DNS server that never answers ends as error 'dns' and
+// holds nothing other deliveries need. What a tenant reads in an attempt's error never carries an
+// address its endpoint's name resolved to (that may be the operator's internal network); the
+// operator's log gets the detail.
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent, buildConnector } from 'undici';
-import { judgeAddress, judgeUrl, localhostAddresses, type UrlPolicy } from '../../shared/url-rules.js';
+import { addressKind, judgeAddress, judgeUrl, localhostAddresses, type UrlPolicy } from '../../shared/url-rules.js';
+import type { Logger } from '../logger.js';
+import { createDnsResolver, defaultDnsTimeoutMs, type ResolvedAddress, type Resolver } from './dns.js';
 
-export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
+export type { Resolver } from './dns.js';
 
 export type PostError = 'timeout' | 'dns' | 'connect' | 'tls' | 'network' | 'blocked' | 'invalid_url';
 
@@ -43,7 +50,12 @@ export interface WebhookHttpClientOptions {
   policy: UrlPolicy;
   /** Deadline for the whole attempt: DNS, connect, TLS, response headers and body. */
   timeoutMs: number;
+  /** Deadline for one name lookup (default: half the attempt's, at most 5 s); shorter than timeoutMs. */
+  dnsTimeoutMs?: number;
+  /** Default: server/delivery/dns.ts with the system's hosts file and DNS servers. */
   resolver?: Resolver;
+  /** Where the detail of a blocked destination goes (the operator's log). */
+  logger?: Pick<Logger, 'warn'>;
   /** Keep-alive connections per receiver origin. */
   connections?: number;
 }
@@ -55,9 +67,18 @@ const MAX_JUDGED_URLS = 10_000;
 // to drop the connection than to download a receiver's large reply.
 const BODY_DRAIN_LIMIT_BYTES = 64 * 1024;
 
-/** Thrown inside the connect path when the destination is not allowed; becomes error 'blocked'. */
+/**
+ * Thrown inside the connect path when the destination is not allowed; becomes error 'blocked'.
+ * `message` is what the tenant reads; `detail` (with the address) is for the operator's log.
+ */
 export class BlockedDestinationError extends Error {
   override name = 'BlockedDestinationError';
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Thrown by the guarded lookup when the name cannot be resolved; becomes error 'dns'. */
@@ -65,10 +86,10 @@ export class DnsLookupError extends Error {
   override name = 'DnsLookupError';
 }
 
-export const systemResolver: Resolver = async (hostname) => {
-  const addresses = await dns.promises.lookup(hostname, { all: true });
-  return addresses.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
-};
+export interface GuardedLookupOptions {
+  /** A lookup not answered by then fails as DnsLookupError (the resolver may go on, unheard). */
+  timeoutMs: number;
+}
 
 /**
  * Resolves a name and judges every address. One blocked address condemns the whole answer:
@@ -79,20 +100,45 @@ async function resolveAllowedAddresses(
   hostname: string,
   policy: UrlPolicy,
   resolver: Resolver,
-): Promise<Array<{ address: string; family: 4 | 6 }>> {
-  let addresses: Array<{ address: string; family: 4 | 6 }>;
+  timeoutMs: number,
+): Promise<ResolvedAddress[]> {
+  let addresses: ResolvedAddress[];
   try {
     // `localhost` names stand for loopback (shared/url-rules.ts): no resolver is asked.
-    addresses = localhostAddresses(hostname, policy) ?? (await resolver(hostname));
+    const noAnswer = () => new DnsLookupError(`${hostname}: no DNS answer within ${timeoutMs} ms`);
+    addresses = localhostAddresses(hostname, policy) ?? (await withinDeadline(resolver(hostname), timeoutMs, noAnswer));
   } catch (error) {
-    throw new DnsLookupError(`could not resolve ${hostname}: ${errorMessage(error)}`, { cause: error });
+    if (error instanceof DnsLookupError) throw error;
+    throw new DnsLookupError(`could not resolve ${hostname}: ${withoutAddresses(errorMessage(error))}`, { cause: error });
   }
   if (addresses.length === 0) throw new DnsLookupError(`${hostname} has no addresses`);
   for (const { address } of addresses) {
     const reason = judgeAddress(address, policy);
-    if (reason !== null) throw new BlockedDestinationError(`${hostname} resolves to ${address}: ${reason}`);
+    if (reason !== null) {
+      throw new BlockedDestinationError(
+        `${hostname} resolves to a blocked address (${addressKind(address)}); see HOOKLINE_ALLOWED_NETWORKS`,
+        `${hostname} resolves to ${address}: ${reason}`,
+      );
+    }
   }
   return addresses;
+}
+
+/** Settles as `promise` does, or rejects with `timedOut()` after `ms`, whichever comes first. */
+function withinDeadline<T>(promise: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(timedOut()), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
@@ -100,11 +146,11 @@ async function resolveAllowedAddresses(
  * it with `{ all: true }` when it may try several addresses (autoSelectFamily) and without
  * otherwise; both callback shapes are answered.
  */
-export function createGuardedLookup(policy: UrlPolicy, resolver: Resolver = systemResolver): net.LookupFunction {
+export function createGuardedLookup(policy: UrlPolicy, resolver: Resolver, guard: GuardedLookupOptions): net.LookupFunction {
   return (hostname, options, callback) => {
     const wantedFamily = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
     // then(onFulfilled, onRejected) rather than .catch: the callback must run exactly once.
-    resolveAllowedAddresses(hostname, policy, resolver).then(
+    resolveAllowedAddresses(hostname, policy, resolver, guard.timeoutMs).then(
       (allowed) => {
         const addresses = wantedFamily === 4 || wantedFamily === 6 ? allowed.filter((a) => a.family === wantedFamily) : allowed;
         const first = addresses[0];
@@ -125,8 +171,8 @@ export function guardConnectTarget(host: string, policy: UrlPolicy): string | nu
   return net.isIP(host) === 0 ? null : judgeAddress(host, policy);
 }
 
-function createGuardedConnector(policy: UrlPolicy, resolver: Resolver, timeoutMs: number): buildConnector.connector {
-  const connect = buildConnector({ lookup: createGuardedLookup(policy, resolver), timeout: timeoutMs });
+function createGuardedConnector(policy: UrlPolicy, resolver: Resolver, timeoutMs: number, dnsTimeoutMs: number): buildConnector.connector {
+  const connect = buildConnector({ lookup: createGuardedLookup(policy, resolver, { timeoutMs: dnsTimeoutMs }), timeout: timeoutMs });
   return (options, callback) => {
     const reason = guardConnectTarget(options.hostname, policy);
     if (reason !== null) {
@@ -138,7 +184,10 @@ function createGuardedConnector(policy: UrlPolicy, resolver: Resolver, timeoutMs
 }
 
 export function createWebhookHttpClient(options: WebhookHttpClientOptions): WebhookHttpClient {
-  const { policy, timeoutMs, resolver = systemResolver, connections = 100 } = options;
+  const { policy, timeoutMs, connections = 100, logger } = options;
+  const dnsTimeoutMs = options.dnsTimeoutMs ?? defaultDnsTimeoutMs(timeoutMs);
+  const ownDns = options.resolver ? undefined : createDnsResolver({ timeoutMs: dnsTimeoutMs });
+  const resolver = options.resolver ?? ownDns!.resolve;
   // No maxRedirections and no redirect interceptor: a 3xx is the receiver's answer, and
   // following it would let a receiver point us at any address.
   const agent = new Agent({
@@ -146,7 +195,7 @@ export function createWebhookHttpClient(options: WebhookHttpClientOptions): Webh
     pipelining: 1,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
-    connect: createGuardedConnector(policy, resolver, timeoutMs),
+    connect: createGuardedConnector(policy, resolver, timeoutMs, dnsTimeoutMs),
   });
 
   // The verdict on a URL string never changes for a fixed policy (judging makes no connection), so
@@ -188,11 +237,20 @@ export function createWebhookHttpClient(options: WebhookHttpClientOptions): Webh
       const { kind, message } = deadline.aborted
         ? { kind: 'timeout' as const, message: `no complete response within ${timeoutMs} ms` }
         : classifyError(error);
+      if (error instanceof BlockedDestinationError && error.detail !== undefined) {
+        logger?.warn({ url: destination.origin, detail: error.detail }, 'delivery blocked: the name resolves to an address that is not allowed');
+      }
       return { kind: 'error', error: kind, message, durationMs: elapsedMs() };
     }
   }
 
-  return { post, close: () => agent.close() };
+  return {
+    post,
+    async close() {
+      ownDns?.close();
+      await agent.close();
+    },
+  };
 }
 
 type Destination = { ok: true; origin: string; path: string } | { ok: false; error: 'blocked' | 'invalid_url'; reason: string };
@@ -246,9 +304,11 @@ const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ENODATA']);
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT|UNABLE_TO_VERIFY/;
 
 function classifyError(error: unknown): { kind: PostError; message: string } {
-  const message = errorMessage(error);
-  if (error instanceof BlockedDestinationError) return { kind: 'blocked', message };
-  if (error instanceof DnsLookupError) return { kind: 'dns', message };
+  // Blocked and DNS messages are written to be shown; anything else (a socket's "connect
+  // ECONNREFUSED 10.1.2.3:443") may name an address the endpoint's name resolved to.
+  if (error instanceof BlockedDestinationError) return { kind: 'blocked', message: error.message };
+  if (error instanceof DnsLookupError) return { kind: 'dns', message: error.message };
+  const message = withoutAddresses(errorMessage(error));
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', message };
@@ -261,4 +321,16 @@ function classifyError(error: unknown): { kind: PostError; message: string } {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+// Runs of characters an IP address (with a port) is written in; each run is checked by net.isIP.
+const ADDRESS_LIKE = /\[?[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*(?:%[\w.-]+)?\]?(?::\d+)?/g;
+
+/** The message with every IP address (and its port) replaced by "[address withheld]". */
+export function withoutAddresses(message: string): string {
+  return message.replace(ADDRESS_LIKE, (token) => {
+    const bare = token.replace(/^\[/, '').replace(/\](?::\d+)?$/, '').replace(/%[\w.-]+$/, '');
+    const isAddress = net.isIP(bare) !== 0 || net.isIPv4(bare.replace(/:\d+$/, ''));
+    return isAddress ? '[address withheld]' : token;
+  });
 }

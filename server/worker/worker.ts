@@ -68,7 +68,9 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
   const http = createWebhookHttpClient({
     policy: config.urlPolicy,
     timeoutMs: config.timeoutMs,
+    dnsTimeoutMs: config.dnsTimeoutMs,
     ...(options.resolver && { resolver: options.resolver }),
+    logger: deps.logger,
   });
   const fairness = createTenantFairness(deps, {
     slots: config.workerConcurrency,

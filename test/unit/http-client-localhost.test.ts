@@ -53,7 +53,7 @@ function lookupOnce(lookup: net.LookupFunction, hostname: string, options: { all
 describe('localhost at connect time', () => {
   it('the guarded lookup answers localhost names with the allowed loopback addresses, asking no resolver', async () => {
     const { resolver, asked } = recordingResolver();
-    const both = createGuardedLookup(policy('127.0.0.0/8,::1/128'), resolver);
+    const both = createGuardedLookup(policy('127.0.0.0/8,::1/128'), resolver, { timeoutMs: 1000 });
     expect(await lookupOnce(both, 'localhost', { all: true })).toEqual({
       error: null,
       address: [
@@ -62,7 +62,7 @@ describe('localhost at connect time', () => {
       ],
     });
     expect(await lookupOnce(both, 'api.localhost', { family: 6 })).toMatchObject({ error: null, address: '::1' });
-    const ipv4Only = createGuardedLookup(policy('127.0.0.0/8'), resolver);
+    const ipv4Only = createGuardedLookup(policy('127.0.0.0/8'), resolver, { timeoutMs: 1000 });
     expect(await lookupOnce(ipv4Only, 'localhost', { all: true })).toEqual({
       error: null,
       address: [{ address: '127.0.0.1', family: 4 }],

@@ -14,6 +14,7 @@ import {
   createGuardedLookup,
   createWebhookHttpClient,
   guardConnectTarget,
+  withoutAddresses,
   type Resolver,
   type WebhookHttpClient,
 } from '../../server/delivery/http.js';
@@ -143,7 +144,7 @@ describe('createGuardedLookup (names, judged address by address)', () => {
     'public.test': [v4('93.184.215.14'), v6('2606:2800:21f:cb07:6820:80da:af6b:8b2c')],
     'empty.test': [],
   });
-  const lookup = createGuardedLookup(nothingAllowed, resolver);
+  const lookup = createGuardedLookup(nothingAllowed, resolver, { timeoutMs: 1000 });
 
   function callLookup(hostname: string, options: { all?: boolean; family?: number }) {
     return new Promise<{ error: Error | null; address: unknown; family: unknown }>((resolve) => {
@@ -152,16 +153,18 @@ describe('createGuardedLookup (names, judged address by address)', () => {
   }
 
   it.each([
-    ['internal.test', 'internal.test resolves to 10.0.0.1: private address 10.0.0.1 is not allowed'],
-    ['metadata.test', 'link-local address 169.254.169.254 is not allowed'],
-    ['mixed.test', 'mixed.test resolves to 10.0.0.1: private address 10.0.0.1'],
-    ['mapped.test', 'private address 192.168.0.1'],
-    ['ula.test', 'unique-local address fd00::1'],
-  ])('blocks %s in both callback shapes', async (hostname, reason) => {
+    ['internal.test', 'private', '10.0.0.1', 'internal.test resolves to 10.0.0.1: private address 10.0.0.1 is not allowed'],
+    ['metadata.test', 'link-local', '169.254.169.254', 'link-local address 169.254.169.254 is not allowed'],
+    ['mixed.test', 'private', '10.0.0.1', 'mixed.test resolves to 10.0.0.1: private address 10.0.0.1'],
+    ['mapped.test', 'private', '192.168.0.1', 'private address 192.168.0.1'],
+    ['ula.test', 'unique-local', 'fd00::1', 'unique-local address fd00::1'],
+  ])('blocks %s in both callback shapes; the message names the kind, only the detail the address', async (hostname, kind, address, detail) => {
     for (const options of [{ all: true }, {}, { family: 4 }]) {
       const { error } = await callLookup(hostname, options);
       expect(error).toBeInstanceOf(BlockedDestinationError);
-      expect(error?.message).toContain(reason);
+      expect(error?.message).toBe(`${hostname} resolves to a blocked address (${kind}); see HOOKLINE_ALLOWED_NETWORKS`);
+      expect(error?.message).not.toContain(address);
+      expect((error as BlockedDestinationError).detail).toContain(detail);
     }
   });
 
@@ -250,7 +253,7 @@ describe('webhook HTTP client over loopback', () => {
     expect(blocked).toMatchObject({
       kind: 'error',
       error: 'blocked',
-      message: 'receiver.test resolves to 127.0.0.1: loopback address 127.0.0.1 is not allowed',
+      message: 'receiver.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS',
     });
     expect(receiver.connections()).toBe(0);
 
@@ -275,7 +278,7 @@ describe('webhook HTTP client over loopback', () => {
 
     const result = await client({ policy: nothingAllowed, timeoutMs: 2000, resolver: rebinding }).post(url, webhook);
     expect(result).toMatchObject({ kind: 'error', error: 'blocked' });
-    expect(result.kind === 'error' && result.message).toContain('loopback address 127.0.0.1 is not allowed');
+    expect(result.kind === 'error' && result.message).toBe('rebind.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS');
     expect(receiver.connections()).toBe(0);
   });
 
@@ -292,7 +295,7 @@ describe('webhook HTTP client over loopback', () => {
     expect(mixed).toMatchObject({
       kind: 'error',
       error: 'blocked',
-      message: 'mixed.test resolves to 127.0.0.2: loopback address 127.0.0.2 is not allowed',
+      message: 'mixed.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS',
     });
     expect(receiver.requests).toHaveLength(1);
   });
@@ -369,6 +372,59 @@ describe('webhook HTTP client over loopback', () => {
     expect(result.kind === 'error' && result.message).toContain('could not resolve nowhere.test');
   });
 
+  it('ends a lookup that is never answered as dns at its own deadline, inside the attempt deadline', async () => {
+    const receiver = await startReceiver(ok);
+    const asked: string[] = [];
+    const neverAnswers: Resolver = (hostname) => {
+      asked.push(hostname);
+      return new Promise(() => {});
+    };
+    const result = await client({ policy: loopbackAllowed, timeoutMs: 1500, dnsTimeoutMs: 200, resolver: neverAnswers }).post(
+      `http://stalled.test:${receiver.port}/`,
+      webhook,
+    );
+    expect(result).toMatchObject({ kind: 'error', error: 'dns', message: 'stalled.test: no DNS answer within 200 ms' });
+    expect(result.durationMs).toBeGreaterThanOrEqual(180);
+    expect(result.durationMs).toBeLessThan(1000);
+    expect(asked).toEqual(['stalled.test']);
+    expect(receiver.connections()).toBe(0);
+  });
+
+  it('gives a lookup half the attempt deadline by default', async () => {
+    const result = await client({ policy: loopbackAllowed, timeoutMs: 400, resolver: () => new Promise(() => {}) }).post(
+      'http://stalled.test/',
+      webhook,
+    );
+    expect(result).toMatchObject({ kind: 'error', error: 'dns', message: 'stalled.test: no DNS answer within 200 ms' });
+  });
+
+  it('keeps the address a name resolved to out of a connect error, and a blocked one in the operator log only', async () => {
+    const port = await closedLoopbackPort();
+    const resolver = tableResolver({ 'refusing.test': [v4('127.0.0.1')], 'inside.test': [v4('127.0.0.3')] });
+    const logged: Array<{ detail: unknown; message: string }> = [];
+    const logger = { warn: (detail: unknown, message: string) => logged.push({ detail, message }) } as never;
+    const policy: UrlPolicy = { allowHttp: true, allowedNetworks: parseAllowedNetworks('127.0.0.1/32') };
+    const http1 = client({ policy, timeoutMs: 2000, resolver, logger });
+
+    const refused = await http1.post(`http://refusing.test:${port}/`, webhook);
+    expect(refused).toMatchObject({ kind: 'error', error: 'connect' });
+    expect(refused.kind === 'error' && refused.message).toContain('ECONNREFUSED');
+    expect(refused.kind === 'error' && refused.message).not.toContain('127.0.0.1');
+
+    const blocked = await http1.post(`http://inside.test:${port}/`, webhook);
+    expect(blocked).toMatchObject({
+      kind: 'error',
+      error: 'blocked',
+      message: 'inside.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS',
+    });
+    expect(logged).toEqual([
+      {
+        detail: { url: `http://inside.test:${port}`, detail: 'inside.test resolves to 127.0.0.3: loopback address 127.0.0.3 is not allowed' },
+        message: expect.stringContaining('delivery blocked'),
+      },
+    ]);
+  });
+
   it('reports a TLS handshake failure as tls', async () => {
     // An https URL pointed at a plain-HTTP receiver: the handshake cannot succeed.
     const receiver = await startReceiver(ok);
@@ -393,5 +449,22 @@ describe('webhook HTTP client over loopback', () => {
     expect(large).toMatchObject({ kind: 'response', status: 200, body: 'z'.repeat(1024) });
     expect(await http1.post(`${base}/short`, webhook)).toMatchObject({ kind: 'response', body: 'short reply' });
     expect(receiver.connections()).toBe(2);
+  });
+});
+
+describe('withoutAddresses', () => {
+  it.each([
+    ['connect ECONNREFUSED 10.96.0.10:443', 'connect ECONNREFUSED [address withheld]'],
+    ['connect ETIMEDOUT 10.0.0.1', 'connect ETIMEDOUT [address withheld]'],
+    ['connect EHOSTUNREACH fd00::1:443', 'connect EHOSTUNREACH [address withheld]'],
+    ['connect ECONNREFUSED [2001:db8::1]:8443 after 3 tries', 'connect ECONNREFUSED [address withheld] after 3 tries'],
+    ['IP: ::ffff:10.0.0.1 is not in the list', 'IP: [address withheld] is not in the list'],
+  ])('%s', (message, expected) => {
+    expect(withoutAddresses(message)).toBe(expected);
+  });
+
+  it('leaves words, versions, times and names alone', () => {
+    const message = 'HTTP/1.1 at 12:30:45 from receiver.example.com: other side closed (v1.2)';
+    expect(withoutAddresses(message)).toBe(message);
   });
 });
