@@ -35,7 +35,9 @@ export interface HooklineErrorShape {
 type Plain<T> = T extends string | number | boolean | bigint | symbol | null | undefined | void | Date
   ? T
   : T extends readonly (infer Item)[]
-    ? Plain<Item>[]
+    ? T extends Item[]
+      ? Plain<Item>[]
+      : readonly Plain<Item>[]
     : T extends object
       ? { [Key in keyof T]: Plain<T[Key]> }
       : T;
