@@ -9,6 +9,8 @@
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client workspace (@hookline/client) is part of the lockfile: npm ci needs its manifest.
+COPY client/package.json ./client/
 # The embedded PostgreSQL binaries (~60 MB) serve the quickstart only; containers use DATABASE_URL.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
@@ -27,7 +29,8 @@ COPY package.json tsconfig.json ./
 COPY server ./server
 COPY shared ./shared
 COPY db ./db
-# The admin commands (`hookline admin …`) use the typed client.
+# The admin commands (`hookline admin …`) use the typed client, from its TypeScript sources (its
+# built dist/ is for npm and is not needed here).
 COPY client ./client
 USER node
 EXPOSE 3000

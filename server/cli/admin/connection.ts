@@ -1,5 +1,6 @@
 // Where `hookline admin` connects and with which key: flags, then environment, then the quickstart's
-// key file; and the typed client (the public `hookline/client`) built from that.
+// key file; and the typed client (client/, published as `@hookline/client`) built from that: its
+// sends carry an idempotency key and are retried when the answer was lost.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createHooklineClient, type HooklineClient } from '../../../client/index.js';
