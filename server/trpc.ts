@@ -8,6 +8,7 @@
 //                            input; narrows ctx.tenantId. Inputs are built with `tenantInput()`.
 //   rateLimitedProcedure   — tenantScopedProcedure, counted against a per-tenant rate limit.
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
 import { eq } from 'drizzle-orm';
 import { z, ZodError } from 'zod';
 import { tenants } from '../db/schema.js';
@@ -27,7 +28,8 @@ import { countTenantCall } from './limits/tenant-rate-limits.js';
 import { tenantIdSchema } from '../shared/schemas.js';
 import { isRequestBodyLimitError, requestBodyTooLargeMessage } from './http/request-limits.js';
 
-const t = initTRPC.context<Context>().create({
+// Meta: a procedure's REST route (`openapi: { method, path }`), served under /api/v1 (server/http/rest.ts).
+const t = initTRPC.context<Context>().meta<OpenApiMeta>().create({
   errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : undefined;
     const internal = error.code === 'INTERNAL_SERVER_ERROR';
