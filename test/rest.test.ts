@@ -276,7 +276,7 @@ describe('OpenAPI document and reference', () => {
     const includeArchived = document.paths['/event-types'].get.parameters.find((p: { name: string }) => p.name === 'includeArchived');
     expect(includeArchived).toMatchObject({ in: 'query', schema: { type: 'boolean' } });
     expect(document.paths['/events'].post.parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'idempotency-key' })]),
+      expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'Idempotency-Key' })]),
     );
   });
 

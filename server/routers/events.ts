@@ -7,7 +7,7 @@ import { sendEvent } from '../events/send.js';
 import { adminProcedure, router, tenantInput, tenantScopedProcedure } from '../trpc.js';
 
 /** REST only: `POST /api/v1/events` reads this header into `idempotencyKey` (server/http/rest.ts). */
-const idempotencyKeyHeader = z.object({ 'idempotency-key': z.string().optional() });
+const idempotencyKeyHeader = z.object({ 'Idempotency-Key': z.string().optional() });
 
 export const eventsRouter = router({
   send: adminProcedure
