@@ -89,30 +89,34 @@ export function createRestHandler(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const maxBodySize = maxRequestBodyBytes(deps.config.maxPayloadBytes);
   let document: string | undefined; // built on first request: it is the same until the process ends
-  const procedures = createOpenApiNodeHttpHandler({
-    router: appRouter,
-    maxBodySize,
-    createContext: ({ req }) =>
-      createContext(
-        deps,
-        { authorization: req.headers.authorization, source: req.socket.remoteAddress, path: `${req.method} ${REST_BASE_PATH}${req.url}` },
-        authFailures,
-      ),
-    responseMeta: ({ errors }) => {
-      const retryAfter = Math.max(0, ...errors.map((e) => (e.cause instanceof RateLimitedError ? e.cause.retryAfterSeconds : 0)));
-      return retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {};
-    },
-    onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'REST request failed');
-    },
-  });
+  // Made on the first REST request: outside production the adapter checks every route by building
+  // the whole document (~250 ms), which a process serving only tRPC need not pay.
+  let procedures: ReturnType<typeof createProcedureHandler> | undefined;
+  const createProcedureHandler = () =>
+    createOpenApiNodeHttpHandler({
+      router: appRouter,
+      maxBodySize,
+      createContext: ({ req }) =>
+        createContext(
+          deps,
+          { authorization: req.headers.authorization, source: req.socket.remoteAddress, path: `${req.method} ${REST_BASE_PATH}${req.url}` },
+          authFailures,
+        ),
+      responseMeta: ({ errors }) => {
+        const retryAfter = Math.max(0, ...errors.map((e) => (e.cause instanceof RateLimitedError ? e.cause.retryAfterSeconds : 0)));
+        return retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {};
+      },
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'REST request failed');
+      },
+    });
 
   return async (req, res) => {
     const url = req.url ?? '/';
     const path = url.split('?')[0]!;
     if (path === OPENAPI_DOCUMENT_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-      res.writeHead(200, { 'content-type': 'application/json' });
       document ??= JSON.stringify(createOpenApiDocument(deps.config.publicUrl));
+      res.writeHead(200, { 'content-type': 'application/json' });
       res.end(req.method === 'HEAD' ? undefined : document);
       return;
     }
@@ -131,6 +135,7 @@ export function createRestHandler(
       return;
     }
     const held = holdAnswer(res);
+    procedures ??= createProcedureHandler();
     await procedures(req, held.res);
     const { status, headers, body } = held.answer;
     answer(res, status, headers, status >= 400 && body !== undefined ? restError(body) : body);
