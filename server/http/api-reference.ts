@@ -28,6 +28,7 @@ const page = `<!DOCTYPE html>
     <meta charset="utf-8">
     <title>hookline API reference</title>
     <link rel="stylesheet" href="${API_REFERENCE_PATH}/swagger-ui.css">
+    <link rel="icon" type="image/png" href="${API_REFERENCE_PATH}/favicon-32x32.png">
   </head>
   <body>
     <div id="swagger-ui"></div>
@@ -71,12 +72,13 @@ function serve(type: string, content: () => Buffer | string) {
   };
 }
 
-/** The GET routes of the reference: the page and its three assets. */
+/** The GET routes of the reference: the page and its assets. */
 export function apiReferenceRoutes(): Record<string, (req: IncomingMessage, res: ServerResponse) => void> {
   return {
     [API_REFERENCE_PATH]: serve('text/html; charset=utf-8', () => page),
     [`${API_REFERENCE_PATH}/init.js`]: serve('text/javascript; charset=utf-8', () => init),
     [`${API_REFERENCE_PATH}/swagger-ui-bundle.js`]: serve('text/javascript; charset=utf-8', packageFile('swagger-ui-bundle.js')),
     [`${API_REFERENCE_PATH}/swagger-ui.css`]: serve('text/css; charset=utf-8', packageFile('swagger-ui.css')),
+    [`${API_REFERENCE_PATH}/favicon-32x32.png`]: serve('image/png', packageFile('favicon-32x32.png')),
   };
 }
