@@ -135,6 +135,16 @@ describe('REST errors', () => {
     expect(await rest('GET', '/no-such-route', { key: apiKey })).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
   });
 
+  it('answers odd URLs in JSON, never with a 500', async () => {
+    const { apiKey } = await createTenant('Odd URLs');
+    for (const path of ['', '?x=1', '/', '//me', '/endpoints/%E0%A4%A', '/endpoints/ep_%00', '/me/../tenants']) {
+      const answer = await rest('GET', path, { key: apiKey });
+      expect(answer.status, path).toBeLessThan(500);
+      expect(answer.body, path).toBeTypeOf('object');
+      if (answer.status >= 400) expect(answer.body.code, path).toBeTypeOf('string');
+    }
+  });
+
   it('answers bad input as 400 BAD_REQUEST with the zod issues', async () => {
     const { apiKey } = await createTenant('Bad input');
     const bad = await rest('POST', '/endpoints', { key: apiKey, body: { url: 5, extra: true } });

@@ -121,7 +121,7 @@ export function createRestHandler(
       return;
     }
     // The adapter routes by the procedures' own paths (`/tenants`), as mounted here.
-    req.url = url.slice(REST_BASE_PATH.length) || '/';
+    req.url = `/${url.slice(REST_BASE_PATH.length).replace(/^\/+/, '')}`;
     try {
       if (req.method === 'POST' || req.method === 'PATCH' || req.method === 'PUT') {
         const body = await readJsonBody(req, maxBodySize, deps.config.maxPayloadBytes);
