@@ -97,6 +97,7 @@ const envSchema = z.object({
   HOOKLINE_RECOVER_LIMIT: ratePerWindow('HOOKLINE_RECOVER_LIMIT').default({ limit: 10, windowMs: 60_000 }),
   HOOKLINE_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
   HOOKLINE_AUTH_FAILURE_DELAY: duration('HOOKLINE_AUTH_FAILURE_DELAY').default(1_000),
+  HOOKLINE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -140,6 +141,8 @@ export interface Config {
   /** Failed authentications one address may make per minute before each further one is answered late. */
   authFailuresPerMinute: number;
   authFailureDelayMs: number;
+  /** The address callers reach this deployment at (no trailing slash): what the OpenAPI document names. */
+  publicUrl: string;
 }
 
 export interface RateLimit {
@@ -204,7 +207,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     authFailuresPerMinute: e.HOOKLINE_AUTH_FAILURES_PER_MINUTE,
     authFailureDelayMs: e.HOOKLINE_AUTH_FAILURE_DELAY,
+    publicUrl: e.HOOKLINE_PUBLIC_URL?.replace(/\/+$/, '') ?? defaultPublicUrl(e.HOOKLINE_HOST, e.HOOKLINE_PORT),
   } satisfies Config);
+}
+
+/** `http://{host}:{port}`, a wildcard listen address shown as loopback. */
+function defaultPublicUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '127.0.0.1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }
 
 /** A config whose keys are known to be present (what a running API or worker needs). */

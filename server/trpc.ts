@@ -8,6 +8,7 @@
 //                            input; narrows ctx.tenantId. Inputs are built with `tenantInput()`.
 //   rateLimitedProcedure   — tenantScopedProcedure, counted against a per-tenant rate limit.
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
 import { eq } from 'drizzle-orm';
 import { z, ZodError } from 'zod';
 import { isConnectionError } from '../db/errors.js';
@@ -28,7 +29,30 @@ import { countTenantCall } from './limits/tenant-rate-limits.js';
 import { tenantIdSchema } from '../shared/schemas.js';
 import { isRequestBodyLimitError, requestBodyTooLargeMessage } from './http/request-limits.js';
 
-const t = initTRPC.context<Context>().create({
+/**
+ * Procedure meta: a procedure's REST route, served under /api/v1 by server/http/rest.ts. These are
+ * the fields of trpc-to-openapi's `OpenApiMeta` that hookline uses, declared here so that the
+ * router's type (which the typed client's declarations carry) needs nothing of trpc-to-openapi.
+ */
+export type ApiMeta = {
+  openapi?: {
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+    /** Below /api/v1, e.g. `/endpoints/{endpointId}`: a `{name}` is the input field `name`. */
+    path: `/${string}`;
+    summary?: string;
+    description?: string;
+    tags?: string[];
+    /** false: no key needed (default true). */
+    protect?: boolean;
+    /** Headers the REST route reads, for the OpenAPI document. */
+    requestHeaders?: z.ZodObject;
+  };
+};
+// Fails to compile if ApiMeta says something trpc-to-openapi would read differently.
+const apiMetaIsOpenApiMeta = <Meta extends OpenApiMeta>(meta: Meta) => meta;
+void apiMetaIsOpenApiMeta<ApiMeta>;
+
+const t = initTRPC.context<Context>().meta<ApiMeta>().create({
   errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : undefined;
     const internal = error.code === 'INTERNAL_SERVER_ERROR';

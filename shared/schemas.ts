@@ -22,7 +22,25 @@ export const metadataSchema = z
 export const tenantName = safeText(200).trim().min(1);
 export const externalId = safeText(200).min(1);
 
-export const pageLimit = z.number().int().min(1).max(500).default(50);
+/*
+ * Booleans and numbers of API inputs also read their query-string spelling, for REST: GET query
+ * parameters arrive as strings. "true"/"false" and digits only (zod's z.coerce.boolean() reads
+ * "false" as true); anything else is refused as before. Being pipes, they also keep
+ * trpc-to-openapi from turning on zod's own coercion: it sets `coerce` in place on the plain
+ * number and boolean schemas of every REST-exposed input (schemas tRPC shares), so every such
+ * field is built with these (test/unit/rest-schemas.test.ts checks).
+ */
+const fromQueryBoolean = (value: unknown) => (value === 'true' ? true : value === 'false' ? false : value);
+const fromQueryNumber = (value: unknown) => (typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value);
+
+/** A boolean input; also "true"/"false" (REST query parameters). */
+export const flag = z.preprocess((value: boolean) => fromQueryBoolean(value), z.boolean());
+
+/** A whole-number input within bounds; also its digits as a string (REST query parameters). */
+export const wholeNumber = (min: number, max: number) =>
+  z.preprocess((value: number) => fromQueryNumber(value), z.number().int().min(min).max(max));
+
+export const pageLimit = wholeNumber(1, 500).default(50);
 
 /** Event type names: lowercase letters, digits, `_`, `-` and `.`, 1–100 characters. */
 export const eventTypeName = z

@@ -1,5 +1,5 @@
-// The API's HTTP server: tRPC at /trpc, plus /healthz (alive) and /readyz (database reachable and
-// migrated). Plain node:http, no framework.
+// The API's HTTP server: tRPC at /trpc, REST at /api/v1 (./rest.ts) with its reference at /docs,
+// plus /healthz (alive) and /readyz (database reachable and migrated). Plain node:http, no framework.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appliedMigrationCount, expectedMigrationCount } from '../../db/migrate.js';
@@ -8,7 +8,9 @@ import { RateLimitedError } from '../errors.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
 import { createAuthFailureThrottle } from '../security/auth-failures.js';
+import { apiReferenceRoutes } from './api-reference.js';
 import { answerClientError, maxRequestBodyBytes } from './request-limits.js';
+import { createRestHandler, isRestPath } from './rest.js';
 
 export interface ApiServerOptions {
   /** Extra GET routes (e.g. /metrics), keyed by path. */
@@ -47,6 +49,8 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     },
   });
   const expectedMigrations = expectedMigrationCount();
+  // REST and OpenAPI: the same procedures under /api/v1, the reference at /docs.
+  const rest = options.trpc !== false ? createRestHandler(deps, authFailures) : undefined;
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>> = {
     '/healthz': (_req, res) => sendJson(res, 200, { ok: true }),
@@ -70,6 +74,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
         sendJson(res, 503, { ok: false, reason: 'database unavailable' });
       }
     },
+    ...(rest && apiReferenceRoutes()),
     ...options.routes,
   };
 
@@ -78,6 +83,13 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     if (options.trpc !== false && (path === '/trpc' || path.startsWith('/trpc/'))) {
       if (path === '/trpc') req.url = '/trpc/';
       trpc(req, res);
+      return;
+    }
+    if (rest && isRestPath(path)) {
+      rest(req, res).catch((error: unknown) => {
+        deps.logger.error({ err: error, path }, 'REST request failed');
+        if (!res.headersSent) sendJson(res, 500, { message: 'internal error', code: 'INTERNAL_SERVER_ERROR' });
+      });
       return;
     }
     const route = routes[path];

@@ -1,6 +1,7 @@
 // deliveries.* procedures: what happened to each delivery, attempt by attempt, and sending one again.
 // Tenant-scoped: a tenant key reads its own deliveries, the admin key names the tenant.
 import { z } from 'zod';
+import { deliveryDetailSchema, deliveryPageSchema, deliverySchema } from '../../shared/api/delivery.js';
 import { deliveryIdSchema, endpointIdSchema, eventIdSchema, pageLimit } from '../../shared/schemas.js';
 import { retryDelivery } from '../delivery/requeue.js';
 import { getDelivery, listDeliveries } from '../events/read.js';
@@ -11,6 +12,7 @@ const byId = tenantInput({ deliveryId: deliveryIdSchema });
 export const deliveriesRouter = router({
   /** Oldest first; `cursor` is the last id of the previous page. */
   list: tenantScopedProcedure
+    .meta({ openapi: { method: 'GET', path: '/deliveries', tags: ['deliveries'], summary: "List the tenant's deliveries" } })
     .input(
       tenantInput({
         eventId: eventIdSchema.optional(),
@@ -20,10 +22,19 @@ export const deliveriesRouter = router({
         limit: pageLimit,
       }).default({ limit: 50 }),
     )
+    .output(deliveryPageSchema)
     .query(({ ctx, input }) => listDeliveries(ctx.deps, ctx.tenantId, input)),
 
-  get: tenantScopedProcedure.input(byId).query(({ ctx, input }) => getDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
+  get: tenantScopedProcedure
+    .meta({ openapi: { method: 'GET', path: '/deliveries/{deliveryId}', tags: ['deliveries'], summary: 'A delivery and its attempts' } })
+    .input(byId)
+    .output(deliveryDetailSchema)
+    .query(({ ctx, input }) => getDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
 
   /** Re-queues a succeeded or failed delivery, or a pending one without a job; attempt numbers continue. */
-  retry: rateLimitedProcedure('retry').input(byId).mutation(({ ctx, input }) => retryDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
+  retry: rateLimitedProcedure('retry')
+    .meta({ openapi: { method: 'POST', path: '/deliveries/{deliveryId}/retry', tags: ['deliveries'], summary: 'Send a delivery again' } })
+    .input(byId)
+    .output(deliverySchema)
+    .mutation(({ ctx, input }) => retryDelivery(ctx.deps, ctx.tenantId, input.deliveryId)),
 });

@@ -2,8 +2,17 @@
 // endpoints, the admin key names the tenant. The rules (URL safety, headers, event-type filter,
 // limit) live in the service; these schemas only bound the shapes.
 import { z } from 'zod';
+import { deletedSchema } from '../../shared/api/common.js';
+import {
+  createdEndpointSchema,
+  endpointPageSchema,
+  endpointRecoveredSchema,
+  endpointSchema,
+  endpointSecretSchema,
+  testEventSentSchema,
+} from '../../shared/api/endpoint.js';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
-import { endpointIdSchema, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
+import { endpointIdSchema, flag, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
 import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
 import {
@@ -30,25 +39,34 @@ const byId = tenantInput({ endpointId: endpointIdSchema });
 
 export const endpointsRouter = router({
   create: tenantScopedProcedure
+    .meta({ openapi: { method: 'POST', path: '/endpoints', tags: ['endpoints'], summary: 'Register an endpoint' } })
     .input(
       tenantInput({
         url: endpointUrl,
         description: description.optional(),
         eventTypes: eventTypesFilter.optional(),
         headers: customHeaders.optional(),
-        disabled: z.boolean().optional(),
+        disabled: flag.optional(),
         metadata: metadataSchema.optional(),
       }),
     )
+    .output(createdEndpointSchema)
     .mutation(({ ctx, input }) => createEndpoint(ctx.deps, ctx.tenantId, input)),
 
   list: tenantScopedProcedure
+    .meta({ openapi: { method: 'GET', path: '/endpoints', tags: ['endpoints'], summary: "List the tenant's endpoints" } })
     .input(tenantInput({ cursor: endpointIdSchema.optional(), limit: pageLimit }).default({ limit: 50 }))
+    .output(endpointPageSchema)
     .query(({ ctx, input }) => listEndpoints(ctx.deps, ctx.tenantId, input)),
 
-  get: tenantScopedProcedure.input(byId).query(({ ctx, input }) => getEndpoint(ctx.deps, ctx.tenantId, input.endpointId)),
+  get: tenantScopedProcedure
+    .meta({ openapi: { method: 'GET', path: '/endpoints/{endpointId}', tags: ['endpoints'], summary: 'Get an endpoint' } })
+    .input(byId)
+    .output(endpointSchema)
+    .query(({ ctx, input }) => getEndpoint(ctx.deps, ctx.tenantId, input.endpointId)),
 
   update: tenantScopedProcedure
+    .meta({ openapi: { method: 'PATCH', path: '/endpoints/{endpointId}', tags: ['endpoints'], summary: 'Update an endpoint' } })
     .input(
       tenantInput({
         endpointId: endpointIdSchema,
@@ -56,29 +74,42 @@ export const endpointsRouter = router({
         description: description.nullable().optional(),
         eventTypes: eventTypesFilter.optional(),
         headers: customHeaders.optional(),
-        disabled: z.boolean().optional(),
+        disabled: flag.optional(),
         metadata: metadataSchema.optional(),
       }),
     )
+    .output(endpointSchema)
     .mutation(({ ctx, input }) => {
       const { tenantId: _tenantId, endpointId, ...patch } = input;
       return updateEndpoint(ctx.deps, ctx.tenantId, endpointId, patch);
     }),
 
-  delete: tenantScopedProcedure.input(byId).mutation(async ({ ctx, input }) => {
-    await deleteEndpoint(ctx.deps, ctx.tenantId, input.endpointId);
-    return { deleted: true as const };
-  }),
+  delete: tenantScopedProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/endpoints/{endpointId}', tags: ['endpoints'], summary: 'Delete an endpoint' } })
+    .input(byId)
+    .output(deletedSchema)
+    .mutation(async ({ ctx, input }) => {
+      await deleteEndpoint(ctx.deps, ctx.tenantId, input.endpointId);
+      return { deleted: true as const };
+    }),
 
   rotateSecret: tenantScopedProcedure
+    .meta({ openapi: { method: 'POST', path: '/endpoints/{endpointId}/rotate-secret', tags: ['endpoints'], summary: "Rotate an endpoint's secret" } })
     .input(tenantInput({ endpointId: endpointIdSchema, graceSeconds: graceSecondsSchema }))
+    .output(endpointSecretSchema)
     .mutation(({ ctx, input }) => rotateEndpointSecret(ctx.deps, ctx.tenantId, input.endpointId, input.graceSeconds)),
 
   /** A signed `hookline.test` event to this endpoint alone, whatever its filter. */
-  sendTest: rateLimitedProcedure('sendTest').input(byId).mutation(({ ctx, input }) => sendTestEvent(ctx.deps, ctx.tenantId, input.endpointId)),
+  sendTest: rateLimitedProcedure('sendTest')
+    .meta({ openapi: { method: 'POST', path: '/endpoints/{endpointId}/send-test', tags: ['endpoints'], summary: 'Send a test event to an endpoint' } })
+    .input(byId)
+    .output(testEventSentSchema)
+    .mutation(({ ctx, input }) => sendTestEvent(ctx.deps, ctx.tenantId, input.endpointId)),
 
   /** Re-queues the endpoint's failed deliveries created since then (at most 14 days ago). */
   recover: rateLimitedProcedure('recover')
+    .meta({ openapi: { method: 'POST', path: '/endpoints/{endpointId}/recover', tags: ['endpoints'], summary: 'Send failed deliveries again' } })
     .input(tenantInput({ endpointId: endpointIdSchema, since: z.iso.datetime({ offset: true }) }))
+    .output(endpointRecoveredSchema)
     .mutation(({ ctx, input }) => recoverEndpoint(ctx.deps, ctx.tenantId, input.endpointId, input.since)),
 });

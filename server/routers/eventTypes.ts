@@ -1,6 +1,7 @@
 // eventTypes.* procedures: the operator manages the global catalog; any authenticated caller reads it.
 import { z } from 'zod';
-import { eventTypeName, safeText } from '../../shared/schemas.js';
+import { eventTypeListSchema, eventTypeSchema } from '../../shared/api/event-type.js';
+import { eventTypeName, flag, safeText } from '../../shared/schemas.js';
 import { archiveEventType, listEventTypes, upsertEventType } from '../event-types/service.js';
 import { adminProcedure, authedProcedure, router } from '../trpc.js';
 
@@ -9,6 +10,7 @@ const jsonSchemaObject = z.record(z.string(), z.unknown());
 
 export const eventTypesRouter = router({
   upsert: adminProcedure
+    .meta({ openapi: { method: 'POST', path: '/event-types', tags: ['event types'], summary: 'Create or update an event type' } })
     .input(
       z.strictObject({
         name: eventTypeName,
@@ -16,13 +18,18 @@ export const eventTypesRouter = router({
         schema: jsonSchemaObject.nullable().optional(),
       }),
     )
+    .output(eventTypeSchema)
     .mutation(({ ctx, input }) => upsertEventType(ctx.deps, input)),
 
   archive: adminProcedure
+    .meta({ openapi: { method: 'POST', path: '/event-types/{name}/archive', tags: ['event types'], summary: 'Archive an event type' } })
     .input(z.strictObject({ name: eventTypeName }))
+    .output(eventTypeSchema)
     .mutation(({ ctx, input }) => archiveEventType(ctx.deps, input.name)),
 
   list: authedProcedure
-    .input(z.strictObject({ includeArchived: z.boolean().default(false) }).default({ includeArchived: false }))
+    .meta({ openapi: { method: 'GET', path: '/event-types', tags: ['event types'], summary: 'The event type catalog' } })
+    .input(z.strictObject({ includeArchived: flag.default(false) }).default({ includeArchived: false }))
+    .output(eventTypeListSchema)
     .query(({ ctx, input }) => listEventTypes(ctx.deps, input)),
 });

@@ -1,0 +1,34 @@
+// An endpoint (a tenant's receiver URL) as the API shows it: never its secret, custom header values
+// masked. The secret appears only in what create and rotateSecret answer.
+import { z } from 'zod';
+import { endpointIdSchema, eventIdSchema, tenantIdSchema } from '../schemas.js';
+import { metadataOutput, pageOf, timestamp } from './common.js';
+
+export const endpointSchema = z
+  .object({
+    id: endpointIdSchema,
+    tenantId: tenantIdSchema,
+    url: z.string(),
+    description: z.string().nullable(),
+    /** Empty = every event type; entries are exact names or `prefix.*`. */
+    eventTypes: z.array(z.string()),
+    /** Values masked (`Bearer ••••1234`); sending one back unchanged in an update keeps it. */
+    headers: z.record(z.string(), z.string()),
+    metadata: metadataOutput,
+    disabled: z.boolean(),
+    disabledReason: z.string().nullable(),
+    disabledAt: timestamp.nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Endpoint' });
+
+/** `endpoints.create`: the signing secret (`whsec_…`) is shown here and by rotateSecret only. */
+export const createdEndpointSchema = z.object({ endpoint: endpointSchema, secret: z.string() }).meta({ id: 'CreatedEndpoint' });
+export const endpointPageSchema = pageOf(endpointSchema).meta({ id: 'EndpointPage' });
+export const endpointSecretSchema = z.object({ secret: z.string() }).meta({ id: 'EndpointSecret' });
+export const testEventSentSchema = z.object({ eventId: eventIdSchema }).meta({ id: 'TestEventSent' });
+export const endpointRecoveredSchema = z.object({ requeued: z.number().int() }).meta({ id: 'EndpointRecovered' });
+
+export type Endpoint = z.output<typeof endpointSchema>;
+export type CreatedEndpoint = z.output<typeof createdEndpointSchema>;
