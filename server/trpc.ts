@@ -8,6 +8,7 @@
 //                            input; narrows ctx.tenantId. Inputs are built with `tenantInput()`.
 //   rateLimitedProcedure   — tenantScopedProcedure, counted against a per-tenant rate limit.
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { eq } from 'drizzle-orm';
 import { z, ZodError } from 'zod';
 import { tenants } from '../db/schema.js';
@@ -37,7 +38,7 @@ const t = initTRPC.context<Context>().create({
       message: internal
         ? 'internal error'
         : isRequestBodyLimitError(error) && ctx
-          ? requestBodyTooLargeMessage(ctx.deps.config.maxPayloadBytes)
+          ? requestBodyTooLargeMessage(ctx.deps.config, shape.data.path)
           : shape.message,
       data: {
         code: shape.data.code,
@@ -52,24 +53,27 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
+/** The tRPC code a domain error answers with (also each failed item of events.sendBatch). */
+export function trpcCodeOf(error: DomainError): TRPC_ERROR_CODE_KEY {
+  return error instanceof NotFoundError
+    ? 'NOT_FOUND'
+    : error instanceof InvalidInputError
+      ? 'BAD_REQUEST'
+      : error instanceof LimitExceededError
+        ? 'FORBIDDEN'
+        : error instanceof PayloadTooLargeError
+          ? 'PAYLOAD_TOO_LARGE'
+          : error instanceof ConflictError
+            ? 'CONFLICT'
+            : error instanceof RateLimitedError
+              ? 'TOO_MANY_REQUESTS'
+              : error instanceof ReadTimeoutError
+                ? 'TIMEOUT'
+                : 'BAD_REQUEST';
+}
+
 function toTRPCError(error: DomainError): TRPCError {
-  const code =
-    error instanceof NotFoundError
-      ? 'NOT_FOUND'
-      : error instanceof InvalidInputError
-        ? 'BAD_REQUEST'
-        : error instanceof LimitExceededError
-          ? 'FORBIDDEN'
-          : error instanceof PayloadTooLargeError
-            ? 'PAYLOAD_TOO_LARGE'
-            : error instanceof ConflictError
-              ? 'CONFLICT'
-              : error instanceof RateLimitedError
-                ? 'TOO_MANY_REQUESTS'
-                : error instanceof ReadTimeoutError
-                  ? 'TIMEOUT'
-                  : 'BAD_REQUEST';
-  return new TRPCError({ code, message: error.message, cause: error });
+  return new TRPCError({ code: trpcCodeOf(error), message: error.message, cause: error });
 }
 
 // Domain errors become typed tRPC errors here; anything else is an internal error, logged once.

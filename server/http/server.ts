@@ -8,7 +8,7 @@ import { RateLimitedError } from '../errors.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
 import { createAuthFailureThrottle } from '../security/auth-failures.js';
-import { answerClientError, maxRequestBodyBytes } from './request-limits.js';
+import { answerClientError, maxBatchRequestBodyBytes, maxRequestBodyBytes } from './request-limits.js';
 
 export interface ApiServerOptions {
   /** Extra GET routes (e.g. /metrics), keyed by path. */
@@ -23,10 +23,10 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     delayMs: deps.config.authFailureDelayMs,
     logger: deps.logger,
   });
-  const trpc = createHTTPHandler({
+  const trpcHandler = (maxBodySize: number) => createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    maxBodySize: maxRequestBodyBytes(deps.config.maxPayloadBytes),
+    maxBodySize,
     // One HTTP request carries at most this many batched calls; more is BAD_REQUEST (400) at once.
     maxBatchSize: deps.config.maxBatchCalls,
     createContext: ({ req, info }) =>
@@ -44,6 +44,9 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
     },
   });
+  const trpc = trpcHandler(maxRequestBodyBytes(deps.config.maxPayloadBytes));
+  // events.sendBatch reads up to HOOKLINE_MAX_BATCH_BYTES; every other call keeps the smaller limit.
+  const trpcBatch = trpcHandler(maxBatchRequestBodyBytes(deps.config.maxBatchBytes));
   const expectedMigrations = expectedMigrationCount();
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>> = {
@@ -70,7 +73,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     const path = (req.url ?? '/').split('?')[0]!;
     if (options.trpc !== false && (path === '/trpc' || path.startsWith('/trpc/'))) {
       if (path === '/trpc') req.url = '/trpc/';
-      trpc(req, res);
+      (path.includes('events.sendBatch') ? trpcBatch : trpc)(req, res);
       return;
     }
     const route = routes[path];

@@ -2,21 +2,25 @@
 import { z } from 'zod';
 import { eventIdSchema, eventTypeName, pageLimit, safeText, tenantIdSchema } from '../../shared/schemas.js';
 import { getEvent, listEvents } from '../events/read.js';
+import { MAX_BATCH_EVENTS, sendEventBatch } from '../events/send-batch.js';
 import { sendEvent } from '../events/send.js';
-import { adminProcedure, router, tenantInput, tenantScopedProcedure } from '../trpc.js';
+import { adminProcedure, router, tenantInput, tenantScopedProcedure, trpcCodeOf } from '../trpc.js';
+
+const sendInput = z.strictObject({
+  tenantId: tenantIdSchema,
+  type: eventTypeName,
+  payload: z.record(z.string(), z.unknown()),
+  idempotencyKey: safeText(200).min(1).optional(),
+  url: safeText(2048).optional(),
+});
 
 export const eventsRouter = router({
-  send: adminProcedure
-    .input(
-      z.strictObject({
-        tenantId: tenantIdSchema,
-        type: eventTypeName,
-        payload: z.record(z.string(), z.unknown()),
-        idempotencyKey: safeText(200).min(1).optional(),
-        url: safeText(2048).optional(),
-      }),
-    )
-    .mutation(({ ctx, input }) => sendEvent(ctx.deps, input.tenantId, input)),
+  send: adminProcedure.input(sendInput).mutation(({ ctx, input }) => sendEvent(ctx.deps, input.tenantId, input)),
+
+  /** 1 to 1,000 events.send inputs → one result per item, in order; a bad item fails only itself. */
+  sendBatch: adminProcedure
+    .input(z.strictObject({ events: z.array(sendInput).min(1).max(MAX_BATCH_EVENTS) }))
+    .mutation(({ ctx, input }) => sendEventBatch(ctx.deps, input.events, trpcCodeOf)),
 
   /**
    * Oldest first, ascending by id; `cursor` is the last id of the previous page (keyset, stable
