@@ -12,6 +12,7 @@ import type { StatementStat } from './lib/environment.js';
 import { backlogScenario } from './scenarios/backlog.js';
 import { ceilingsScenario } from './scenarios/ceilings.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { ingestScenario } from './scenarios/ingest.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { throughputScenario } from './scenarios/throughput.js';
@@ -23,6 +24,7 @@ const scenarios: Scenario[] = [
   fanoutScenario,
   noisyNeighbourScenario,
   backlogScenario,
+  ingestScenario,
 ];
 
 function choose(names: string[]): Scenario[] {
@@ -79,7 +81,7 @@ async function main(): Promise<number> {
   );
   try {
     for (const scenario of chosen) {
-      await waitForQuiet(log);
+      await waitForQuiet(log, envInt('BENCH_QUIET_WAIT_MS', 120_000));
       log(`${scenario.name}: starting`);
       const began = Date.now();
       try {
