@@ -38,6 +38,7 @@ const access: Record<string, Access> = {
   'endpoints.sendTest': 'tenant-scoped',
   'endpoints.recover': 'tenant-scoped',
   'events.send': 'admin',
+  'events.sendBatch': 'admin',
   'events.list': 'tenant-scoped',
   'events.get': 'tenant-scoped',
   'deliveries.list': 'tenant-scoped',

@@ -16,6 +16,8 @@ import { envInt, now } from '../lib/clock.js';
 import { describeCpu, startCpuMeter } from '../lib/cpu.js';
 import { startApiProcess } from '../lib/api-process.js';
 import { benchEventType, benchPayload, productEnv } from '../lib/hookline.js';
+import { sendClosedLoop } from '../lib/load.js';
+import { startRuntime } from '../../server/runtime.js';
 import { startReceiver } from '../lib/receiver.js';
 import type { Figure, ScenarioResult } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
@@ -126,6 +128,19 @@ export const ingestScenario: Scenario = {
       const cpu1 = cpuSingle.stop();
       const apiCpu1 = cpuSecondsOf(api.pid);
 
+      // The same sends without HTTP: the product's sendEvent in this process, same callers, its own
+      // pool of 10 (as an API process has) — what the HTTP layer adds is the difference.
+      context.log(`ingest: ${singles} in-process sendEvent calls, ${singleCallers} concurrent callers`);
+      const runtime = await startRuntime({ env, migrate: false });
+      let inProcess: Awaited<ReturnType<typeof sendClosedLoop>>;
+      try {
+        await sendClosedLoop(runtime.deps, { tenantIds, total: 500, concurrency: singleCallers, offset: 4e7 });
+        inProcess = await sendClosedLoop(runtime.deps, { tenantIds, total: singles, concurrency: singleCallers, offset: 5e7 });
+      } finally {
+        await runtime.close();
+      }
+      const inProcessRate = perSecond(singles, inProcess.endedAt - inProcess.startedAt);
+
       const batchRequests = Math.ceil(batched / batchSize);
       context.log(`ingest: ${batchRequests * batchSize} events in batches of ${batchSize}, ${batchCallers} concurrent callers`);
       const cpuBatch = startCpuMeter();
@@ -163,6 +178,12 @@ export const ingestScenario: Scenario = {
           note: `${ceiling.requests} requests to a bare Node server answering 200, ${singleCallers} in flight`,
         },
         { name: 'single sends / ceiling', value: singleRate / ceilingRate, unit: 'ratio' },
+        {
+          name: 'in-process sendEvent/s (no HTTP), same callers',
+          value: inProcessRate,
+          unit: 'events/s',
+          note: `${singles} calls, ${singleCallers} in flight; HTTP single sends reach ${((singleRate / inProcessRate) * 100).toFixed(0)}% of it`,
+        },
         {
           name: 'API process CPU per single send',
           value: ((apiCpu1 - apiCpu0) * 1e6) / single.requests,

@@ -8,6 +8,7 @@ import { RateLimitedError } from '../errors.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
 import { createAuthFailureThrottle } from '../security/auth-failures.js';
+import { readDeclaredBody } from './buffered-body.js';
 import { answerClientError, maxBatchRequestBodyBytes, maxRequestBodyBytes } from './request-limits.js';
 
 export interface ApiServerOptions {
@@ -44,9 +45,11 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
     },
   });
-  const trpc = trpcHandler(maxRequestBodyBytes(deps.config.maxPayloadBytes));
+  const maxBody = maxRequestBodyBytes(deps.config.maxPayloadBytes);
+  const trpc = trpcHandler(maxBody);
   // events.sendBatch reads up to HOOKLINE_MAX_BATCH_BYTES; every other call keeps the smaller limit.
-  const trpcBatch = trpcHandler(maxBatchRequestBodyBytes(deps.config.maxBatchBytes));
+  const maxBatchBody = maxBatchRequestBodyBytes(deps.config.maxBatchBytes);
+  const trpcBatch = trpcHandler(maxBatchBody);
   const expectedMigrations = expectedMigrationCount();
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>> = {
@@ -73,7 +76,8 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     const path = (req.url ?? '/').split('?')[0]!;
     if (options.trpc !== false && (path === '/trpc' || path.startsWith('/trpc/'))) {
       if (path === '/trpc') req.url = '/trpc/';
-      (path.includes('events.sendBatch') ? trpcBatch : trpc)(req, res);
+      if (path.includes('events.sendBatch')) readDeclaredBody(req, res, maxBatchBody, trpcBatch);
+      else readDeclaredBody(req, res, maxBody, trpc);
       return;
     }
     const route = routes[path];
