@@ -113,25 +113,43 @@ export const tenantProcedure = authedProcedure.use(({ ctx, next }) => {
  * tenant answers NOT_FOUND, as an unknown one does); the admin key must name the tenant.
  */
 export const tenantScopedProcedure = authedProcedure.use(async ({ ctx, next, getRawInput }) => {
+  const tenantId = await resolveTenant(ctx, await getRawInput());
+  return next({ ctx: { tenantId } });
+});
+
+/**
+ * A tenant-scoped list the operator may also read across tenants: the admin key with
+ * `allTenants: true` (instead of `tenantId`) narrows ctx.tenantId to undefined, meaning every
+ * tenant. Without either the admin call stays BAD_REQUEST; a tenant key with `allTenants` is
+ * FORBIDDEN (it can never see another tenant's data).
+ */
+export const tenantOrAllTenantsProcedure = authedProcedure.use(async ({ ctx, next, getRawInput }) => {
   const raw = await getRawInput();
+  const allTenants = typeof raw === 'object' && raw !== null && (raw as { allTenants?: unknown }).allTenants === true;
+  if (!allTenants) return next({ ctx: { tenantId: (await resolveTenant(ctx, raw)) as string | undefined } });
+  if (ctx.caller.kind !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'allTenants needs the admin key' });
+  if ((raw as { tenantId?: unknown }).tenantId !== undefined) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'name either tenantId or allTenants, not both' });
+  }
+  return next({ ctx: { tenantId: undefined as string | undefined } });
+});
+
+async function resolveTenant(ctx: Context, raw: unknown): Promise<string> {
   const named = typeof raw === 'object' && raw !== null ? (raw as { tenantId?: unknown }).tenantId : undefined;
   if (named !== undefined && !tenantIdSchema.safeParse(named).success) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is not a tenant id' });
   }
-  let tenantId: string;
   if (ctx.caller.kind === 'tenant') {
     if (named !== undefined && named !== ctx.caller.tenantId) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
-    tenantId = ctx.caller.tenantId;
-  } else {
-    if (typeof named !== 'string') {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is required when calling with the admin key' });
-    }
-    const [row] = await ctx.deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, named));
-    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
-    tenantId = row.id;
+    return ctx.caller.tenantId;
   }
-  return next({ ctx: { tenantId } });
-});
+  if (typeof named !== 'string') {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is required when calling with the admin key' });
+  }
+  const [row] = await ctx.deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, named));
+  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
+  return row.id;
+}
 
 /** A tenant-scoped procedure whose calls are limited per tenant (server/limits/tenant-rate-limits.ts). */
 export function rateLimitedProcedure(action: TenantRateLimitedAction) {

@@ -28,3 +28,12 @@ export const pageLimit = z.number().int().min(1).max(500).default(50);
 export const eventTypeName = z
   .string()
   .regex(/^[a-z0-9_.-]{1,100}$/, 'event type names use lowercase letters, digits, "_", "-" and "." (1–100 characters)');
+
+/** Time range and direction of events.list / deliveries.list (ISO-8601; `since` inclusive, `until` exclusive). */
+export const listWindow = {
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  /** The operator's view across tenants: the admin key only, instead of `tenantId`. */
+  allTenants: z.literal(true).optional(),
+};

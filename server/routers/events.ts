@@ -1,10 +1,10 @@
 // events.* procedures: the operator sends events for a tenant; tenants read theirs (polling fallback).
 import { z } from 'zod';
-import { eventIdSchema, eventTypeName, pageLimit, safeText, tenantIdSchema } from '../../shared/schemas.js';
+import { eventIdSchema, eventTypeName, listWindow, pageLimit, safeText, tenantIdSchema } from '../../shared/schemas.js';
 import { getEvent, listEvents } from '../events/read.js';
 import { MAX_BATCH_EVENTS, sendEventBatch } from '../events/send-batch.js';
 import { sendEvent } from '../events/send.js';
-import { adminProcedure, router, tenantInput, tenantScopedProcedure, trpcCodeOf } from '../trpc.js';
+import { adminProcedure, router, tenantInput, tenantOrAllTenantsProcedure, tenantScopedProcedure, trpcCodeOf } from '../trpc.js';
 
 const sendInput = z.strictObject({
   tenantId: tenantIdSchema,
@@ -23,18 +23,19 @@ export const eventsRouter = router({
     .mutation(({ ctx, input }) => sendEventBatch(ctx.deps, input.events, trpcCodeOf)),
 
   /**
-   * Oldest first, ascending by id; `cursor` is the last id of the previous page (keyset, stable
-   * while events arrive). Poll with `since`, then keep the last id seen as `cursor`. Events appear
-   * here about a second after they are sent (see EVENT_LIST_SETTLE_MS).
+   * Oldest first (or newest first with `order: 'desc'`), by id; `cursor` is the last id of the
+   * previous page (keyset, stable while events arrive). Poll with `since`, then keep the last id
+   * seen as `cursor`. Events appear here about a second after they are sent (see
+   * EVENT_LIST_SETTLE_MS). The admin key may read every tenant's with `allTenants: true`.
    */
-  list: tenantScopedProcedure
+  list: tenantOrAllTenantsProcedure
     .input(
       tenantInput({
-        since: z.iso.datetime({ offset: true }).optional(),
+        ...listWindow,
         type: eventTypeName.optional(),
         cursor: eventIdSchema.optional(),
         limit: pageLimit,
-      }).default({ limit: 50 }),
+      }).default({ limit: 50, order: 'asc' }),
     )
     .query(({ ctx, input }) => listEvents(ctx.deps, ctx.tenantId, input)),
 
