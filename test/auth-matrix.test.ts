@@ -37,6 +37,7 @@ const access: Record<string, Access> = {
   'endpoints.rotateSecret': 'tenant-scoped',
   'endpoints.sendTest': 'tenant-scoped',
   'endpoints.recover': 'tenant-scoped',
+  'endpoints.stats': 'tenant-scoped',
   'events.send': 'admin',
   'events.sendBatch': 'admin',
   'events.list': 'tenant-scoped',

@@ -3,9 +3,10 @@
 // limit) live in the service; these schemas only bound the shapes.
 import { z } from 'zod';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
-import { endpointIdSchema, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
+import { endpointIdSchema, endpointSecretSchema, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
 import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
+import { getEndpointStats } from '../endpoints/stats.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -38,6 +39,8 @@ export const endpointsRouter = router({
         headers: customHeaders.optional(),
         disabled: z.boolean().optional(),
         metadata: metadataSchema.optional(),
+        /** An existing secret to keep (moving endpoints from another provider); generated when absent. */
+        secret: endpointSecretSchema.optional(),
       }),
     )
     .mutation(({ ctx, input }) => createEndpoint(ctx.deps, ctx.tenantId, input)),
@@ -76,6 +79,11 @@ export const endpointsRouter = router({
 
   /** A signed `hookline.test` event to this endpoint alone, whatever its filter. */
   sendTest: rateLimitedProcedure('sendTest').input(byId).mutation(({ ctx, input }) => sendTestEvent(ctx.deps, ctx.tenantId, input.endpointId)),
+
+  /** Attempts per hour (succeeded, failed) since then (default 24 h ago), and the last attempt. */
+  stats: tenantScopedProcedure
+    .input(tenantInput({ endpointId: endpointIdSchema, since: z.iso.datetime({ offset: true }).optional() }))
+    .query(({ ctx, input }) => getEndpointStats(ctx.deps, ctx.tenantId, input.endpointId, input.since)),
 
   /** Re-queues the endpoint's failed deliveries created since then (at most 14 days ago). */
   recover: rateLimitedProcedure('recover')
