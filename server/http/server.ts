@@ -1,14 +1,13 @@
 // The API's HTTP server: tRPC at /trpc, plus /healthz (alive) and /readyz (database reachable and
 // migrated). Plain node:http, no framework.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appliedMigrationCount, expectedMigrationCount } from '../../db/migrate.js';
 import { createContext } from '../context.js';
 import { RateLimitedError } from '../errors.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
 import { createAuthFailureThrottle } from '../security/auth-failures.js';
-import { readDeclaredBody } from './buffered-body.js';
+import { createNodeTrpcHandler } from './trpc-handler.js';
 import { answerClientError, maxBatchRequestBodyBytes, maxRequestBodyBytes } from './request-limits.js';
 
 export interface ApiServerOptions {
@@ -24,9 +23,9 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     delayMs: deps.config.authFailureDelayMs,
     logger: deps.logger,
   });
-  const trpcHandler = (maxBodySize: number) => createHTTPHandler({
+  const trpcHandler = (maxBodySize: number) => createNodeTrpcHandler({
     router: appRouter,
-    basePath: '/trpc/',
+    endpoint: '/trpc',
     maxBodySize,
     // One HTTP request carries at most this many batched calls; more is BAD_REQUEST (400) at once.
     maxBatchSize: deps.config.maxBatchCalls,
@@ -76,8 +75,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     const path = (req.url ?? '/').split('?')[0]!;
     if (options.trpc !== false && (path === '/trpc' || path.startsWith('/trpc/'))) {
       if (path === '/trpc') req.url = '/trpc/';
-      if (path.includes('events.sendBatch')) readDeclaredBody(req, res, maxBatchBody, trpcBatch);
-      else readDeclaredBody(req, res, maxBody, trpc);
+      (path.includes('events.sendBatch') ? trpcBatch : trpc)(req, res);
       return;
     }
     const route = routes[path];

@@ -15,12 +15,12 @@ type ShownDelivery = Omit<Delivery, 'type'> & { type?: string };
 export const deliveryColumns: Column<ShownDelivery>[] = [
   { header: 'DELIVERY', value: (d) => d.id },
   { header: 'EVENT', value: (d) => d.eventId },
-  { header: 'TYPE', value: (d) => d.type ?? null },
   { header: 'ENDPOINT', value: (d) => d.endpointId ?? 'one-off URL' },
   { header: 'STATUS', value: (d) => d.status },
   { header: 'ATTEMPTS', value: (d) => d.attemptCount },
   { header: 'NEXT ATTEMPT', value: (d) => d.nextAttemptAt },
   { header: 'LAST ERROR', value: (d) => d.lastError },
+  { header: 'TYPE', value: (d) => d.type ?? null },
 ];
 
 const attemptColumns: Column<Attempt>[] = [

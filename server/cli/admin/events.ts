@@ -14,8 +14,8 @@ const eventColumns: Column<Event>[] = [
   { header: 'TO', value: (e) => e.url ?? 'endpoints' },
 ];
 
-/** An event's deliveries without the EVENT column (it is the event shown above them). */
-const eventDeliveryColumns = deliveryColumns.filter((column) => column.header !== 'EVENT');
+/** An event's deliveries without the EVENT and TYPE columns (the event shown above them says both). */
+const eventDeliveryColumns = deliveryColumns.filter((column) => column.header !== 'EVENT' && column.header !== 'TYPE');
 
 function eventFields(event: Event): string {
   return formatFields([
