@@ -2,6 +2,8 @@
 // first (order: 'desc') with keyset paging in both directions, the status walk in both directions,
 // deliveries by event type and naming it, the payload in deliveries.get, and the operator's view
 // across tenants (admin only; an admin call naming no tenant stays BAD_REQUEST).
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_LIST_SETTLE_MS } from '../server/events/read.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
@@ -154,5 +156,31 @@ describe("the operator's view across tenants", () => {
   it('a tenant key with allTenants is FORBIDDEN', async () => {
     expect(await codeOf(a.client.events.list.query({ allTenants: true }))).toBe('FORBIDDEN');
     expect(await codeOf(a.client.deliveries.list.query({ allTenants: true }))).toBe('FORBIDDEN');
+  });
+});
+
+describe('the admin CLI', () => {
+  const bin = fileURLToPath(new URL('../server/bin/hookline.js', import.meta.url));
+  const cli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOOKLINE_'))) as Record<string, string>;
+      execFile(process.execPath, [bin, ...args], { env: { ...env, HOOKLINE_URL: app.url, HOOKLINE_API_KEY: app.config.adminKey }, timeout: 60_000 }, (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') reject(error);
+        else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+      });
+    });
+
+  it('lists across tenants, newest first, by event type and time (--all-tenants, --order, --event-type, --since, --until)', async () => {
+    const [events, failed, early, neither] = await Promise.all([
+      cli(['admin', 'events', 'list', '--all-tenants', '--order', 'desc', '--json']),
+      cli(['admin', 'deliveries', 'list', '--all-tenants', '--event-type', 'job.failed', '--since', '1h', '--order', 'desc', '--json']),
+      cli(['admin', 'events', 'list', '--tenant', a.tenantId, '--until', a.middle, '--json']),
+      cli(['admin', 'deliveries', 'list']),
+    ]);
+    expect(JSON.parse(events.stdout).items.map((e: { id: string }) => e.id)).toEqual([...a.eventIds, ...b.eventIds].reverse());
+    expect(JSON.parse(failed.stdout).items.map((d: { eventId: string }) => d.eventId)).toEqual([b.eventIds[3], b.eventIds[1], a.eventIds[3], a.eventIds[1]]);
+    expect(JSON.parse(early.stdout).items.map((e: { id: string }) => e.id)).toEqual(a.eventIds.slice(0, 3));
+    expect(neither.code).toBe(1);
+    expect(neither.stderr).toContain('--all-tenants');
   });
 });
