@@ -43,6 +43,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
     },
+    onUnhandledError: (error) => deps.logger.error({ err: error }, 'request failed'),
   });
   const maxBody = maxRequestBodyBytes(deps.config.maxPayloadBytes);
   const trpc = trpcHandler(maxBody);

@@ -25,10 +25,12 @@ export interface NodeTrpcHandlerOptions {
   createContext(opts: { req: IncomingMessage; info: { calls: ReadonlyArray<{ path: string }> } }): Promise<Context>;
   responseMeta: NonNullable<FetchOptions['responseMeta']>;
   onError: NonNullable<FetchOptions['onError']>;
+  /** Something failed outside tRPC's own error handling (it answers 500). */
+  onUnhandledError(error: unknown): void;
 }
 
 export function createNodeTrpcHandler(options: NodeTrpcHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { maxBodySize, createContext, ...handlerOptions } = options;
+  const { maxBodySize, createContext, onUnhandledError, ...handlerOptions } = options;
   return (req, res) => {
     const answer = async (body: string | ReadableStream | undefined) => {
       const headers = new Headers();
@@ -56,9 +58,13 @@ export function createNodeTrpcHandler(options: NodeTrpcHandlerOptions): (req: In
       res.end(text);
     };
     const fail = (error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      onUnhandledError(error);
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'internal error', code: -32603, data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 } } }));
-      void error;
     };
 
     if (req.method === 'GET' || req.method === 'HEAD') {
