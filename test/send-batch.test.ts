@@ -106,6 +106,19 @@ describe('events.sendBatch', () => {
     expect(row!.n).toBe(1);
   });
 
+  it('a key older than the idempotency window makes a new event (the old one keeps its history, not the key)', async () => {
+    const old = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 'old' }, idempotencyKey: 'k-expired' });
+    await app.database.sql`update events set created_at = now() - interval '25 hours' where id = ${old.event.id}`;
+    const { results } = await app.admin.events.sendBatch.mutate({
+      events: [{ tenantId, type: 'job.completed', payload: { v: 'new' }, idempotencyKey: 'k-expired' }],
+    });
+    expect(results[0]!.ok && results[0]!.event.id).not.toBe(old.event.id);
+    expect(results[0]!.ok && results[0]!.event.payload).toEqual({ v: 'new' });
+    const rows = await app.database.sql<{ id: string; key: string | null }[]>`
+      select id, idempotency_key as key from events where id in (${old.event.id}, ${results[0]!.ok ? results[0]!.event.id : ''}) order by id`;
+    expect(rows.map((r) => r.key)).toEqual([null, 'k-expired']);
+  });
+
   it('a key whose first item failed does not hold back a later item with that key', async () => {
     const { results } = await app.admin.events.sendBatch.mutate({
       events: [
