@@ -13,6 +13,7 @@ import { backlogScenario } from './scenarios/backlog.js';
 import { ceilingsScenario } from './scenarios/ceilings.js';
 import { dnsStallScenario } from './scenarios/dns-stall.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { ingestScenario } from './scenarios/ingest.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { throughputScenario } from './scenarios/throughput.js';
@@ -25,6 +26,7 @@ const scenarios: Scenario[] = [
   noisyNeighbourScenario,
   backlogScenario,
   dnsStallScenario,
+  ingestScenario,
 ];
 
 function choose(names: string[]): Scenario[] {
@@ -81,7 +83,7 @@ async function main(): Promise<number> {
   );
   try {
     for (const scenario of chosen) {
-      await waitForQuiet(log);
+      await waitForQuiet(log, envInt('BENCH_QUIET_WAIT_MS', 120_000));
       log(`${scenario.name}: starting`);
       const began = Date.now();
       try {

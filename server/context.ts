@@ -6,7 +6,7 @@ import { isConnectionError } from '../db/errors.js';
 import { tenants } from '../db/schema.js';
 import type { AppDeps } from './deps.js';
 import { databaseUnavailable } from './trpc.js';
-import { apiKeyPrefix, keyMatchesHash, keysEqual } from './security/api-keys.js';
+import { apiKeyPrefix, keyMatchesDigest, keyMatchesHash, sha256 } from './security/api-keys.js';
 import type { AuthFailure, AuthFailureThrottle } from './security/auth-failures.js';
 
 export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string } | { kind: 'anonymous' };
@@ -14,6 +14,13 @@ export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string } | 
 export interface Context {
   deps: AppDeps;
   caller: Caller;
+}
+
+// The admin key's digest, computed once per key instead of on every request.
+let adminDigest: { key: string; digest: Buffer } | undefined;
+function adminKeyDigest(adminKey: string): Buffer {
+  if (adminDigest?.key !== adminKey) adminDigest = { key: adminKey, digest: sha256(adminKey) };
+  return adminDigest.digest;
 }
 
 /** Who the Authorization header names; `failure` says why a presented key was not accepted. */
@@ -26,7 +33,7 @@ export async function resolveCaller(
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   const key = match?.[1];
   if (!key) return { caller: anonymous, failure: { reason: 'not a bearer key' } };
-  if (keysEqual(key, deps.config.adminKey)) return { caller: { kind: 'admin' } };
+  if (keyMatchesDigest(key, adminKeyDigest(deps.config.adminKey))) return { caller: { kind: 'admin' } };
   const prefix = apiKeyPrefix(key);
   if (!prefix) return { caller: anonymous, failure: { reason: 'malformed key' } };
   const [row] = await deps.db

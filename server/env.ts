@@ -79,6 +79,7 @@ const envSchema = z.object({
   HOOKLINE_DNS_TIMEOUT: duration('HOOKLINE_DNS_TIMEOUT').optional(),
   HOOKLINE_MAX_ENDPOINTS_PER_TENANT: positiveInt.default(20),
   HOOKLINE_MAX_PAYLOAD_BYTES: positiveInt.default(262_144),
+  HOOKLINE_MAX_BATCH_BYTES: positiveInt.default(5_242_880),
   HOOKLINE_DISABLE_AFTER: duration('HOOKLINE_DISABLE_AFTER').default(5 * 24 * 3600 * 1000),
   HOOKLINE_RETENTION: duration('HOOKLINE_RETENTION').default(30 * 24 * 3600 * 1000),
   HOOKLINE_WORKER_CONCURRENCY: positiveInt.max(1000).default(100),
@@ -120,6 +121,8 @@ export interface Config {
   dnsTimeoutMs: number;
   maxEndpointsPerTenant: number;
   maxPayloadBytes: number;
+  /** The largest events.sendBatch input, serialized. */
+  maxBatchBytes: number;
   disableAfterMs: number;
   retentionMs: number;
   workerConcurrency: number;
@@ -189,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dnsTimeoutMs: e.HOOKLINE_DNS_TIMEOUT ?? defaultDnsTimeoutMs(e.HOOKLINE_TIMEOUT),
     maxEndpointsPerTenant: e.HOOKLINE_MAX_ENDPOINTS_PER_TENANT,
     maxPayloadBytes: e.HOOKLINE_MAX_PAYLOAD_BYTES,
+    maxBatchBytes: e.HOOKLINE_MAX_BATCH_BYTES,
     disableAfterMs: e.HOOKLINE_DISABLE_AFTER,
     retentionMs: e.HOOKLINE_RETENTION,
     workerConcurrency: e.HOOKLINE_WORKER_CONCURRENCY,

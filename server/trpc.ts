@@ -9,6 +9,7 @@
 //   rateLimitedProcedure   — tenantScopedProcedure, counted against a per-tenant rate limit.
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { eq } from 'drizzle-orm';
 import { z, ZodError } from 'zod';
 import { isConnectionError } from '../db/errors.js';
@@ -26,7 +27,7 @@ import {
 } from './errors.js';
 import type { TenantRateLimitedAction } from './env.js';
 import { countTenantCall } from './limits/tenant-rate-limits.js';
-import { tenantIdSchema } from '../shared/schemas.js';
+import { flag, tenantIdSchema } from '../shared/schemas.js';
 import { isRequestBodyLimitError, requestBodyTooLargeMessage } from './http/request-limits.js';
 
 /**
@@ -62,7 +63,7 @@ const t = initTRPC.context<Context>().meta<ApiMeta>().create({
       message: internal
         ? 'internal error'
         : isRequestBodyLimitError(error) && ctx
-          ? requestBodyTooLargeMessage(ctx.deps.config.maxPayloadBytes)
+          ? requestBodyTooLargeMessage(ctx.deps.config, shape.data.path)
           : shape.message,
       data: {
         code: shape.data.code,
@@ -77,24 +78,27 @@ const t = initTRPC.context<Context>().meta<ApiMeta>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
+/** The tRPC code a domain error answers with (also each failed item of events.sendBatch). */
+export function trpcCodeOf(error: DomainError): TRPC_ERROR_CODE_KEY {
+  return error instanceof NotFoundError
+    ? 'NOT_FOUND'
+    : error instanceof InvalidInputError
+      ? 'BAD_REQUEST'
+      : error instanceof LimitExceededError
+        ? 'FORBIDDEN'
+        : error instanceof PayloadTooLargeError
+          ? 'PAYLOAD_TOO_LARGE'
+          : error instanceof ConflictError
+            ? 'CONFLICT'
+            : error instanceof RateLimitedError
+              ? 'TOO_MANY_REQUESTS'
+              : error instanceof ReadTimeoutError
+                ? 'TIMEOUT'
+                : 'BAD_REQUEST';
+}
+
 function toTRPCError(error: DomainError): TRPCError {
-  const code =
-    error instanceof NotFoundError
-      ? 'NOT_FOUND'
-      : error instanceof InvalidInputError
-        ? 'BAD_REQUEST'
-        : error instanceof LimitExceededError
-          ? 'FORBIDDEN'
-          : error instanceof PayloadTooLargeError
-            ? 'PAYLOAD_TOO_LARGE'
-            : error instanceof ConflictError
-              ? 'CONFLICT'
-              : error instanceof RateLimitedError
-                ? 'TOO_MANY_REQUESTS'
-                : error instanceof ReadTimeoutError
-                  ? 'TIMEOUT'
-                  : 'BAD_REQUEST';
-  return new TRPCError({ code, message: error.message, cause: error });
+  return new TRPCError({ code: trpcCodeOf(error), message: error.message, cause: error });
 }
 
 /**
@@ -147,25 +151,44 @@ export const tenantProcedure = authedProcedure.use(({ ctx, next }) => {
  * tenant answers NOT_FOUND, as an unknown one does); the admin key must name the tenant.
  */
 export const tenantScopedProcedure = authedProcedure.use(async ({ ctx, next, getRawInput }) => {
+  const tenantId = await resolveTenant(ctx, await getRawInput());
+  return next({ ctx: { tenantId } });
+});
+
+/**
+ * A tenant-scoped list the operator may also read across tenants: the admin key with
+ * `allTenants: true` (instead of `tenantId`) narrows ctx.tenantId to undefined, meaning every
+ * tenant. Without either the admin call stays BAD_REQUEST; a tenant key with `allTenants` is
+ * FORBIDDEN (it can never see another tenant's data).
+ */
+export const tenantOrAllTenantsProcedure = authedProcedure.use(async ({ ctx, next, getRawInput }) => {
   const raw = await getRawInput();
+  // `true`, or `"true"` from a REST query string (the input's own schema reads both the same way).
+  const allTenants = typeof raw === 'object' && raw !== null && flag.safeParse((raw as { allTenants?: unknown }).allTenants).data === true;
+  if (!allTenants) return next({ ctx: { tenantId: (await resolveTenant(ctx, raw)) as string | undefined } });
+  if (ctx.caller.kind !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'allTenants needs the admin key' });
+  if ((raw as { tenantId?: unknown }).tenantId !== undefined) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'name either tenantId or allTenants, not both' });
+  }
+  return next({ ctx: { tenantId: undefined as string | undefined } });
+});
+
+async function resolveTenant(ctx: Context, raw: unknown): Promise<string> {
   const named = typeof raw === 'object' && raw !== null ? (raw as { tenantId?: unknown }).tenantId : undefined;
   if (named !== undefined && !tenantIdSchema.safeParse(named).success) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is not a tenant id' });
   }
-  let tenantId: string;
   if (ctx.caller.kind === 'tenant') {
     if (named !== undefined && named !== ctx.caller.tenantId) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
-    tenantId = ctx.caller.tenantId;
-  } else {
-    if (typeof named !== 'string') {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is required when calling with the admin key' });
-    }
-    const [row] = await ctx.deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, named));
-    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
-    tenantId = row.id;
+    return ctx.caller.tenantId;
   }
-  return next({ ctx: { tenantId } });
-});
+  if (typeof named !== 'string') {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is required when calling with the admin key' });
+  }
+  const [row] = await ctx.deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, named));
+  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
+  return row.id;
+}
 
 /** A tenant-scoped procedure whose calls are limited per tenant (server/limits/tenant-rate-limits.ts). */
 export function rateLimitedProcedure(action: TenantRateLimitedAction) {

@@ -46,3 +46,27 @@ export const pageLimit = wholeNumber(1, 500).default(50);
 export const eventTypeName = z
   .string()
   .regex(/^[a-z0-9_.-]{1,100}$/, 'event type names use lowercase letters, digits, "_", "-" and "." (1–100 characters)');
+
+/** Time range and direction of events.list / deliveries.list (ISO-8601; `since` inclusive, `until` exclusive). */
+export const listWindow = {
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  /** The operator's view across tenants: the admin key only, instead of `tenantId`. */
+  allTenants: flag.optional(),
+};
+
+/**
+ * An existing signing secret brought to endpoints.create (a provider moving its customers'
+ * endpoints to hookline unchanged): `whsec_` + base64 of 24 to 64 bytes (Standard Webhooks).
+ */
+export const endpointSecretSchema = z
+  .string()
+  .max(100)
+  .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
+  .refine((secret) => {
+    const encoded = secret.slice('whsec_'.length);
+    const key = Buffer.from(encoded, 'base64');
+    // Strict base64: decoding and encoding again gives the same characters (padding aside).
+    return key.length >= 24 && key.length <= 64 && key.toString('base64').replace(/=+$/, '') === encoded.replace(/=+$/, '');
+  }, 'must be whsec_ followed by the base64 of a 24 to 64-byte key');

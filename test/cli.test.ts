@@ -457,7 +457,7 @@ describe('deliveries, events list/get and endpoint operations, with a worker', (
     expect(none).toEqual({ items: [], nextCursor: null });
     expect(got).toMatchObject({ id: deliveryId, eventId, endpointId, status: 'failed', attemptCount: 1 });
     expect(got.attempts).toEqual([expect.objectContaining({ number: 1, statusCode: 500, responseBody: 'down for maintenance' })]);
-    expect(table.stdout).toMatch(/^DELIVERY\s+EVENT\s+ENDPOINT\s+STATUS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST ERROR$/m);
+    expect(table.stdout).toMatch(/^DELIVERY\s+EVENT\s+ENDPOINT\s+STATUS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST ERROR\s+TYPE$/m);
     expect(table.stdout).toMatch(new RegExp(`^${deliveryId}\\s+${eventId}\\s+${endpointId}\\s+failed\\s+1\\s+-\\s+\\S`, 'm'));
     expect(fields.stdout).toMatch(/^status\s+failed$/m);
     expect(fields.stdout).toMatch(/^#\s+STARTED\s+HTTP\s+MS\s+ERROR$/m);

@@ -291,8 +291,8 @@ describe('events.send input rules', () => {
     // The same key named twice: one event, returned to both callers.
     expect(sent[23]!.event.id).toBe(sent[22]!.event.id);
     expect(new Set(sent.map((one) => one.event.id)).size).toBe(sent.length - 1);
-    // One statement, one transaction: PostgreSQL's now() — every created_at — is the same. (Sends
-    // with an idempotency key look the key up first, so they reach the next statement.)
+    // One statement, one transaction: PostgreSQL's now() — every created_at — is the same. (The two
+    // sends sharing a key meet in it too: the insert keeps the first, the second reads it back.)
     expect(new Set(sent.slice(0, 22).map((one) => one.event.createdAt)).size).toBe(1);
 
     const deliveryIds = sent.slice(0, 23).flatMap((one) => one.deliveries.map((d) => d.id));

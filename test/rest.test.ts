@@ -52,6 +52,38 @@ async function createTenant(name: string): Promise<{ tenantId: string; apiKey: s
 }
 
 describe('REST flow', () => {
+  it('sends a batch once per Idempotency-Key, reads an endpoint\'s stats, and lists across tenants with ?allTenants=true', async () => {
+    const { tenantId, apiKey } = await createTenant('Batch over REST');
+    await rest('POST', '/event-types', { key: admin(), body: { name: 'job.failed' } });
+    const receiver = await receivers.receiver();
+    const created = await rest('POST', '/endpoints', { key: apiKey, body: { url: `${receiver.url}/hook`, eventTypes: ['job.failed'] } });
+    const endpointId: string = created.body.endpoint.id;
+
+    const batch = { events: [0, 1, 2].map((n) => ({ tenantId, type: 'job.failed', payload: { n } })).concat([{ tenantId, type: 'no.such.type', payload: { n: 3 } }]) };
+    const first = await rest('POST', '/events/batch', { key: admin(), body: batch, headers: { 'Idempotency-Key': 'batch-1' } });
+    expect(first.status).toBe(200);
+    expect(first.body.results.map((r: { ok: boolean }) => r.ok)).toEqual([true, true, true, false]);
+    expect(first.body.results[3].error.code).toBe('NOT_FOUND');
+    const again = await rest('POST', '/events/batch', { key: admin(), body: batch, headers: { 'Idempotency-Key': 'batch-1' } });
+    const ids = (answer: Answer) => answer.body.results.filter((r: { ok: boolean }) => r.ok).map((r: { event: { id: string } }) => r.event.id);
+    expect(ids(again)).toEqual(ids(first));
+
+    await eventually(async () => expect(receiver.requests.length).toBe(3));
+    await eventually(async () => {
+      const stats = await rest('GET', `/endpoints/${endpointId}/stats`, { key: apiKey });
+      expect(stats.status).toBe(200);
+      expect(stats.body.hours.reduce((sum: number, h: { succeeded: number }) => sum + h.succeeded, 0)).toBe(3);
+      expect(stats.body.lastAttempt).toMatchObject({ statusCode: 200 });
+    });
+
+    const everyTenant = await rest('GET', '/deliveries?allTenants=true&order=desc&eventType=job.failed', { key: admin() });
+    expect(everyTenant.status).toBe(200);
+    expect(everyTenant.body.items.map((d: { tenantId: string; type: string }) => [d.tenantId, d.type])).toEqual(
+      [0, 1, 2].map(() => [tenantId, 'job.failed']),
+    );
+    expect((await rest('GET', '/deliveries?allTenants=true', { key: apiKey })).status).toBe(403);
+  });
+
   it('creates a tenant, an event type and an endpoint, sends an event once per Idempotency-Key, delivers, retries and rotates, all through /api/v1', async () => {
     const health = await rest('GET', '/health');
     expect(health).toMatchObject({ status: 200, body: { ok: true } });
@@ -275,6 +307,8 @@ describe('OpenAPI document and reference', () => {
         'POST /endpoints/{endpointId}/send-test',
         'POST /endpoints/{endpointId}/recover',
         'POST /events',
+        'POST /events/batch',
+        'GET /endpoints/{endpointId}/stats',
         'GET /events',
         'GET /events/{eventId}',
         'GET /deliveries',

@@ -94,6 +94,11 @@ export interface EndpointInput {
 
 export type EndpointPatch = Partial<EndpointInput>;
 
+export interface NewEndpointInput extends EndpointInput {
+  /** An existing `whsec_` secret to keep (checked by the API schema); generated when absent. */
+  secret?: string | undefined;
+}
+
 /** The canonical form of an acceptable URL; InvalidInputError with the rule's reason otherwise. */
 function checkUrl(deps: AppDeps, raw: string): string {
   const verdict = judgeUrl(raw, deps.config.urlPolicy);
@@ -131,12 +136,12 @@ function limitMessage(max: number): string {
 export async function createEndpoint(
   deps: AppDeps,
   tenantId: string,
-  input: EndpointInput,
+  input: NewEndpointInput,
 ): Promise<{ endpoint: Endpoint; secret: string }> {
   const url = checkUrl(deps, input.url);
   const headers = checkHeaders(deps, input.headers ?? {});
   const eventTypes = await checkEventTypeFilter(deps, input.eventTypes ?? []);
-  const secret = generateSecret();
+  const secret = input.secret ?? generateSecret();
   const max = deps.config.maxEndpointsPerTenant;
   const row = await deps.db.transaction(async (tx) => {
     // The tenant row lock serialises concurrent creations for one tenant, so count + insert

@@ -14,12 +14,13 @@
 // a page filtered by status examines at most STATUS_SCAN_ROWS deliveries; when they hold fewer
 // matches than `limit`, the page is short (even empty) and `nextCursor` continues after the last
 // delivery examined. A walk ends when `nextCursor` is null, as always.
-import { and, asc, eq, getTableColumns, gt, gte, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, exists, getTableColumns, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { attempts, deliveries, endpoints, events } from '../../db/schema.js';
 import { idFloor } from '../../shared/ids.js';
 import type { AppDeps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
-import { readWithTimeout } from '../limits/read-timeout.js';
+import { readWithTimeout, type Reader } from '../limits/read-timeout.js';
 import { presentAttempt, presentDelivery, presentEvent, type Attempt, type Delivery, type Event } from './present.js';
 
 /**
@@ -50,14 +51,42 @@ function page<Row extends { id: string }, T>(rows: Row[], limit: number, present
   return { items: items.map(present), nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
 }
 
+export type ListOrder = 'asc' | 'desc';
+
+/** Time range and direction of a list: `since` inclusive, `until` exclusive, ISO-8601. */
+export interface ListWindow {
+  since?: string | undefined;
+  until?: string | undefined;
+  order?: ListOrder | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
 /**
- * The tenant's events, oldest first. `since` (ISO-8601) keeps events created at or after that
- * instant; `type` an exact type name; `cursor` continues after that event id.
+ * The keyset conditions of a list over time-ordered ids: `since`/`until` become id bounds (so the
+ * same index range that pages also serves the time range) and `cursor` continues after (asc) or
+ * before (desc) that id.
+ */
+function idWindow(column: AnyPgColumn, kind: 'event' | 'delivery', input: ListWindow): SQL | undefined {
+  const desc = input.order === 'desc';
+  return and(
+    input.since !== undefined ? gte(column, idFloor(kind, new Date(input.since))) : undefined,
+    input.until !== undefined ? lt(column, idFloor(kind, new Date(input.until))) : undefined,
+    input.cursor !== undefined ? (desc ? lt(column, input.cursor) : gt(column, input.cursor)) : undefined,
+  );
+}
+
+const byId = (column: AnyPgColumn, order: ListOrder | undefined) => (order === 'desc' ? desc(column) : asc(column));
+
+/**
+ * A tenant's events (every tenant's when `tenantId` is undefined: the operator's view), oldest
+ * first or newest first (`order: 'desc'`). `since`/`until` bound the creation time; `type` an exact
+ * type name; `cursor` continues after that event id in the list's order.
  */
 export async function listEvents(
   deps: AppDeps,
-  tenantId: string,
-  input: { since?: string | undefined; type?: string | undefined; cursor?: string | undefined; limit: number },
+  tenantId: string | undefined,
+  input: ListWindow & { type?: string | undefined },
 ): Promise<Page<Event>> {
   const settled = idFloor('event', new Date(Date.now() - EVENT_LIST_SETTLE_MS));
   const rows = await readWithTimeout(deps, (db) =>
@@ -66,21 +95,20 @@ export async function listEvents(
       .from(events)
       .where(
         and(
-          eq(events.tenantId, tenantId),
+          tenantId !== undefined ? eq(events.tenantId, tenantId) : undefined,
           lt(events.id, settled),
-          input.since !== undefined ? gte(events.id, idFloor('event', new Date(input.since))) : undefined,
-          input.cursor !== undefined ? gt(events.id, input.cursor) : undefined,
+          idWindow(events.id, 'event', input),
           input.type !== undefined ? eq(events.type, input.type) : undefined,
         ),
       )
-      .orderBy(asc(events.id))
+      .orderBy(byId(events.id, input.order))
       .limit(input.limit + 1),
   );
   return page(rows, input.limit, presentEvent);
 }
 
 /** One event with the status of each of its deliveries (oldest first). */
-export async function getEvent(deps: AppDeps, tenantId: string, eventId: string): Promise<Event & { deliveries: Delivery[] }> {
+export async function getEvent(deps: AppDeps, tenantId: string, eventId: string): Promise<Event & { deliveries: TypedDelivery[] }> {
   return readWithTimeout(deps, async (db) => {
     const [row] = await db
       .select()
@@ -92,48 +120,71 @@ export async function getEvent(deps: AppDeps, tenantId: string, eventId: string)
       .from(deliveries)
       .where(and(eq(deliveries.tenantId, tenantId), eq(deliveries.eventId, eventId)))
       .orderBy(asc(deliveries.id));
-    return { ...presentEvent(row), deliveries: rows.map(presentDelivery) };
+    return { ...presentEvent(row), deliveries: rows.map((d) => ({ ...presentDelivery(d), type: row.type })) };
   });
 }
 
+/** A delivery as lists and get show it: with its event's type. */
+export type TypedDelivery = Delivery & { type: string };
+
+/** The event type of each delivery, read in one query. */
+async function withTypes(db: Reader, rows: Delivery[]): Promise<TypedDelivery[]> {
+  if (rows.length === 0) return [];
+  const eventIds = [...new Set(rows.map((d) => d.eventId))];
+  const types = await db.select({ id: events.id, type: events.type }).from(events).where(inArray(events.id, eventIds));
+  const typeOf = new Map(types.map((t) => [t.id, t.type]));
+  return rows.map((d) => ({ ...d, type: typeOf.get(d.eventId) ?? '' }));
+}
+
 /**
- * The tenant's deliveries, oldest first, optionally of one event, to one endpoint, in one status.
+ * A tenant's deliveries (every tenant's when `tenantId` is undefined), oldest or newest first,
+ * optionally of one event, to one endpoint, of one event type, in one status, within a time range.
  * Naming an event or endpoint that is not the tenant's answers NOT_FOUND (not an empty page), as
  * every other procedure does for a foreign id. Filtered by status (and not by event), a page
- * examines at most STATUS_SCAN_ROWS deliveries (see the header of this file).
+ * examines at most STATUS_SCAN_ROWS deliveries, in either order (see the header of this file).
  */
 export async function listDeliveries(
   deps: AppDeps,
-  tenantId: string,
-  input: {
+  tenantId: string | undefined,
+  input: ListWindow & {
     eventId?: string | undefined;
     endpointId?: string | undefined;
+    eventType?: string | undefined;
     status?: DeliveryStatus | undefined;
-    cursor?: string | undefined;
-    limit: number;
   },
-): Promise<Page<Delivery>> {
+): Promise<Page<TypedDelivery>> {
   return readWithTimeout(deps, async (db) => {
     if (input.eventId !== undefined) {
       const [found] = await db
         .select({ id: events.id })
         .from(events)
-        .where(and(eq(events.tenantId, tenantId), eq(events.id, input.eventId)));
+        .where(and(tenantId !== undefined ? eq(events.tenantId, tenantId) : undefined, eq(events.id, input.eventId)));
       if (!found) throw new NotFoundError('event not found');
     }
     if (input.endpointId !== undefined) {
       const [found] = await db
         .select({ id: endpoints.id })
         .from(endpoints)
-        .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, input.endpointId)));
+        .where(and(tenantId !== undefined ? eq(endpoints.tenantId, tenantId) : undefined, eq(endpoints.id, input.endpointId)));
       if (!found) throw new NotFoundError('endpoint not found');
     }
     const scope = and(
-      eq(deliveries.tenantId, tenantId),
+      tenantId !== undefined ? eq(deliveries.tenantId, tenantId) : undefined,
       input.eventId !== undefined ? eq(deliveries.eventId, input.eventId) : undefined,
       input.endpointId !== undefined ? eq(deliveries.endpointId, input.endpointId) : undefined,
-      input.cursor !== undefined ? gt(deliveries.id, input.cursor) : undefined,
+      // The event's row, by primary key, for each delivery walked.
+      input.eventType !== undefined
+        ? exists(
+            db
+              .select({ one: sql`1` })
+              .from(events)
+              .where(and(eq(events.id, deliveries.eventId), eq(events.type, input.eventType))),
+          )
+        : undefined,
+      idWindow(deliveries.id, 'delivery', input),
     );
+    const order = byId(deliveries.id, input.order);
+    const typed = async (p: Page<Delivery>): Promise<Page<TypedDelivery>> => ({ items: await withTypes(db, p.items), nextCursor: p.nextCursor });
 
     // An event's deliveries are few (one per endpoint): filter them as they are.
     if (input.status === undefined || input.eventId !== undefined) {
@@ -141,48 +192,50 @@ export async function listDeliveries(
         .select()
         .from(deliveries)
         .where(and(scope, input.status !== undefined ? eq(deliveries.status, input.status) : undefined))
-        .orderBy(asc(deliveries.id))
+        .orderBy(order)
         .limit(input.limit + 1);
-      return page(rows, input.limit, presentDelivery);
+      return typed(page(rows, input.limit, presentDelivery));
     }
 
-    // One statement: the next `scanRows` deliveries in id order (a range of deliveries_tenant_id_idx
-    // or deliveries_endpoint_id_idx), numbered; the page takes those in the status, plus the last
-    // one examined, whose number says whether history ended within the window (fewer than
-    // scanRows) and whose id is where the next page starts when the window held no full page.
+    // One statement: the next `scanRows` deliveries in the list's order (a range of
+    // deliveries_tenant_id_idx, deliveries_endpoint_id_idx or, across tenants, the primary key),
+    // numbered; the page takes those in the status, plus the last one examined, whose number says
+    // whether history ended within the window (fewer than scanRows) and whose id is where the next
+    // page starts when the window held no full page.
     const scanRows = STATUS_SCAN_ROWS;
     const scanned = db.$with('scanned').as(
       db
-        .select({ ...getTableColumns(deliveries), examined: sql<number>`row_number() over (order by ${deliveries.id})::int`.as('examined') })
+        .select({ ...getTableColumns(deliveries), examined: sql<number>`row_number() over (order by ${order})::int`.as('examined') })
         .from(deliveries)
         .where(scope)
-        .orderBy(asc(deliveries.id))
+        .orderBy(order)
         .limit(scanRows),
     );
     const rows = await db
       .with(scanned)
       .select()
       .from(scanned)
-      .where(or(eq(scanned.status, input.status), eq(scanned.id, sql`(select max(${scanned.id}) from ${scanned})`)))
-      .orderBy(asc(scanned.id))
+      .where(or(eq(scanned.status, input.status), eq(scanned.examined, sql`(select max(${scanned.examined}) from ${scanned})`)))
+      .orderBy(asc(scanned.examined))
       .limit(input.limit + 1);
     const matching = rows.filter((d) => d.status === input.status);
     const last = rows[rows.length - 1];
-    if (matching.length > input.limit || !last || last.examined < scanRows) return page(matching, input.limit, presentDelivery);
-    return { items: matching.map(presentDelivery), nextCursor: last.id };
+    if (matching.length > input.limit || !last || last.examined < scanRows) return typed(page(matching, input.limit, presentDelivery));
+    return typed({ items: matching.map(presentDelivery), nextCursor: last.id });
   });
 }
 
-/** One delivery with its attempts, by attempt number. */
+/** One delivery with its attempts, by attempt number, and its event's type and payload. */
 export async function getDelivery(
   deps: AppDeps,
   tenantId: string,
   deliveryId: string,
-): Promise<Delivery & { attempts: Attempt[] }> {
+): Promise<TypedDelivery & { payload: Record<string, unknown>; attempts: Attempt[] }> {
   return readWithTimeout(deps, async (db) => {
     const [row] = await db
-      .select()
+      .select({ delivery: deliveries, type: events.type, payload: events.payload })
       .from(deliveries)
+      .innerJoin(events, eq(events.id, deliveries.eventId))
       .where(and(eq(deliveries.tenantId, tenantId), eq(deliveries.id, deliveryId)));
     if (!row) throw new NotFoundError('delivery not found');
     const rows = await db
@@ -190,6 +243,11 @@ export async function getDelivery(
       .from(attempts)
       .where(and(eq(attempts.tenantId, tenantId), eq(attempts.deliveryId, deliveryId)))
       .orderBy(asc(attempts.number));
-    return { ...presentDelivery(row), attempts: rows.map(presentAttempt) };
+    return {
+      ...presentDelivery(row.delivery),
+      type: row.type,
+      payload: JSON.parse(row.payload) as Record<string, unknown>,
+      attempts: rows.map(presentAttempt),
+    };
   });
 }

@@ -70,17 +70,16 @@ export async function createEventWithDeliveries(
   tenantId: string,
   spec: EventSpec,
 ): Promise<Created> {
-  if (spec.idempotencyKey !== undefined) {
-    const earlier = await findIdempotentEvent(deps, tenantId, spec.idempotencyKey);
-    if (earlier) return earlier;
-  }
+  // The idempotency key is checked by the insert itself (on conflict do nothing): a new event
+  // costs one round trip, a repeated key a second one to read what the first send accepted.
   const created = await insertEventAndFanOut(deps, tenantId, spec);
   if (created) return created;
 
   // Nothing was inserted: say why.
   if (spec.idempotencyKey !== undefined) {
-    const winner = await findIdempotentEvent(deps, tenantId, spec.idempotencyKey);
-    if (winner) return winner; // a concurrent send with the same key committed first
+    const earlier = await findIdempotentEvent(deps, tenantId, spec.idempotencyKey);
+    if (earlier === 'expired') return createEventWithDeliveries(deps, tenantId, spec);
+    if (earlier) return earlier; // sent before, or by a concurrent send that committed first
   }
   const [tenant] = await deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
   if (!tenant) throw new NotFoundError('tenant not found');
@@ -252,12 +251,15 @@ const deliveryIdSuffix = Array.from({ length: idBlockSuffixLength }, (_, i) => i
   .map((digit) => `substr('${idAlphabet}', ((target.n >> ${5 * digit}) & 31)::int + 1, 1)`)
   .join(' || ');
 
-/** The event an idempotency key already named within the window, with its deliveries. */
+/**
+ * The event an idempotency key already named within the window, with its deliveries; 'expired'
+ * when the key was older than the window (and is now free again).
+ */
 async function findIdempotentEvent(
   deps: AppDeps,
   tenantId: string,
   key: string,
-): Promise<Created | undefined> {
+): Promise<Created | 'expired' | undefined> {
   const [existing] = await deps.db
     .select()
     .from(events)
@@ -266,7 +268,7 @@ async function findIdempotentEvent(
   if (existing.createdAt.getTime() <= Date.now() - idempotencyWindowMs) {
     // An expired key may be used again: the old event keeps its history, not the key.
     await deps.db.update(events).set({ idempotencyKey: null }).where(eq(events.id, existing.id));
-    return undefined;
+    return 'expired';
   }
   const rows = await deps.db.select().from(deliveries).where(eq(deliveries.eventId, existing.id)).orderBy(deliveries.id);
   return { event: presentEvent(existing), deliveries: rows.map(presentDelivery) };

@@ -11,12 +11,24 @@ export function maxRequestBodyBytes(maxPayloadBytes: number): number {
   return maxPayloadBytes * 2 + 64 * 1024;
 }
 
+/** The largest events.sendBatch request body read: the batch, plus room for whitespace. */
+export function maxBatchRequestBodyBytes(maxBatchBytes: number): number {
+  return maxBatchBytes + 64 * 1024;
+}
+
 /** tRPC's own error when a body goes over `maxBodySize`: it has no message but its code. */
 export function isRequestBodyLimitError(error: TRPCError): boolean {
   return error.code === 'PAYLOAD_TOO_LARGE' && error.message === 'PAYLOAD_TOO_LARGE';
 }
 
-export function requestBodyTooLargeMessage(maxPayloadBytes: number): string {
+export function requestBodyTooLargeMessage(config: { maxPayloadBytes: number; maxBatchBytes: number }, path: string | undefined): string {
+  if (path?.includes('events.sendBatch')) {
+    return (
+      `the request body is larger than the ${maxBatchRequestBodyBytes(config.maxBatchBytes)} bytes the API reads for events.sendBatch: ` +
+      `a batch may be at most ${config.maxBatchBytes} bytes serialized (HOOKLINE_MAX_BATCH_BYTES)`
+    );
+  }
+  const { maxPayloadBytes } = config;
   return (
     `the request body is larger than the ${maxRequestBodyBytes(maxPayloadBytes)} bytes the API reads: ` +
     `an event payload may be at most ${maxPayloadBytes} bytes serialized (HOOKLINE_MAX_PAYLOAD_BYTES)`

@@ -17,7 +17,7 @@ import { RateLimitedError } from '../errors.js';
 import { appRouter } from '../router.js';
 import { hooklineVersion } from '../routers/health.js';
 import type { AuthFailureThrottle } from '../security/auth-failures.js';
-import { maxRequestBodyBytes, requestBodyTooLargeMessage } from './request-limits.js';
+import { maxBatchRequestBodyBytes, maxRequestBodyBytes, requestBodyTooLargeMessage } from './request-limits.js';
 
 export const REST_BASE_PATH = '/api/v1';
 export const OPENAPI_DOCUMENT_PATH = `${REST_BASE_PATH}/openapi.json`;
@@ -124,7 +124,10 @@ export function createRestHandler(
     req.url = `/${url.slice(REST_BASE_PATH.length).replace(/^\/+/, '')}`;
     try {
       if (req.method === 'POST' || req.method === 'PATCH' || req.method === 'PUT') {
-        const body = await readJsonBody(req, maxBodySize, deps.config.maxPayloadBytes);
+        // events.sendBatch reads up to HOOKLINE_MAX_BATCH_BYTES; every other operation keeps the smaller limit.
+        const isBatch = req.url.split('?')[0] === '/events/batch';
+        const limit = isBatch ? maxBatchRequestBodyBytes(deps.config.maxBatchBytes) : maxBodySize;
+        const body = await readJsonBody(req, limit, requestBodyTooLargeMessage(deps.config, isBatch ? 'events.sendBatch' : undefined));
         if (body !== notJson) {
           (req as IncomingMessage & { body?: unknown }).body = foldIdempotencyKey(req.url.split('?')[0]!, body, idempotencyKeyHeader(req));
         }
@@ -149,14 +152,14 @@ const notJson = Symbol('not JSON');
  * is declared as another type (the adapter answers 415 UNSUPPORTED_MEDIA_TYPE). Read up to
  * `maxBodySize`, as tRPC reads its own.
  */
-async function readJsonBody(req: IncomingMessage, maxBodySize: number, maxPayloadBytes: number): Promise<unknown> {
+async function readJsonBody(req: IncomingMessage, maxBodySize: number, tooLargeMessage: string): Promise<unknown> {
   const contentType = req.headers['content-type'];
   if (contentType !== undefined && !contentType.toLowerCase().startsWith('application/json')) return notJson;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBodySize) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: requestBodyTooLargeMessage(maxPayloadBytes) });
+    if (size > maxBodySize) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: tooLargeMessage });
     chunks.push(chunk);
   }
   req.headers['content-type'] ??= 'application/json';

@@ -1,7 +1,6 @@
 // The API's HTTP server: tRPC at /trpc, REST at /api/v1 (./rest.ts) with its reference at /docs,
 // plus /healthz (alive) and /readyz (database reachable and migrated). Plain node:http, no framework.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appliedMigrationCount, expectedMigrationCount } from '../../db/migrate.js';
 import { createContext } from '../context.js';
 import { RateLimitedError } from '../errors.js';
@@ -9,8 +8,9 @@ import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
 import { createAuthFailureThrottle } from '../security/auth-failures.js';
 import { apiReferenceRoutes } from './api-reference.js';
-import { answerClientError, maxRequestBodyBytes } from './request-limits.js';
 import { createRestHandler, isRestPath } from './rest.js';
+import { createNodeTrpcHandler } from './trpc-handler.js';
+import { answerClientError, maxBatchRequestBodyBytes, maxRequestBodyBytes } from './request-limits.js';
 
 export interface ApiServerOptions {
   /** Extra GET routes (e.g. /metrics), keyed by path. */
@@ -27,10 +27,10 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     delayMs: deps.config.authFailureDelayMs,
     logger: deps.logger,
   });
-  const trpc = createHTTPHandler({
+  const trpcHandler = (maxBodySize: number) => createNodeTrpcHandler({
     router: appRouter,
-    basePath: '/trpc/',
-    maxBodySize: maxRequestBodyBytes(deps.config.maxPayloadBytes),
+    endpoint: '/trpc',
+    maxBodySize,
     // One HTTP request carries at most this many batched calls; more is BAD_REQUEST (400) at once.
     maxBatchSize: deps.config.maxBatchCalls,
     createContext: ({ req, info }) =>
@@ -47,7 +47,13 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
     },
+    onUnhandledError: (error) => deps.logger.error({ err: error }, 'request failed'),
   });
+  const maxBody = maxRequestBodyBytes(deps.config.maxPayloadBytes);
+  const trpc = trpcHandler(maxBody);
+  // events.sendBatch reads up to HOOKLINE_MAX_BATCH_BYTES; every other call keeps the smaller limit.
+  const maxBatchBody = maxBatchRequestBodyBytes(deps.config.maxBatchBytes);
+  const trpcBatch = trpcHandler(maxBatchBody);
   const expectedMigrations = expectedMigrationCount();
   // REST and OpenAPI: the same procedures under /api/v1, the reference at /docs.
   const rest = options.trpc !== false ? createRestHandler(deps, authFailures) : undefined;
@@ -82,7 +88,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     const path = (req.url ?? '/').split('?')[0]!;
     if (options.trpc !== false && (path === '/trpc' || path.startsWith('/trpc/'))) {
       if (path === '/trpc') req.url = '/trpc/';
-      trpc(req, res);
+      (path.includes('events.sendBatch') ? trpcBatch : trpc)(req, res);
       return;
     }
     if (rest && isRestPath(path)) {

@@ -2,25 +2,30 @@
 // Tenant-scoped: a tenant key reads its own deliveries, the admin key names the tenant.
 import { z } from 'zod';
 import { deliveryDetailSchema, deliveryPageSchema, deliverySchema } from '../../shared/api/delivery.js';
-import { deliveryIdSchema, endpointIdSchema, eventIdSchema, pageLimit } from '../../shared/schemas.js';
+import { deliveryIdSchema, endpointIdSchema, eventIdSchema, eventTypeName, listWindow, pageLimit } from '../../shared/schemas.js';
 import { retryDelivery } from '../delivery/requeue.js';
 import { getDelivery, listDeliveries } from '../events/read.js';
-import { rateLimitedProcedure, router, tenantInput, tenantScopedProcedure } from '../trpc.js';
+import { rateLimitedProcedure, router, tenantInput, tenantOrAllTenantsProcedure, tenantScopedProcedure } from '../trpc.js';
 
 const byId = tenantInput({ deliveryId: deliveryIdSchema });
 
 export const deliveriesRouter = router({
-  /** Oldest first; `cursor` is the last id of the previous page. */
-  list: tenantScopedProcedure
-    .meta({ openapi: { method: 'GET', path: '/deliveries', tags: ['deliveries'], summary: "List the tenant's deliveries" } })
+  /**
+   * Oldest first (newest first with `order: 'desc'`); `cursor` is the last id of the previous page.
+   * Each names its event's `type`. The admin key may read every tenant's with `allTenants: true`.
+   */
+  list: tenantOrAllTenantsProcedure
+    .meta({ openapi: { method: 'GET', path: '/deliveries', tags: ['deliveries'], summary: "List the tenant's deliveries (the admin key: every tenant's with allTenants=true)" } })
     .input(
       tenantInput({
+        ...listWindow,
+        eventType: eventTypeName.optional(),
         eventId: eventIdSchema.optional(),
         endpointId: endpointIdSchema.optional(),
         status: z.enum(['pending', 'succeeded', 'failed']).optional(),
         cursor: deliveryIdSchema.optional(),
         limit: pageLimit,
-      }).default({ limit: 50 }),
+      }).default({ limit: 50, order: 'asc' }),
     )
     .output(deliveryPageSchema)
     .query(({ ctx, input }) => listDeliveries(ctx.deps, ctx.tenantId, input)),

@@ -9,12 +9,14 @@ import {
   endpointRecoveredSchema,
   endpointSchema,
   endpointSecretSchema,
+  endpointStatsSchema,
   testEventSentSchema,
 } from '../../shared/api/endpoint.js';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
-import { endpointIdSchema, flag, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
+import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, flag, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
 import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
+import { getEndpointStats } from '../endpoints/stats.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -48,6 +50,8 @@ export const endpointsRouter = router({
         headers: customHeaders.optional(),
         disabled: flag.optional(),
         metadata: metadataSchema.optional(),
+        /** An existing secret to keep (moving endpoints from another provider); generated when absent. */
+        secret: existingSecretSchema.optional(),
       }),
     )
     .output(createdEndpointSchema)
@@ -105,6 +109,13 @@ export const endpointsRouter = router({
     .input(byId)
     .output(testEventSentSchema)
     .mutation(({ ctx, input }) => sendTestEvent(ctx.deps, ctx.tenantId, input.endpointId)),
+
+  /** Attempts per hour (succeeded, failed) since then (default 24 h ago), and the last attempt. */
+  stats: tenantScopedProcedure
+    .meta({ openapi: { method: 'GET', path: '/endpoints/{endpointId}/stats', tags: ['endpoints'], summary: "An endpoint's attempts per hour" } })
+    .input(tenantInput({ endpointId: endpointIdSchema, since: z.iso.datetime({ offset: true }).optional() }))
+    .output(endpointStatsSchema)
+    .query(({ ctx, input }) => getEndpointStats(ctx.deps, ctx.tenantId, input.endpointId, input.since)),
 
   /** Re-queues the endpoint's failed deliveries created since then (at most 14 days ago). */
   recover: rateLimitedProcedure('recover')

@@ -33,6 +33,15 @@ export function keyMatchesHash(key: string, storedHash: string): boolean {
   return stored.length === presented.length && timingSafeEqual(presented, stored);
 }
 
+export function sha256(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}
+
+/** Constant-time check of a presented key against the SHA-256 digest of the expected one. */
+export function keyMatchesDigest(key: string, digest: Buffer): boolean {
+  return timingSafeEqual(sha256(key), digest);
+}
+
 /** Constant-time comparison of two keys of any length (both hashed first). */
 export function keysEqual(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { deliveryIdSchema, endpointIdSchema, eventIdSchema, tenantIdSchema } from '../schemas.js';
 import { attemptSchema } from './attempt.js';
-import { pageOf, timestamp } from './common.js';
+import { jsonObject, pageOf, timestamp } from './common.js';
 
 /** `failed`: retries exhausted or endpoint disabled. */
 export const deliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed']);
@@ -24,10 +24,16 @@ export const deliverySchema = z
   })
   .meta({ id: 'Delivery' });
 
-/** `deliveries.get`: the delivery with every attempt, by attempt number. */
-export const deliveryDetailSchema = deliverySchema.extend({ attempts: z.array(attemptSchema) }).meta({ id: 'DeliveryDetail' });
-export const deliveryPageSchema = pageOf(deliverySchema).meta({ id: 'DeliveryPage' });
+/** A delivery as lists and reads show it: naming its event's type. */
+export const typedDeliverySchema = deliverySchema.extend({ type: z.string() }).meta({ id: 'TypedDelivery' });
+
+/** `deliveries.get`: the delivery with its event's payload and every attempt, by attempt number. */
+export const deliveryDetailSchema = typedDeliverySchema
+  .extend({ payload: jsonObject, attempts: z.array(attemptSchema) })
+  .meta({ id: 'DeliveryDetail' });
+export const deliveryPageSchema = pageOf(typedDeliverySchema).meta({ id: 'DeliveryPage' });
 
 export type DeliveryStatus = z.output<typeof deliveryStatusSchema>;
 export type Delivery = z.output<typeof deliverySchema>;
+export type TypedDelivery = z.output<typeof typedDeliverySchema>;
 export type DeliveryDetail = z.output<typeof deliveryDetailSchema>;

@@ -28,7 +28,25 @@ export const createdEndpointSchema = z.object({ endpoint: endpointSchema, secret
 export const endpointPageSchema = pageOf(endpointSchema).meta({ id: 'EndpointPage' });
 export const endpointSecretSchema = z.object({ secret: z.string() }).meta({ id: 'EndpointSecret' });
 export const testEventSentSchema = z.object({ eventId: eventIdSchema }).meta({ id: 'TestEventSent' });
+/** `endpoints.stats`: attempts per hour (UTC), oldest first, and the endpoint's last attempt. */
+export const endpointStatsSchema = z
+  .object({
+    endpointId: endpointIdSchema,
+    since: timestamp,
+    hours: z.array(z.object({ hour: timestamp, succeeded: z.number().int(), failed: z.number().int() })),
+    lastAttempt: z
+      .object({
+        at: timestamp,
+        statusCode: z.number().int().nullable(),
+        error: z.string().nullable(),
+        errorMessage: z.string().nullable(),
+        durationMs: z.number().int(),
+      })
+      .nullable(),
+  })
+  .meta({ id: 'EndpointStats' });
 export const endpointRecoveredSchema = z.object({ requeued: z.number().int() }).meta({ id: 'EndpointRecovered' });
 
 export type Endpoint = z.output<typeof endpointSchema>;
 export type CreatedEndpoint = z.output<typeof createdEndpointSchema>;
+export type EndpointStats = z.output<typeof endpointStatsSchema>;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { eventIdSchema, tenantIdSchema } from '../schemas.js';
 import { jsonObject, pageOf, timestamp } from './common.js';
-import { deliverySchema } from './delivery.js';
+import { deliverySchema, typedDeliverySchema } from './delivery.js';
 
 export const eventSchema = z
   .object({
@@ -18,7 +18,7 @@ export const eventSchema = z
   .meta({ id: 'Event' });
 
 /** `events.get`: the event with the status of each of its deliveries. */
-export const eventDetailSchema = eventSchema.extend({ deliveries: z.array(deliverySchema) }).meta({ id: 'EventDetail' });
+export const eventDetailSchema = eventSchema.extend({ deliveries: z.array(typedDeliverySchema) }).meta({ id: 'EventDetail' });
 export const eventPageSchema = pageOf(eventSchema).meta({ id: 'EventPage' });
 
 /** `events.send`: the event and one delivery per matching endpoint (or the one-off URL). */

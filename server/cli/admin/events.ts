@@ -1,10 +1,10 @@
 // `hookline admin events …`: send an event for a tenant (the operator's side of events.send), and
 // read a tenant's events (list, show with the status of each delivery).
-import { InvalidArgumentError, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Event, EventWithDeliveries } from '../../../client/index.js';
-import { parseDuration } from '../../../shared/duration.js';
 import { adminAction, parseCount, readJsonObject } from './action.js';
-import { deliveryColumns } from './deliveries.js';
+import { parseSince } from './time-options.js';
+import { deliveryColumns, tenantOrAll } from './deliveries.js';
 import { formatFields, formatTable, type Column } from './output.js';
 
 const eventColumns: Column<Event>[] = [
@@ -14,8 +14,8 @@ const eventColumns: Column<Event>[] = [
   { header: 'TO', value: (e) => e.url ?? 'endpoints' },
 ];
 
-/** An event's deliveries without the EVENT column (it is the event shown above them). */
-const eventDeliveryColumns = deliveryColumns.filter((column) => column.header !== 'EVENT');
+/** An event's deliveries without the EVENT and TYPE columns (the event shown above them says both). */
+const eventDeliveryColumns = deliveryColumns.filter((column) => column.header !== 'EVENT' && column.header !== 'TYPE');
 
 function eventFields(event: Event): string {
   return formatFields([
@@ -33,21 +33,7 @@ function eventWithDeliveries({ deliveries, ...event }: EventWithDeliveries): str
   return [eventFields(event), '', formatTable(deliveries, eventDeliveryColumns, 'no deliveries')].join('\n');
 }
 
-/**
- * `--since`: an ISO-8601 time (`2025-05-01T12:00:00Z`), or a duration ago (`30m`, `2h`, `1d`), sent
- * as the ISO time it stands for.
- */
-export function parseSince(raw: string): string {
-  try {
-    return new Date(Date.now() - parseDuration(raw)).toISOString();
-  } catch {
-    // Not a duration: an ISO time, checked by the server.
-  }
-  if (Number.isNaN(Date.parse(raw))) {
-    throw new InvalidArgumentError('expected an ISO-8601 time (2025-05-01T12:00:00Z) or a duration ago (30m, 2h, 1d).');
-  }
-  return raw;
-}
+export { parseSince };
 
 export function registerEventsCommands(admin: Command): void {
   const events = admin.command('events').description("send events, read a tenant's events");
@@ -87,24 +73,39 @@ export function registerEventsCommands(admin: Command): void {
 
   events
     .command('list')
-    .description("list a tenant's events, oldest first (the last second's are held back, so a poller never skips one)")
-    .requiredOption('--tenant <id>', 'tenant id (tnt_…)')
+    .description("list a tenant's events (or every tenant's), oldest first (the last second's are held back, so a poller never skips one)")
+    .option('--tenant <id>', 'tenant id (tnt_…)')
+    .option('--all-tenants', "every tenant's events (instead of --tenant)")
     .option('--type <name>', 'only events of this type')
     .option('--since <time>', 'only events created since: an ISO-8601 time, or a duration ago (30m, 2h, 1d)', parseSince)
+    .option('--until <time>', 'only events created before: an ISO-8601 time, or a duration ago', parseSince)
+    .addOption(new Option('--order <order>', 'oldest first (asc) or newest first (desc)').choices(['asc', 'desc']).default('asc'))
     .option('--limit <n>', 'at most this many (1-500)', parseCount, 50)
     .option('--cursor <id>', "start after this event id (the previous page's nextCursor)")
     .action(
-      adminAction<{ tenant: string; type?: string; since?: string; limit: number; cursor?: string }>(
+      adminAction<{
+        tenant?: string;
+        allTenants?: boolean;
+        type?: string;
+        since?: string;
+        until?: string;
+        order: 'asc' | 'desc';
+        limit: number;
+        cursor?: string;
+      }>(
         async ({ client, print }, _args, options) => {
           const page = await client.events.list.query({
-            tenantId: options.tenant,
+            ...tenantOrAll(options),
             limit: options.limit,
+            order: options.order,
+            ...(options.until !== undefined && { until: options.until }),
             ...(options.type !== undefined && { type: options.type }),
             ...(options.since !== undefined && { since: options.since }),
             ...(options.cursor !== undefined && { cursor: options.cursor }),
           });
+          const columns = options.allTenants ? [{ header: 'TENANT', value: (e: Event) => e.tenantId }, ...eventColumns] : eventColumns;
           print(page, ({ items, nextCursor }) =>
-            [formatTable(items, eventColumns, 'no events'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n'),
+            [formatTable(items, columns, 'no events'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n'),
           );
         },
       ),

@@ -1,0 +1,105 @@
+// endpoints.stats: what the portal charts for one endpoint — attempts per hour (succeeded, failed)
+// since a time, and the endpoint's last attempt. Tenant-scoped like every endpoint read.
+//
+// Bounded work: attempts are reached through the endpoint's deliveries (deliveries_endpoint_id_idx,
+// then attempts_delivery_id_idx), never by scanning every tenant's attempts. Only deliveries created
+// since `since` minus the whole retry schedule (and an hour) are read: an attempt in the window
+// belongs to one of them, unless it is a manual retry or recover of an older delivery, which this
+// chart leaves out. The read runs under HOOKLINE_READ_TIMEOUT like every list.
+import { and, desc, eq, gt, gte, sql } from 'drizzle-orm';
+import { attempts, deliveries, endpoints } from '../../db/schema.js';
+import { idFloor } from '../../shared/ids.js';
+import type { AppDeps } from '../deps.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { readWithTimeout } from '../limits/read-timeout.js';
+
+export interface EndpointStats {
+  endpointId: string;
+  since: string;
+  /** One entry per hour (UTC) from the hour of `since` to the current one, oldest first. */
+  hours: Array<{ hour: string; succeeded: number; failed: number }>;
+  lastAttempt: { at: string; statusCode: number | null; error: string | null; errorMessage: string | null; durationMs: number } | null;
+}
+
+const hourMs = 3_600_000;
+const maxSpanMs = 31 * 24 * hourMs;
+
+/** An attempt succeeded when the endpoint answered 2xx (server/delivery/outcome.ts). */
+const succeeded = sql`${attempts.statusCode} between 200 and 299`;
+
+export async function getEndpointStats(
+  deps: AppDeps,
+  tenantId: string,
+  endpointId: string,
+  sinceIso: string | undefined,
+): Promise<EndpointStats> {
+  const now = Date.now();
+  const since = sinceIso !== undefined ? new Date(sinceIso) : new Date(now - 24 * hourMs);
+  if (since.getTime() < now - maxSpanMs) throw new InvalidInputError('since: at most 31 days ago (one entry per hour)');
+  const retrySpanMs = deps.config.retryScheduleMs.reduce((total, ms) => total + ms, 0);
+  const oldestDelivery = idFloor('delivery', new Date(since.getTime() - retrySpanMs - hourMs));
+  return readWithTimeout(deps, async (db) => {
+    const [endpoint] = await db
+      .select({ id: endpoints.id })
+      .from(endpoints)
+      .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)));
+    if (!endpoint) throw new NotFoundError('endpoint not found');
+    const ofEndpoint = and(eq(deliveries.tenantId, tenantId), eq(deliveries.endpointId, endpointId));
+    const hour = sql<string>`to_char(date_trunc('hour', ${attempts.startedAt} at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:00:00.000"Z"')`;
+    const counts = await db
+      .select({
+        hour,
+        succeeded: sql<number>`(count(*) filter (where ${succeeded}))::int`,
+        failed: sql<number>`(count(*) filter (where not coalesce(${succeeded}, false)))::int`,
+      })
+      .from(attempts)
+      .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
+      .where(and(ofEndpoint, gte(deliveries.id, oldestDelivery), gte(attempts.startedAt, since)))
+      .groupBy(hour);
+    const lastColumns = {
+      at: attempts.startedAt,
+      statusCode: attempts.statusCode,
+      error: attempts.error,
+      errorMessage: attempts.errorMessage,
+      durationMs: attempts.durationMs,
+    };
+    let [last] = await db
+      .select(lastColumns)
+      .from(attempts)
+      .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
+      .where(and(ofEndpoint, gte(deliveries.id, oldestDelivery)))
+      .orderBy(desc(attempts.startedAt))
+      .limit(1);
+    if (!last) {
+      // Nothing recent: the last attempt of the newest delivery that had one.
+      [last] = await db
+        .select(lastColumns)
+        .from(attempts)
+        .where(
+          eq(
+            attempts.deliveryId,
+            db
+              .select({ id: deliveries.id })
+              .from(deliveries)
+              .where(and(ofEndpoint, gt(deliveries.attemptCount, 0)))
+              .orderBy(desc(deliveries.id))
+              .limit(1),
+          ),
+        )
+        .orderBy(desc(attempts.number))
+        .limit(1);
+    }
+    const byHour = new Map(counts.map((c) => [c.hour, c]));
+    const hours: EndpointStats['hours'] = [];
+    for (let t = Math.floor(since.getTime() / hourMs) * hourMs; t <= now; t += hourMs) {
+      const key = new Date(t).toISOString();
+      hours.push({ hour: key, succeeded: byHour.get(key)?.succeeded ?? 0, failed: byHour.get(key)?.failed ?? 0 });
+    }
+    return {
+      endpointId,
+      since: since.toISOString(),
+      hours,
+      lastAttempt: last ? { ...last, at: last.at.toISOString() } : null,
+    };
+  });
+}
