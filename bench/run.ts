@@ -13,7 +13,9 @@ import { backlogScenario } from './scenarios/backlog.js';
 import { ceilingsScenario } from './scenarios/ceilings.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { latencyScenario } from './scenarios/latency.js';
+import { endpointIsolationScenario } from './scenarios/endpoint-isolation.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
+import { slowEndpointScenario } from './scenarios/slow-endpoint.js';
 import { throughputScenario } from './scenarios/throughput.js';
 
 const scenarios: Scenario[] = [
@@ -22,6 +24,8 @@ const scenarios: Scenario[] = [
   latencyScenario,
   fanoutScenario,
   noisyNeighbourScenario,
+  endpointIsolationScenario,
+  slowEndpointScenario,
   backlogScenario,
 ];
 

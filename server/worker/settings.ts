@@ -34,6 +34,11 @@ function jobSlots(config: ReadyConfig): number {
   return 2 * config.workerConcurrency;
 }
 
+/** Delivery slots one tenant may hold at most: half of the worker's, so no tenant can fill it. */
+export function tenantSlots(config: ReadyConfig): number {
+  return Math.max(1, Math.floor(config.workerConcurrency / 2));
+}
+
 /** The settings in one line, for logs and benchmark tables. */
 export function describeWorkerSettings(config: ReadyConfig): string {
   const s = workerRunnerSettings(config);
