@@ -5,29 +5,31 @@ import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { connectDatabase } from '../../db/client.js';
 import { createDeliverTask } from '../delivery/deliver.js';
-import { createTenantFairness, type TenantFairness } from '../delivery/fairness.js';
+import { createDeliveryFairness, type DeliveryFairness } from '../delivery/fairness.js';
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
 import type { Outcome } from '../delivery/outcome.js';
+import { createPaceEstimator } from '../delivery/pace.js';
+import { createStepAsideQueue } from '../delivery/step-aside.js';
 import type { AppDeps } from '../deps.js';
 import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
 import { startQueueVacuum } from './queue-vacuum.js';
-import { workerRunnerSettings } from './settings.js';
+import { slotPolicy, workerRunnerSettings } from './settings.js';
 
 export interface WorkerOptions {
   /** Maps hostnames to addresses (tests map names to loopback); default: the system resolver. */
   resolver?: Resolver;
   liveness?: LivenessOptions;
-  /** How long a job over its tenant's share waits before it is tried again. */
-  fairnessDeferMs?: number;
+  /** How long a job waits for a slot without the slots keeping it out turning over (default 250 ms). */
+  fairnessWindowMs?: number;
   pollIntervalMs?: number;
   onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
 }
 
 export interface Worker {
   processId: string;
-  fairness: TenantFairness;
+  fairness: DeliveryFairness;
   /** Stops taking jobs, lets in-flight deliveries finish (bounded by the timeout), then returns (once). */
   stop(): Promise<void>;
 }
@@ -47,11 +49,13 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     timeoutMs: config.timeoutMs,
     ...(options.resolver && { resolver: options.resolver }),
   });
-  const fairness = createTenantFairness(deps, {
-    slots: config.workerConcurrency,
-    maxPerTenant: Math.max(1, Math.floor(config.workerConcurrency / 2)),
-    attemptTimeoutMs: config.timeoutMs,
-    ...(options.fairnessDeferMs !== undefined && { deferMs: options.fairnessDeferMs }),
+  const fairnessWindowMs = options.fairnessWindowMs ?? 250;
+  const fairness = createDeliveryFairness({
+    policy: slotPolicy(config),
+    pace: createPaceEstimator({ windowMs: fairnessWindowMs, returnAfterMs: config.timeoutMs }),
+    queue: createStepAsideQueue(pool.sql),
+    windowMs: fairnessWindowMs,
+    onError: (error) => deps.logger.warn({ err: error }, 'bringing back a job that stepped aside failed; it returns by itself'),
   });
   const liveness = createLiveness(processDeps, {
     heartbeatMs: config.workerHeartbeatMs,
