@@ -79,8 +79,9 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
   /** Tenants with jobs set aside, in turn for a worker slot freed by another tenant. */
   const tenantTurn: string[] = [];
   /** Jobs brought back and not yet seen again: they count as waiting for their tenant meanwhile. */
-  const comingBack = new Map<string, { tenantId: string; until: number }>();
-  const comingBackPerTenant = new Map<string, number>();
+  const comingBack = new Map<string, { tenantId: string; endpointKey: string; until: number }>();
+  /** Per tenant, and per endpoint (key `tenant endpoint`). */
+  const comingBackCount = new Map<string, number>();
   let setAsideCount = 0;
   let closed = false;
 
@@ -100,13 +101,21 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
   }
 
   function hasRoom(tenantId: string): boolean {
-    return slots.waitingOf(tenantId) + (comingBackPerTenant.get(tenantId) ?? 0) < policy.tenantSlots;
+    return slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < policy.tenantSlots;
   }
 
-  function countComingBack(tenantId: string, delta: number) {
-    const n = (comingBackPerTenant.get(tenantId) ?? 0) + delta;
-    if (n > 0) comingBackPerTenant.set(tenantId, n);
-    else comingBackPerTenant.delete(tenantId);
+  /** No more of an endpoint's jobs come back at once than it may hold slots: one for a hanging endpoint. */
+  function mayBringBack(tenantId: string, endpointKey: string): boolean {
+    const coming = comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0;
+    return coming < slots.endpointCap(tenantId, endpointKey) && mayHaveSlotSoon(tenantId, endpointKey);
+  }
+
+  function countComingBack(entry: { tenantId: string; endpointKey: string }, delta: number) {
+    for (const key of [entry.tenantId, `${entry.tenantId} ${entry.endpointKey}`]) {
+      const n = (comingBackCount.get(key) ?? 0) + delta;
+      if (n > 0) comingBackCount.set(key, n);
+      else comingBackCount.delete(key);
+    }
   }
 
   /** A job seen again is no longer coming back (and no longer set aside, if it came back by itself). */
@@ -114,7 +123,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     const entry = comingBack.get(jobId);
     if (!entry) return;
     comingBack.delete(jobId);
-    countComingBack(entry.tenantId, -1);
+    countComingBack(entry, -1);
   }
 
   /** Jobs brought back that another worker took (or that vanished) stop holding their tenant's room. */
@@ -122,7 +131,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     for (const [id, entry] of comingBack) {
       if (entry.until > at) continue;
       comingBack.delete(id);
-      countComingBack(entry.tenantId, -1);
+      countComingBack(entry, -1);
     }
   }
 
@@ -160,15 +169,16 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
         continue;
       }
       tenant.turn.push(endpointKey);
-      if (!mayHaveSlotSoon(tenantId, endpointKey)) {
+      if (!mayBringBack(tenantId, endpointKey)) {
         checked++;
         continue;
       }
       checked = 0;
       const job = jobs.shift()!;
       forgetSetAside(tenant, tenantId, endpointKey, jobs);
-      comingBack.set(job.id, { tenantId, until: at + 4 * windowMs });
-      countComingBack(tenantId, 1);
+      const entry = { tenantId, endpointKey, until: at + 4 * windowMs };
+      comingBack.set(job.id, entry);
+      countComingBack(entry, 1);
       queue.bringBack({ id: job.id, runAt: job.runAt }).catch(options.onError);
     }
     if (tenant.count === 0) setAside.delete(tenantId);

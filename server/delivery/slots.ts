@@ -52,6 +52,8 @@ export interface SlotSemaphoreOptions {
 
 type Waiter = (slot: Slot | null) => void;
 
+const rememberedIdleEndpoints = 10_000;
+
 interface EndpointState {
   key: string;
   tenant: TenantState;
@@ -67,6 +69,8 @@ interface TenantState {
   id: string;
   held: number;
   waiting: number;
+  /** Endpoints with jobs waiting that could use another slot of their own (held < earned). */
+  hungry: number;
   endpoints: Map<string, EndpointState>;
   /** Endpoints with queued jobs, in the order they are served. */
   turn: EndpointState[];
@@ -85,27 +89,55 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
   function endpointOf(tenantId: string, endpointKey: string): EndpointState {
     let tenant = tenants.get(tenantId);
     if (!tenant) {
-      tenant = { id: tenantId, held: 0, waiting: 0, endpoints: new Map(), turn: [], inTurn: false };
+      tenant = { id: tenantId, held: 0, waiting: 0, hungry: 0, endpoints: new Map(), turn: [], inTurn: false };
       tenants.set(tenantId, tenant);
     }
     let endpoint = tenant.endpoints.get(endpointKey);
-    if (!endpoint) {
+    if (endpoint) idleEarners.delete(endpoint);
+    else {
       endpoint = { key: endpointKey, tenant, held: 0, earned: policy.firstEndpointSlots, waiters: [], inTurn: false };
       tenant.endpoints.set(endpointKey, endpoint);
     }
     return endpoint;
   }
 
-  /** Idle state is dropped (an endpoint seen again starts from its first slots). */
+  /**
+   * Idle endpoints that earned more than their first slots, least recently used first: what they
+   * earned is kept for when their next jobs come (at most `rememberedIdleEndpoints` of them).
+   */
+  const idleEarners = new Set<EndpointState>();
+
   function forgetIfIdle(endpoint: EndpointState) {
     if (endpoint.held > 0 || endpoint.waiters.length > 0) return;
-    const { tenant } = endpoint;
-    if (tenant.endpoints.get(endpoint.key) === endpoint) tenant.endpoints.delete(endpoint.key);
-    if (tenant.held === 0 && tenant.waiting === 0 && tenants.get(tenant.id) === tenant) tenants.delete(tenant.id);
+    if (endpoint.earned <= policy.firstEndpointSlots) return drop(endpoint);
+    idleEarners.delete(endpoint);
+    idleEarners.add(endpoint);
+    if (idleEarners.size > rememberedIdleEndpoints) {
+      const oldest = idleEarners.values().next().value!;
+      idleEarners.delete(oldest);
+      drop(oldest);
+    }
   }
 
+  function drop(endpoint: EndpointState) {
+    const { tenant } = endpoint;
+    if (tenant.endpoints.get(endpoint.key) === endpoint) tenant.endpoints.delete(endpoint.key);
+    if (tenant.endpoints.size === 0 && tenants.get(tenant.id) === tenant) tenants.delete(tenant.id);
+  }
+
+  const isHungry = (endpoint: EndpointState) => endpoint.waiters.length > 0 && endpoint.held < endpoint.earned;
+
+  /** Changes an endpoint's counts, keeping its tenant's count of hungry endpoints true. */
+  function change(endpoint: EndpointState, mutate: () => void) {
+    const was = isHungry(endpoint);
+    mutate();
+    const is = isHungry(endpoint);
+    if (is !== was) endpoint.tenant.hungry += is ? 1 : -1;
+  }
+
+  /** Its earned slots; half of the tenant's while another endpoint of the tenant waits and could use one. */
   function capOf(endpoint: EndpointState): number {
-    const othersWait = endpoint.tenant.waiting > endpoint.waiters.length;
+    const othersWait = endpoint.tenant.hungry > (isHungry(endpoint) ? 1 : 0);
     return Math.min(endpoint.earned, othersWait ? policy.sharedEndpointSlots : policy.tenantSlots);
   }
 
@@ -120,7 +152,7 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
     const { tenant } = endpoint;
     held++;
     tenant.held++;
-    endpoint.held++;
+    change(endpoint, () => endpoint.held++);
     let left = false;
     return {
       leave(end) {
@@ -129,9 +161,11 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
         const usedAll = endpoint.held >= endpoint.earned;
         held--;
         tenant.held--;
-        endpoint.held--;
-        if (end === 'answered' && usedAll) endpoint.earned = Math.min(policy.tenantSlots, endpoint.earned + 1);
-        else if (end === 'timed-out') endpoint.earned = Math.max(policy.firstEndpointSlots, Math.floor(endpoint.earned / 2));
+        change(endpoint, () => {
+          endpoint.held--;
+          if (end === 'answered' && usedAll) endpoint.earned = Math.min(policy.tenantSlots, endpoint.earned + 1);
+          else if (end === 'timed-out') endpoint.earned = Math.max(policy.firstEndpointSlots, Math.floor(endpoint.earned / 2));
+        });
         handOut();
         forgetIfIdle(endpoint);
         options.onRelease?.(tenant.id, endpoint.key);
@@ -170,7 +204,8 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
         continue;
       }
       passed = 0;
-      const waiter = endpoint.waiters.shift()!;
+      let waiter!: Waiter;
+      change(endpoint, () => (waiter = endpoint.waiters.shift()!));
       tenant.waiting--;
       waiting--;
       if (endpoint.waiters.length > 0) tenant.turn.push(endpoint);
@@ -209,7 +244,7 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
         settled = true;
         resolve(given);
       };
-      endpoint.waiters.push(waiter);
+      change(endpoint, () => endpoint.waiters.push(waiter));
       tenant.waiting++;
       waiting++;
       if (!endpoint.inTurn) {
@@ -227,7 +262,7 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
           if (settled) return false;
           const index = endpoint.waiters.indexOf(waiter);
           if (index >= 0) {
-            endpoint.waiters.splice(index, 1);
+            change(endpoint, () => endpoint.waiters.splice(index, 1));
             tenant.waiting--;
             waiting--;
           }
@@ -253,7 +288,9 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
         tenant.inTurn = false;
         for (const endpoint of tenant.turn.splice(0)) {
           endpoint.inTurn = false;
-          for (const waiter of endpoint.waiters.splice(0)) {
+          let waiters: Waiter[] = [];
+          change(endpoint, () => (waiters = endpoint.waiters.splice(0)));
+          for (const waiter of waiters) {
             tenant.waiting--;
             waiting--;
             waiter(null);
