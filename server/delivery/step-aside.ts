@@ -45,8 +45,8 @@ export function createStepAsideQueue(sql: postgres.Sql): StepAsideQueue {
       await sql`
         with moved as (
           update graphile_worker._private_jobs as jobs
-             set run_at = item.run_at
-            from unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.runAt.toISOString())}::timestamptz[]) as item(id, run_at)
+             set run_at = item."runAt"
+            from json_to_recordset(${JSON.stringify(items)}::json) as item(id bigint, "runAt" timestamptz)
            where jobs.id = item.id and jobs.locked_at is null
           returning 1
         )
