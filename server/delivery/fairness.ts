@@ -140,8 +140,8 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     pace.released(tenantKey(tenantId));
     pace.released(endpointKeyOf(tenantId, endpointKey));
     bringBackFor(tenantId);
-    // A worker slot may now be free for another tenant's job set aside: one tenant per release, in turn.
-    if (slots.inFlight() + comingBack.size < policy.deliverySlots) {
+    // The worker was full: its freed slot may go to another tenant's job set aside, one tenant per release, in turn.
+    if (slots.inFlight() + 1 >= policy.deliverySlots && slots.inFlight() + comingBack.size < policy.deliverySlots) {
       for (let i = 0; i < tenantTurn.length; i++) {
         const next = tenantTurn.shift()!;
         if (!setAside.has(next)) continue;
@@ -158,6 +158,9 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
   function bringBackFor(tenantId: string) {
     const tenant = setAside.get(tenantId);
     if (!tenant || closed) return;
+    // All of the tenant's endpoints are kept out by a cap that does not turn over: nothing to look at.
+    const level = slots.tenantBlockedAt(tenantId);
+    if (level !== null && !pace.turningOver(keyAt(level, tenantId, ''))) return;
     const at = pace.now();
     expireComingBack(at);
     let checked = 0;
@@ -234,9 +237,8 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       if (runAt !== job.runAt) await queue.bringBack({ id, runAt: job.runAt });
       return null;
     }
+    // (A slot freed while the statement ran is not waited for: the next release brings it back, or its time does.)
     remember({ id, tenantId, endpointKey: job.endpointKey, runAt: job.runAt, returnsAt: runAt.getTime() });
-    // A slot may have freed up while the statement ran.
-    bringBackFor(tenantId);
     return null;
   }
 

@@ -33,6 +33,8 @@ export interface SlotSemaphore {
   tryAcquire(tenantId: string, endpointKey: string): Slot | null;
   /** Which cap keeps this endpoint from a slot now; null when it could take one. */
   blockedAt(tenantId: string, endpointKey: string): SlotLevel | null;
+  /** Which cap keeps every endpoint of the tenant from a slot now ('worker' or 'tenant'); null if none does. */
+  tenantBlockedAt(tenantId: string): SlotLevel | null;
   /** Queues for a slot, behind the endpoint's jobs already queued. */
   wait(tenantId: string, endpointKey: string): SlotWait;
   inFlight(): number;
@@ -277,6 +279,11 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
     },
     inFlight: () => held,
     waiting: () => waiting,
+    tenantBlockedAt(tenantId) {
+      if (held >= policy.deliverySlots) return 'worker';
+      if ((tenants.get(tenantId)?.held ?? 0) >= policy.tenantSlots) return 'tenant';
+      return null;
+    },
     waitingOf: (tenantId) => tenants.get(tenantId)?.waiting ?? 0,
     endpointCap(tenantId, endpointKey) {
       const endpoint = tenants.get(tenantId)?.endpoints.get(endpointKey);
