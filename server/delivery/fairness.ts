@@ -77,7 +77,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
   const slots = createSlotSemaphore({ policy, onRelease: released });
   const setAside = new Map<string, TenantSetAside>();
   /** Tenants with jobs set aside, in turn for a worker slot freed by another tenant. */
-  const tenantTurn: string[] = [];
+  const tenantTurn = new Set<string>();
   /** Jobs brought back and not yet seen again: they count as waiting for their tenant meanwhile. */
   const comingBack = new Map<string, { tenantId: string; endpointKey: string; until: number }>();
   /** Per tenant, and per endpoint (key `tenant endpoint`). */
@@ -142,10 +142,10 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     bringBackFor(tenantId);
     // The worker was full: its freed slot may go to another tenant's job set aside, one tenant per release, in turn.
     if (slots.inFlight() + 1 >= policy.deliverySlots && slots.inFlight() + comingBack.size < policy.deliverySlots) {
-      for (let i = 0; i < tenantTurn.length; i++) {
-        const next = tenantTurn.shift()!;
-        if (!setAside.has(next)) continue;
-        tenantTurn.push(next);
+      for (const next of [...tenantTurn]) {
+        // To the back of the line, whether it gets the slot or not.
+        tenantTurn.delete(next);
+        tenantTurn.add(next);
         if (next !== tenantId) {
           bringBackFor(next);
           break;
@@ -184,7 +184,12 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       countComingBack(entry, 1);
       queue.bringBack({ id: job.id, runAt: job.runAt }).catch(options.onError);
     }
-    if (tenant.count === 0) setAside.delete(tenantId);
+    if (tenant.count === 0) forgetTenant(tenantId);
+  }
+
+  function forgetTenant(tenantId: string) {
+    setAside.delete(tenantId);
+    tenantTurn.delete(tenantId);
   }
 
   /** The endpoint's jobs set aside that have not come back by themselves yet. */
@@ -207,7 +212,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       tenant.byEndpoint.delete(endpointKey);
       tenant.turn.splice(tenant.turn.indexOf(endpointKey), 1);
     }
-    if (tenant.count === 0) setAside.delete(tenantId);
+    if (tenant.count === 0) forgetTenant(tenantId);
   }
 
   function remember(job: SetAsideJob) {
@@ -215,7 +220,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     if (!tenant) {
       tenant = { byEndpoint: new Map(), turn: [], count: 0 };
       setAside.set(job.tenantId, tenant);
-      tenantTurn.push(job.tenantId);
+      tenantTurn.add(job.tenantId);
     }
     let jobs = tenant.byEndpoint.get(job.endpointKey);
     if (!jobs) {
@@ -281,7 +286,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       slots.close();
       const jobs = [...setAside.values()].flatMap((tenant) => [...tenant.byEndpoint.values()].flat());
       setAside.clear();
-      tenantTurn.length = 0;
+      tenantTurn.clear();
       setAsideCount = 0;
       await Promise.all(jobs.map((job) => queue.bringBack({ id: job.id, runAt: job.runAt })));
     },
