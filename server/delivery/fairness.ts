@@ -236,7 +236,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
   async function stepAside(job: QueuedJob): Promise<null> {
     const { tenantId } = job.payload;
     // A stopping worker sends its jobs back to run at once, for the workers that go on.
-    const runAt = closed ? job.runAt : new Date(pace.returnAt());
+    const runAt = closed ? job.runAt : new Date(pace.returnAt(mayHaveSlotSoon(tenantId, job.endpointKey)));
     const id = await queue.stepAside({ job: job.payload, priority: job.priority, runAt });
     if (closed) {
       if (runAt !== job.runAt) await queue.bringBack({ id, runAt: job.runAt });

@@ -25,9 +25,15 @@ export interface PaceEstimator {
   seen(key: string): void;
   released(key: string): void;
   turningOver(key: string): boolean;
-  /** When a job stepping aside now comes back by itself. */
-  returnAt(): number;
+  /**
+   * When a job stepping aside now comes back by itself: after `returnAfterMs`, or three times that
+   * when the slots keeping it out are not turning over (deliveries hanging until the timeout: it
+   * would only step aside again; a freed slot brings it back sooner anyway).
+   */
+  returnAt(turningOver: boolean): number;
 }
+
+const stalledReturnFactor = 3;
 
 /** Keys not seen for this many windows are forgotten (they count as new when seen again). */
 const forgetAfterWindows = 240;
@@ -59,8 +65,8 @@ export function createPaceEstimator(options: PaceOptions): PaceEstimator {
       const last = lastRelease.get(key);
       return last !== undefined && now() - last < options.windowMs;
     },
-    returnAt() {
-      return now() + options.returnAfterMs * (1 + random() / 2);
+    returnAt(turningOver) {
+      return now() + (turningOver ? 1 : stalledReturnFactor) * options.returnAfterMs * (1 + random() / 2);
     },
   };
 }

@@ -161,9 +161,10 @@ describe('turnover clock', () => {
     expect(pace.turningOver('a')).toBe(true);
   });
 
-  it('a job stepping aside returns by itself after the timeout plus up to half of it at random', () => {
+  it('a job stepping aside returns by itself after the timeout plus up to half of it at random (three times that when its slots hang)', () => {
     const pace = createPaceEstimator({ windowMs: 250, returnAfterMs: 2000, random: () => 0.5 });
-    expect(pace.returnAt() - Date.now()).toBe(2500);
+    expect(pace.returnAt(true) - Date.now()).toBe(2500);
+    expect(pace.returnAt(false) - Date.now()).toBe(7500);
   });
 });
 
@@ -210,9 +211,9 @@ describe('delivery fairness', () => {
     const first = job('a', 'hang');
     expect(await fairness.admit(first)).toBeNull(); // at once now: the slot has not turned over
     expect(steppedAside).toHaveLength(2);
-    // Away for the timeout (the fallback, if nothing brings it back sooner), at its own priority.
+    // Away for three timeouts (the fallback, if nothing brings it back sooner), at its own priority.
     expect(steppedAside[1]).toMatchObject({ job: first.payload, priority: 0 });
-    expect(steppedAside[1]!.runAt.getTime()).toBe(Date.now() + 2000);
+    expect(steppedAside[1]!.runAt.getTime()).toBe(Date.now() + 6000);
     expect(fairness.setAside()).toBe(2);
     // Another endpoint of the same tenant is not held back.
     expect(await fairness.admit(job('a', 'ok'))).not.toBeNull();
