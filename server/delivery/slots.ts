@@ -5,8 +5,9 @@
 //
 // A job that finds no slot may queue for one here; a freed slot goes to the tenants with queued
 // jobs in turn, and inside the tenant to its endpoints in turn, passing over whoever is at a cap.
-// An endpoint earns its slots: it starts with `firstEndpointSlots`, each answer while it uses all
-// it has adds one (doubling them every response time), and a timeout halves them. So a hanging
+// An endpoint earns its slots: it starts with `firstEndpointSlots`, an answer while it uses all it
+// has doubles them (a backlog to a 100 ms endpoint reaches the tenant's 50 in about 300 ms), and
+// a timeout halves them. So a hanging
 // endpoint keeps one slot, and a tenant's hanging endpoints leave its other endpoints room.
 // Pure bookkeeping: no clock, no I/O.
 import type { SlotPolicy } from '../worker/settings.js';
@@ -165,7 +166,7 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
         tenant.held--;
         change(endpoint, () => {
           endpoint.held--;
-          if (end === 'answered' && usedAll) endpoint.earned = Math.min(policy.tenantSlots, endpoint.earned + 1);
+          if (end === 'answered' && usedAll) endpoint.earned = Math.min(policy.tenantSlots, 2 * endpoint.earned);
           else if (end === 'timed-out') endpoint.earned = Math.max(policy.firstEndpointSlots, Math.floor(endpoint.earned / 2));
         });
         handOut();

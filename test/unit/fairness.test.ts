@@ -20,7 +20,7 @@ function take(slots: SlotSemaphore, tenantId: string, endpointKey: string): Slot
   return slot;
 }
 
-/** Lets an endpoint earn `n` slots: each answer while it uses all it has adds one. */
+/** Lets an endpoint earn (at least) `n` slots: an answer while it uses all it has doubles them. */
 function earn(slots: SlotSemaphore, tenantId: string, endpointKey: string, n: number): Slot[] {
   const held = [take(slots, tenantId, endpointKey)];
   while (held.length < n) {
