@@ -4,11 +4,10 @@
 // - The slots and who gets a freed one: delivery/slots.ts (tenants, then endpoints, in turn).
 // - Whether to wait: delivery/pace.ts. graphile-worker runs twice as many jobs as there are slots
 //   (worker/settings.ts), so a job can wait in memory while other tenants' jobs are still fetched.
-//   It waits only while the slots keeping it out are turning over; otherwise it steps aside at
-//   once, and so does a waiting job once they stop (deliveries hanging until the timeout). A
-//   tenant's jobs beyond as many waiting as it has slots wait two windows at most: a busy
-//   endpoint's backlog is served from memory, while a tenant that only fills the worker with
-//   waiting jobs still lets the queue move on to other tenants' jobs.
+//   It waits only while the slots keeping it out are turning over, and while its tenant has fewer
+//   jobs waiting than slots (so waiting jobs never fill the worker's job slots and the queue moves
+//   on to other tenants' jobs); otherwise it steps aside. A waiting job whose slots stop turning
+//   over (deliveries hanging until the timeout) steps aside then.
 // - Stepping aside: delivery/step-aside.ts, injected. The job is re-added to the queue for later,
 //   and brought back to its old place in the queue as soon as a slot frees up for it: when a slot
 //   of its endpoint, its tenant or the worker is released and its tenant has room for it to wait.
@@ -249,16 +248,13 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     return null;
   }
 
-  /** Waits for a slot; a job over its tenant's room (`overflow`) waits two windows at most. */
-  async function waitForSlot(job: QueuedJob, overflow: boolean): Promise<Slot | null> {
+  async function waitForSlot(job: QueuedJob): Promise<Slot | null> {
     const { tenantId } = job.payload;
     const wait = slots.wait(tenantId, job.endpointKey);
-    let windows = 0;
     // Checked once a window: a job whose blocking slots stopped turning over steps aside.
     const timer = setInterval(() => {
       const level = slots.blockedAt(tenantId, job.endpointKey);
       if (level !== null && !pace.turningOver(keyAt(level, tenantId, job.endpointKey))) wait.cancel();
-      else if (overflow && ++windows >= 2) wait.cancel();
     }, windowMs);
     try {
       return await wait.slot;
@@ -277,8 +273,8 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       pace.seen(endpointKeyOf(tenantId, job.endpointKey));
       const slot = slots.tryAcquire(tenantId, job.endpointKey);
       if (slot) return slot;
-      if (mayHaveSlotSoon(tenantId, job.endpointKey)) {
-        const waited = await waitForSlot(job, !hasRoom(tenantId));
+      if (mayHaveSlotSoon(tenantId, job.endpointKey) && hasRoom(tenantId)) {
+        const waited = await waitForSlot(job);
         if (waited) return waited;
       }
       return stepAside(job);
