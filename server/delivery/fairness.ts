@@ -5,8 +5,9 @@
 // - Whether to wait: delivery/pace.ts. graphile-worker runs twice as many jobs as there are slots
 //   (worker/settings.ts), so a job can wait in memory while other tenants' jobs are still fetched.
 //   It waits only while the slots keeping it out are turning over, and while its tenant has fewer
-//   jobs waiting than slots (so waiting jobs never fill the worker's job slots and the queue moves
-//   on to other tenants' jobs); otherwise it steps aside. A waiting job whose slots stop turning
+//   jobs waiting than slots and its endpoint fewer than it may hold (so waiting jobs never fill the
+//   worker's job slots, and a hanging endpoint's never fill its tenant's room); otherwise it steps
+//   aside. A waiting job whose slots stop turning
 //   over (deliveries hanging until the timeout) steps aside then.
 // - Stepping aside: delivery/step-aside.ts, injected. The job is re-added to the queue for later,
 //   and brought back to its old place in the queue as soon as a slot frees up for it: when a slot
@@ -101,14 +102,21 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     return level === null || pace.turningOver(keyAt(level, tenantId, endpointKey));
   }
 
-  function hasRoom(tenantId: string): boolean {
-    return slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < policy.tenantSlots;
+  /**
+   * Room to wait: a tenant has at most as many jobs waiting (or coming back) as it has slots, and an
+   * endpoint as many as it may hold, so a hanging endpoint's jobs cannot fill its tenant's room.
+   */
+  function hasRoom(tenantId: string, endpointKey: string): boolean {
+    const endpointWaiting = slots.waitingOfEndpoint(tenantId, endpointKey) + (comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0);
+    return (
+      slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < policy.tenantSlots &&
+      endpointWaiting < slots.endpointCap(tenantId, endpointKey)
+    );
   }
 
-  /** No more of an endpoint's jobs come back at once than it may hold slots: one for a hanging endpoint. */
+  /** No more of an endpoint's jobs come back than have room to wait: one for a hanging endpoint. */
   function mayBringBack(tenantId: string, endpointKey: string): boolean {
-    const coming = comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0;
-    return coming < slots.endpointCap(tenantId, endpointKey) && mayHaveSlotSoon(tenantId, endpointKey);
+    return hasRoom(tenantId, endpointKey) && mayHaveSlotSoon(tenantId, endpointKey);
   }
 
   function countComingBack(entry: { tenantId: string; endpointKey: string }, delta: number) {
@@ -165,7 +173,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     const at = pace.now();
     expireComingBack(at);
     let checked = 0;
-    while (tenant.turn.length > 0 && checked < tenant.turn.length && hasRoom(tenantId)) {
+    while (tenant.turn.length > 0 && checked < tenant.turn.length && slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < policy.tenantSlots) {
       const endpointKey = tenant.turn.shift()!;
       const jobs = dropReturned(tenant, endpointKey, at);
       if (jobs.length === 0) {
@@ -273,7 +281,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       pace.seen(endpointKeyOf(tenantId, job.endpointKey));
       const slot = slots.tryAcquire(tenantId, job.endpointKey);
       if (slot) return slot;
-      if (mayHaveSlotSoon(tenantId, job.endpointKey) && hasRoom(tenantId)) {
+      if (mayHaveSlotSoon(tenantId, job.endpointKey) && hasRoom(tenantId, job.endpointKey)) {
         const waited = await waitForSlot(job);
         if (waited) return waited;
       }

@@ -41,6 +41,7 @@ export interface SlotSemaphore {
   inFlight(): number;
   waiting(): number;
   waitingOf(tenantId: string): number;
+  waitingOfEndpoint(tenantId: string, endpointKey: string): number;
   /** The slots the endpoint may hold now (earned, and its share while others of its tenant wait). */
   endpointCap(tenantId: string, endpointKey: string): number;
   /** Every queued job gets null; no slot is handed out any more. */
@@ -286,6 +287,7 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
       return null;
     },
     waitingOf: (tenantId) => tenants.get(tenantId)?.waiting ?? 0,
+    waitingOfEndpoint: (tenantId, endpointKey) => tenants.get(tenantId)?.endpoints.get(endpointKey)?.waiters.length ?? 0,
     endpointCap(tenantId, endpointKey) {
       const endpoint = tenants.get(tenantId)?.endpoints.get(endpointKey);
       return endpoint ? capOf(endpoint) : policy.firstEndpointSlots;
