@@ -5,9 +5,9 @@
 // - Whether to wait: delivery/pace.ts. graphile-worker runs twice as many jobs as there are slots
 //   (worker/settings.ts), so a job can wait in memory while other tenants' jobs are still fetched.
 //   It waits only while the slots keeping it out are turning over, and while its tenant has fewer
-//   jobs waiting than slots and its endpoint fewer than it may hold (so waiting jobs never fill the
-//   worker's job slots, and a hanging endpoint's never fill its tenant's room); otherwise it steps
-//   aside. A waiting job whose slots stop turning
+//   jobs waiting than slots, and an endpoint that has not earned more than its first slot (new or
+//   hanging) fewer than that (so waiting jobs never fill the worker's job slots, and a hanging
+//   endpoint's never fill its tenant's room); otherwise it steps aside. A waiting job whose slots stop turning
 //   over (deliveries hanging until the timeout) steps aside then.
 // - Stepping aside: delivery/step-aside.ts, injected. The job is re-added to the queue for later,
 //   and brought back to its old place in the queue as soon as a slot frees up for it: when a slot
@@ -103,14 +103,16 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
   }
 
   /**
-   * Room to wait: a tenant has at most as many jobs waiting (or coming back) as it has slots, and an
-   * endpoint as many as it may hold, so a hanging endpoint's jobs cannot fill its tenant's room.
+   * Room to wait: a tenant has at most as many jobs waiting (or coming back) as it has slots. An
+   * endpoint that has not yet earned more than its first slot (new, or hanging) has at most that
+   * many, so a hanging endpoint's jobs cannot fill its tenant's room.
    */
   function hasRoom(tenantId: string, endpointKey: string): boolean {
     const endpointWaiting = slots.waitingOfEndpoint(tenantId, endpointKey) + (comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0);
+    const cap = slots.endpointCap(tenantId, endpointKey);
     return (
       slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < policy.tenantSlots &&
-      endpointWaiting < slots.endpointCap(tenantId, endpointKey)
+      endpointWaiting < (cap > policy.firstEndpointSlots ? policy.tenantSlots : cap)
     );
   }
 
