@@ -4,10 +4,12 @@
 // - The slots and who gets a freed one: delivery/slots.ts (tenants, then endpoints, in turn).
 // - Whether to wait: delivery/pace.ts. graphile-worker runs twice as many jobs as there are slots
 //   (worker/settings.ts), so a job can wait in memory while other tenants' jobs are still fetched.
-//   It waits only while the slots keeping it out are turning over, and while its tenant has fewer
-//   jobs waiting than slots, and an endpoint that has not earned more than its first slot (new or
-//   hanging) fewer than that (so waiting jobs never fill the worker's job slots, and a hanging
-//   endpoint's never fill its tenant's room); otherwise it steps aside. A waiting job whose slots stop turning
+//   It waits only while the slots keeping it out are turning over, and while there is room: an
+//   endpoint that has not earned more than its first slot (new, or hanging) has at most that many
+//   jobs waiting, so hanging endpoints' jobs never fill the worker's job slots and the queue moves
+//   on to other jobs; an endpoint that answers may fill what its tenant cannot have in flight of
+//   the job slots, so its backlog waits in memory instead of going round the queue. Otherwise it
+//   steps aside. A waiting job whose slots stop turning
 //   over (deliveries hanging until the timeout) steps aside then.
 // - Stepping aside: delivery/step-aside.ts, injected. The job is re-added to the queue for later,
 //   and brought back to its old place in the queue as soon as a slot frees up for it: when a slot
@@ -102,18 +104,23 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     return level === null || pace.turningOver(keyAt(level, tenantId, endpointKey));
   }
 
+  /** Jobs a tenant may have waiting (or coming back): the job slots it cannot have in flight. */
+  const tenantRoom = Math.max(1, policy.jobSlots - policy.tenantSlots);
+
   /**
-   * Room to wait: a tenant has at most as many jobs waiting (or coming back) as it has slots. An
-   * endpoint that has not yet earned more than its first slot (new, or hanging) has at most that
-   * many, so a hanging endpoint's jobs cannot fill its tenant's room.
+   * Room to wait. An endpoint that has not earned more than its first slot (new, or hanging) may
+   * have that many jobs waiting, so hanging endpoints' jobs never fill the worker's job slots; one
+   * that answers may fill its tenant's room, so its backlog waits in memory instead of going round
+   * the queue.
    */
   function hasRoom(tenantId: string, endpointKey: string): boolean {
     const endpointWaiting = slots.waitingOfEndpoint(tenantId, endpointKey) + (comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0);
     const cap = slots.endpointCap(tenantId, endpointKey);
-    return (
-      slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < policy.tenantSlots &&
-      endpointWaiting < (cap > policy.firstEndpointSlots ? policy.tenantSlots : cap)
-    );
+    return tenantHasRoom(tenantId) && endpointWaiting < (cap > policy.firstEndpointSlots ? tenantRoom : cap);
+  }
+
+  function tenantHasRoom(tenantId: string): boolean {
+    return slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < tenantRoom;
   }
 
   /** No more of an endpoint's jobs come back than have room to wait: one for a hanging endpoint. */
@@ -175,7 +182,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     const at = pace.now();
     expireComingBack(at);
     let checked = 0;
-    while (tenant.turn.length > 0 && checked < tenant.turn.length && slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < policy.tenantSlots) {
+    while (tenant.turn.length > 0 && checked < tenant.turn.length && tenantHasRoom(tenantId)) {
       const endpointKey = tenant.turn.shift()!;
       const jobs = dropReturned(tenant, endpointKey, at);
       if (jobs.length === 0) {
