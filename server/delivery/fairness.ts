@@ -108,15 +108,21 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
   const tenantRoom = Math.max(1, policy.jobSlots - policy.tenantSlots);
 
   /**
-   * Room to wait. An endpoint that has not earned more than its first slot (new, or hanging) may
-   * have that many jobs waiting, so hanging endpoints' jobs never fill the worker's job slots; one
-   * that answers may fill its tenant's room, so its backlog waits in memory instead of going round
-   * the queue.
+   * Room to wait. An endpoint that answers (it earned more than its first slot) may fill its
+   * tenant's room, so its backlog waits in memory instead of going round the queue. One that has
+   * not, while it turns over (new: no evidence yet), as many as the tenant's slots; otherwise
+   * (hanging) as many as it may hold, one: hanging endpoints' jobs never fill the job slots.
    */
   function hasRoom(tenantId: string, endpointKey: string): boolean {
     const endpointWaiting = slots.waitingOfEndpoint(tenantId, endpointKey) + (comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0);
     const cap = slots.endpointCap(tenantId, endpointKey);
-    return tenantHasRoom(tenantId) && endpointWaiting < (cap > policy.firstEndpointSlots ? tenantRoom : cap);
+    const room =
+      cap > policy.firstEndpointSlots
+        ? tenantRoom
+        : pace.turningOver(endpointKeyOf(tenantId, endpointKey))
+          ? policy.tenantSlots
+          : cap;
+    return tenantHasRoom(tenantId) && endpointWaiting < room;
   }
 
   function tenantHasRoom(tenantId: string): boolean {
@@ -271,7 +277,8 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     // Checked once a window: a job whose blocking slots stopped turning over steps aside.
     const timer = setInterval(() => {
       const level = slots.blockedAt(tenantId, job.endpointKey);
-      if (level !== null && !pace.turningOver(keyAt(level, tenantId, job.endpointKey))) wait.cancel();
+      // Its place in the room frees up for a job set aside that may have a slot soon.
+      if (level !== null && !pace.turningOver(keyAt(level, tenantId, job.endpointKey)) && wait.cancel()) bringBackFor(tenantId);
     }, windowMs);
     try {
       return await wait.slot;
