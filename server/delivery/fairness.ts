@@ -113,8 +113,9 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
    * not, while it turns over (new: no evidence yet), as many as the tenant's slots; otherwise
    * (hanging) as many as it may hold, one: hanging endpoints' jobs never fill the job slots.
    */
-  function hasRoom(tenantId: string, endpointKey: string): boolean {
-    const endpointWaiting = slots.waitingOfEndpoint(tenantId, endpointKey) + (comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0);
+  function hasRoom(tenantId: string, endpointKey: string, counting: 'waiting' | 'waiting and coming back'): boolean {
+    const coming = counting === 'waiting' ? 0 : (comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0);
+    const endpointWaiting = slots.waitingOfEndpoint(tenantId, endpointKey) + coming;
     const cap = slots.endpointCap(tenantId, endpointKey);
     const room =
       cap > policy.firstEndpointSlots
@@ -122,16 +123,17 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
         : pace.turningOver(endpointKeyOf(tenantId, endpointKey))
           ? policy.tenantSlots
           : cap;
-    return tenantHasRoom(tenantId) && endpointWaiting < room;
+    return tenantHasRoom(tenantId, counting) && endpointWaiting < room;
   }
 
-  function tenantHasRoom(tenantId: string): boolean {
-    return slots.waitingOf(tenantId) + (comingBackCount.get(tenantId) ?? 0) < tenantRoom;
+  function tenantHasRoom(tenantId: string, counting: 'waiting' | 'waiting and coming back'): boolean {
+    const coming = counting === 'waiting' ? 0 : (comingBackCount.get(tenantId) ?? 0);
+    return slots.waitingOf(tenantId) + coming < tenantRoom;
   }
 
   /** No more of an endpoint's jobs come back than have room to wait: one for a hanging endpoint. */
   function mayBringBack(tenantId: string, endpointKey: string): boolean {
-    return hasRoom(tenantId, endpointKey) && mayHaveSlotSoon(tenantId, endpointKey);
+    return hasRoom(tenantId, endpointKey, 'waiting and coming back') && mayHaveSlotSoon(tenantId, endpointKey);
   }
 
   function countComingBack(entry: { tenantId: string; endpointKey: string }, delta: number) {
@@ -188,7 +190,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     const at = pace.now();
     expireComingBack(at);
     let checked = 0;
-    while (tenant.turn.length > 0 && checked < tenant.turn.length && tenantHasRoom(tenantId)) {
+    while (tenant.turn.length > 0 && checked < tenant.turn.length && tenantHasRoom(tenantId, 'waiting and coming back')) {
       const endpointKey = tenant.turn.shift()!;
       const jobs = dropReturned(tenant, endpointKey, at);
       if (jobs.length === 0) {
@@ -297,7 +299,8 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       pace.seen(endpointKeyOf(tenantId, job.endpointKey));
       const slot = slots.tryAcquire(tenantId, job.endpointKey);
       if (slot) return slot;
-      if (mayHaveSlotSoon(tenantId, job.endpointKey) && hasRoom(tenantId, job.endpointKey)) {
+      // (Jobs coming back are not counted here: they are in the queue, so what arrives first waits.)
+      if (mayHaveSlotSoon(tenantId, job.endpointKey) && hasRoom(tenantId, job.endpointKey, 'waiting')) {
         const waited = await waitForSlot(job);
         if (waited) return waited;
       }
