@@ -3,14 +3,13 @@
 //
 // - The slots and who gets a freed one: delivery/slots.ts (tenants, then endpoints, in turn).
 // - Whether to wait: delivery/pace.ts. graphile-worker runs twice as many jobs as there are slots
-//   (worker/settings.ts), so a job can wait in memory while other tenants' jobs are still fetched.
-//   It waits only while the slots keeping it out are turning over, and while there is room: an
-//   endpoint that has not earned more than its first slot (new, or hanging) has at most that many
-//   jobs waiting, so hanging endpoints' jobs never fill the worker's job slots and the queue moves
-//   on to other jobs; an endpoint that answers may fill what its tenant cannot have in flight of
-//   the job slots, so its backlog waits in memory instead of going round the queue. Otherwise it
-//   steps aside. A waiting job whose slots stop turning
-//   over (deliveries hanging until the timeout) steps aside then.
+//   (worker/settings.ts), so a job can wait in memory while other jobs are still fetched. It waits
+//   only while the slots keeping it out are turning over (one released in the last window, or new),
+//   and while there is room: a tenant's waiting jobs fill at most the job slots it cannot have in
+//   flight; an endpoint that answers (it earned more than its first slot) may fill that, so its
+//   backlog waits in memory; a new one, while it turns over, as many as its tenant's slots; a
+//   hanging one, one. So hanging endpoints' jobs never fill the job slots, and the queue moves on
+//   to other jobs. Otherwise it steps aside, and so does a waiting job whose slots stop turning over.
 // - Stepping aside: delivery/step-aside.ts, injected. The job is re-added to the queue for later,
 //   and brought back to its old place in the queue as soon as a slot frees up for it: when a slot
 //   of its endpoint, its tenant or the worker is released and its tenant has room for it to wait.
