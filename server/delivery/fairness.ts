@@ -5,11 +5,11 @@
 // - Whether to wait: delivery/pace.ts. graphile-worker runs twice as many jobs as there are slots
 //   (worker/settings.ts), so a job can wait in memory while other jobs are still fetched. It waits
 //   only while the slots keeping it out are turning over (one released in the last window, or new),
-//   and while there is room: a tenant's waiting jobs fill at most the job slots it cannot have in
-//   flight; an endpoint that answers (it earned more than its first slot) may fill that, so its
-//   backlog waits in memory; a new one, while it turns over, as many as its tenant's slots; a
-//   hanging one, one. So hanging endpoints' jobs never fill the job slots, and the queue moves on
-//   to other jobs. Otherwise it steps aside, and so does a waiting job whose slots stop turning over.
+//   and while there is room: an endpoint that answers (it earned more than its first slot) may
+//   fill the job slots its tenant cannot have in flight, so its backlog waits in memory; the jobs
+//   of endpoints that have not answered yet (new, or hanging) wait only while their tenant has
+//   fewer waiting than slots, and a hanging endpoint's one at most. So hanging endpoints' jobs
+//   never fill the job slots, and the queue moves on to other jobs. Otherwise it steps aside, and so does a waiting job whose slots stop turning over.
 // - Stepping aside: delivery/step-aside.ts, injected. The job is re-added to the queue for later,
 //   and brought back to its old place in the queue as soon as a slot frees up for it: when a slot
 //   of its endpoint, its tenant or the worker is released and its tenant has room for it to wait.
@@ -116,18 +116,14 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     const coming = counting === 'waiting' ? 0 : (comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0);
     const endpointWaiting = slots.waitingOfEndpoint(tenantId, endpointKey) + coming;
     const cap = slots.endpointCap(tenantId, endpointKey);
-    const room =
-      cap > policy.firstEndpointSlots
-        ? tenantRoom
-        : pace.turningOver(endpointKeyOf(tenantId, endpointKey))
-          ? policy.tenantSlots
-          : cap;
-    return tenantHasRoom(tenantId, counting) && endpointWaiting < room;
+    if (cap > policy.firstEndpointSlots) return tenantHasRoom(tenantId, counting, tenantRoom) && endpointWaiting < tenantRoom;
+    const room = pace.turningOver(endpointKeyOf(tenantId, endpointKey)) ? policy.tenantSlots : cap;
+    return tenantHasRoom(tenantId, counting, policy.tenantSlots) && endpointWaiting < room;
   }
 
-  function tenantHasRoom(tenantId: string, counting: 'waiting' | 'waiting and coming back'): boolean {
+  function tenantHasRoom(tenantId: string, counting: 'waiting' | 'waiting and coming back', room = tenantRoom): boolean {
     const coming = counting === 'waiting' ? 0 : (comingBackCount.get(tenantId) ?? 0);
-    return slots.waitingOf(tenantId) + coming < tenantRoom;
+    return slots.waitingOf(tenantId) + coming < room;
   }
 
   /** No more of an endpoint's jobs come back than have room to wait: one for a hanging endpoint. */
