@@ -203,7 +203,12 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       const entry = { tenantId, endpointKey, until: at + 4 * windowMs };
       comingBack.set(job.id, entry);
       countComingBack(entry, 1);
-      queue.bringBack({ id: job.id, runAt: job.runAt }).catch(options.onError);
+      // An answering endpoint's job goes back to its old place in the queue. Jobs of endpoints that
+      // have not answered (hanging ones whose attempts all timed out together) come back spread
+      // over two windows, not as one burst that the queue serves before anything else.
+      const answering = slots.endpointCap(tenantId, endpointKey) > policy.firstEndpointSlots;
+      const runAt = answering ? job.runAt : new Date(pace.spread(2 * windowMs));
+      queue.bringBack({ id: job.id, runAt }).catch(options.onError);
     }
     if (tenant.count === 0) forgetTenant(tenantId);
   }

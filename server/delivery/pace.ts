@@ -31,6 +31,8 @@ export interface PaceEstimator {
    * would only step aside again; a freed slot brings it back sooner anyway).
    */
   returnAt(turningOver: boolean): number;
+  /** A time within the next `ms`, at random: spreads jobs brought back together over it. */
+  spread(ms: number): number;
 }
 
 const stalledReturnFactor = 3;
@@ -64,6 +66,9 @@ export function createPaceEstimator(options: PaceOptions): PaceEstimator {
     turningOver(key) {
       const last = lastRelease.get(key);
       return last !== undefined && now() - last < options.windowMs;
+    },
+    spread(ms) {
+      return now() + random() * ms;
     },
     returnAt(turningOver) {
       return now() + (turningOver ? 1 : stalledReturnFactor) * options.returnAfterMs * (1 + random() / 2);
