@@ -205,9 +205,9 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       countComingBack(entry, 1);
       // An answering endpoint's job goes back to its old place in the queue. Jobs of endpoints that
       // have not answered (hanging ones whose attempts all timed out together) come back spread
-      // over two windows, not as one burst that the queue serves before anything else.
+      // over eight windows (2 s), not as one burst of new attempts that takes the worker from others.
       const answering = slots.endpointCap(tenantId, endpointKey) > policy.firstEndpointSlots;
-      const runAt = answering ? job.runAt : new Date(pace.spread(2 * windowMs));
+      const runAt = answering ? job.runAt : new Date(pace.spread(8 * windowMs));
       queue.bringBack({ id: job.id, runAt }).catch(options.onError);
     }
     if (tenant.count === 0) forgetTenant(tenantId);
