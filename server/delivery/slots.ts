@@ -5,10 +5,10 @@
 //
 // A job that finds no slot may queue for one here; a freed slot goes to the tenants with queued
 // jobs in turn, and inside the tenant to its endpoints in turn, passing over whoever is at a cap.
-// An endpoint earns its slots: it starts with `firstEndpointSlots`, an answer while it uses all it
-// has doubles them (a backlog to a 100 ms endpoint reaches the tenant's 50 in about 300 ms), and
-// a timeout halves them. So a hanging
-// endpoint keeps one slot, and a tenant's hanging endpoints leave its other endpoints room.
+// An endpoint earns its slots: it starts with `firstEndpointSlots`, an answer earns it all of its
+// tenant's (a backlog to a 100 ms endpoint is served at full speed after its first answer), and a
+// timeout halves what it has. So a hanging endpoint keeps one slot, and a tenant's hanging
+// endpoints leave its other endpoints room.
 // Pure bookkeeping: no clock, no I/O.
 import type { SlotPolicy } from '../worker/settings.js';
 
@@ -162,12 +162,11 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
       leave(end) {
         if (left) return;
         left = true;
-        const usedAll = endpoint.held >= endpoint.earned;
         held--;
         tenant.held--;
         change(endpoint, () => {
           endpoint.held--;
-          if (end === 'answered' && usedAll) endpoint.earned = Math.min(policy.tenantSlots, 2 * endpoint.earned);
+          if (end === 'answered') endpoint.earned = policy.tenantSlots;
           else if (end === 'timed-out') endpoint.earned = Math.max(policy.firstEndpointSlots, Math.floor(endpoint.earned / 2));
         });
         handOut();

@@ -32,9 +32,9 @@ export function workerRunnerSettings(
  * How a worker shares its delivery slots (delivery/slots.ts), in one place. A tenant holds at most
  * half of the worker's slots, so no tenant can fill it. Inside a tenant an endpoint alone may use
  * all of the tenant's; while other endpoints of the tenant wait, it holds at most half of them. An
- * endpoint starts with one slot and earns more by answering (an answer while it uses all it has
- * doubles them; a timeout halves them): an endpoint that hangs keeps one slot, and a tenant's
- * hanging endpoints cannot take the slots its healthy ones need.
+ * endpoint starts with one slot and earns the rest by answering (an answer earns it all of them;
+ * a timeout halves what it has): an endpoint that hangs keeps one slot, and a tenant's hanging
+ * endpoints cannot take the slots its healthy ones need.
  */
 export interface SlotPolicy {
   /** Deliveries in flight at most, all tenants together (HOOKLINE_WORKER_CONCURRENCY). */
