@@ -15,7 +15,9 @@ import { dnsStallScenario } from './scenarios/dns-stall.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { ingestScenario } from './scenarios/ingest.js';
 import { latencyScenario } from './scenarios/latency.js';
+import { endpointIsolationScenario } from './scenarios/endpoint-isolation.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
+import { slowEndpointScenario } from './scenarios/slow-endpoint.js';
 import { throughputScenario } from './scenarios/throughput.js';
 
 const scenarios: Scenario[] = [
@@ -24,6 +26,8 @@ const scenarios: Scenario[] = [
   latencyScenario,
   fanoutScenario,
   noisyNeighbourScenario,
+  endpointIsolationScenario,
+  slowEndpointScenario,
   backlogScenario,
   dnsStallScenario,
   ingestScenario,

@@ -3,7 +3,6 @@
 // automatic disabling of an endpoint that keeps failing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../db/client.js';
-import { createTenantFairness, type Slot } from '../server/delivery/fairness.js';
 import type { AppDeps } from '../server/deps.js';
 import { createEndpoint } from '../server/endpoints/service.js';
 import { sendEvent } from '../server/events/send.js';
@@ -137,7 +136,7 @@ describe('tenant fairness', () => {
   it("a tenant with black-holed endpoints does not stop another tenant's deliveries", async () => {
     const a = await app({
       env: { HOOKLINE_WORKER_CONCURRENCY: '4', HOOKLINE_TIMEOUT: '3s', HOOKLINE_RETRY_SCHEDULE: '' },
-      worker: { fairnessDeferMs: 100 },
+      worker: true,
     });
     const blackHole = await receiver(() => ({ hang: true }));
     const healthy = await receiver();
@@ -156,9 +155,9 @@ describe('tenant fairness', () => {
     expect(request!.receivedAt - sentAt).toBeLessThan(1500);
   }, 30_000);
 
-  it('a stopping worker sends the jobs waiting for a slot back to the queue, without an attempt, for the next worker', async () => {
-    // One delivery slot per tenant: of five events to one endpoint, one is in flight, four wait.
-    const a = await app({ env: { HOOKLINE_WORKER_CONCURRENCY: '2' }, worker: { fairnessDeferMs: 50 } });
+  it('a stopping worker sends the jobs waiting for a slot or set aside back to the queue, without an attempt, for the next worker', async () => {
+    // One delivery slot per tenant: of five events to one endpoint, one is in flight, four wait or step aside.
+    const a = await app({ env: { HOOKLINE_WORKER_CONCURRENCY: '2' }, worker: true });
     // Long enough that the stop below lands while the first delivery is still in flight.
     const r = await receiver(() => ({ delayMs: 1500 }));
     const { tenantId } = await setup(a, `${r.url}/slow`);
@@ -166,7 +165,7 @@ describe('tenant fairness', () => {
       Array.from({ length: 5 }, (_, i) => a.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { i } })),
     );
     await r.waitFor(1);
-    await eventually(async () => a.worker!.fairness.waiting() > 0);
+    await eventually(async () => a.worker!.fairness.waiting() + a.worker!.fairness.setAside() === 4);
     await a.worker!.stop(); // returns once the delivery in flight is recorded
     expect(r.requests).toHaveLength(1);
     const next = await startWorker(a.deps, { pollIntervalMs: 100 });
@@ -180,56 +179,6 @@ describe('tenant fairness', () => {
     expect(rows.map((row) => `${row.status} ${row.attempts}`)).toEqual(Array(5).fill('succeeded 1'));
     expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(5);
   }, 30_000);
-
-  it('re-queues the jobs stepping aside spaced by the pace slots free up for them, never slower than timeouts allow', async () => {
-    const a = await app({});
-    // deferMs is the least time away, plus up to half of it at random: small here, so the spacing shows.
-    const fairness = createTenantFairness(a.deps, { slots: 10, maxPerTenant: 2, attemptTimeoutMs: 2000, deferMs: 20 });
-    const jobsOf = (tenantId: string, n: number) =>
-      Array.from({ length: n }, (_, i) => ({ deliveryId: `dlv_${tenantId}_${i}`, tenantId, attempt: 1 }));
-    const gapsOf = async (tenantId: string) => {
-      const rows = await a.deps.sql<{ ms: number; priority: number }[]>`
-        select (extract(epoch from run_at - now()) * 1000)::float as ms, priority from graphile_worker._private_jobs
-         where payload->>'tenantId' = ${tenantId} order by run_at`;
-      return { rows, gaps: rows.slice(1).map((row, i) => row.ms - rows[i]!.ms) };
-    };
-    const held: Slot[] = [];
-    const take = async (tenantId: string) => held.push((await fairness.enter(tenantId))!);
-
-    // A tenant at its cap that has freed no slot: 2 slots per 2 s timeout is the slowest it can
-    // go, one a second.
-    await take('tnt_hanging');
-    await take('tnt_hanging');
-    await Promise.all(jobsOf('tnt_hanging', 4).map((job) => fairness.defer(job, 3)));
-    const hanging = await gapsOf('tnt_hanging');
-    expect(hanging.rows).toHaveLength(4);
-    expect(hanging.rows[0]!.ms).toBeGreaterThan(0);
-    expect(hanging.rows[0]!.ms).toBeLessThan(200);
-    for (const gap of hanging.gaps) expect(gap).toBeCloseTo(1000, -2);
-    expect(hanging.rows.every((row) => row.priority === 13)).toBe(true); // behind the queue's other jobs
-
-    // A tenant at its cap that just freed 40 slots (about 40 a second, the rate decaying over a
-    // second) comes back faster: about 25 ms apart.
-    await take('tnt_busy');
-    for (let i = 0; i < 40; i++) (await fairness.enter('tnt_busy'))!.leave();
-    await take('tnt_busy');
-    await Promise.all(jobsOf('tnt_busy', 3).map((job) => fairness.defer(job, 0)));
-    for (const gap of (await gapsOf('tnt_busy')).gaps) {
-      expect(gap).toBeGreaterThan(15);
-      expect(gap).toBeLessThan(60);
-    }
-
-    // With every slot taken, a tenant under its cap waits on the worker's slots: their pace (40
-    // released a moment ago), not its own (nothing yet).
-    for (const tenant of ['tnt_c', 'tnt_d', 'tnt_e']) {
-      await take(tenant);
-      await take(tenant);
-    }
-    expect(fairness.inFlight()).toBe(10);
-    await Promise.all(jobsOf('tnt_late', 3).map((job) => fairness.defer(job, 0)));
-    for (const gap of (await gapsOf('tnt_late')).gaps) expect(gap).toBeLessThan(60);
-    for (const slot of held) slot.leave();
-  });
 });
 
 describe('endpoint health', () => {

@@ -39,7 +39,8 @@ export async function queueDeliveriesBySql(
         select count(*) from graphile_worker.add_jobs(array(
           select row('deliver',
                      json_build_object('deliveryId', 'dlv_' || ${spec.label} || '_' || lpad(g::text, 10, '0'),
-                                       'tenantId', (${tenantIds}::text[])[1 + g % ${n}], 'attempt', 1),
+                                       'tenantId', (${tenantIds}::text[])[1 + g % ${n}],
+                                       'endpointId', (${endpointIds}::text[])[1 + g % ${n}], 'attempt', 1),
                      null, null, ${deliverJobMaxAttempts}, null, null, null)::graphile_worker.job_spec
             from generate_series(${from}::int, ${to}::int) as g))`;
     });

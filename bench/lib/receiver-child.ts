@@ -1,16 +1,17 @@
 // The webhook receiver, run as its own Node process (forked by receiver.ts) so that answering
 // requests does not take event-loop time from the worker being measured — as a real receiver on
 // another host would not. Loopback only. Mode `ok` answers 200 as soon as the body has arrived
-// and records the arrival time (per webhook-id and path when asked to); mode `hang` accepts
-// connections and requests and never answers. The process exits when its parent goes away.
+// and records the arrival time (per webhook-id and path when asked to); mode `slow` does the same
+// but answers `delayMs` later (a receiver that takes its time); mode `hang` accepts connections and
+// requests and never answers. The process exits when its parent goes away.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { now } from './clock.js';
 
-export type ReceiverMode = 'ok' | 'hang';
+export type ReceiverMode = 'ok' | 'slow' | 'hang';
 
 export type ReceiverCommand =
-  | { type: 'start'; mode: ReceiverMode; ports: number; record: boolean }
+  | { type: 'start'; mode: ReceiverMode; ports: number; record: boolean; delayMs: number }
   | { type: 'reset' }
   | { type: 'stats' }
   | { type: 'waitForCount'; count: number }
@@ -49,7 +50,7 @@ function wakeWaiters(): void {
   }
 }
 
-function startServer(mode: ReceiverMode): Promise<number> {
+function startServer(mode: ReceiverMode, delayMs: number): Promise<number> {
   const server =
     mode === 'hang'
       ? createServer((req) => {
@@ -65,8 +66,12 @@ function startServer(mode: ReceiverMode): Promise<number> {
             const id = req.headers['webhook-id'];
             if (req.headers['webhook-signature'] === undefined) unsigned++;
             if (record) arrivals.push([typeof id === 'string' ? id : '', req.url ?? '/', at]);
-            res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-            res.end('ok');
+            const answer = () => {
+              res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+              res.end('ok');
+            };
+            if (mode === 'slow') setTimeout(answer, delayMs);
+            else answer();
             if (countWaiters.length > 0) wakeWaiters();
           });
         });
@@ -82,7 +87,7 @@ async function handle(command: ReceiverCommand): Promise<unknown> {
     case 'start': {
       record = command.record;
       const ports: number[] = [];
-      for (let i = 0; i < command.ports; i++) ports.push(await startServer(command.mode));
+      for (let i = 0; i < command.ports; i++) ports.push(await startServer(command.mode, command.delayMs));
       return { ports };
     }
     case 'reset':

@@ -26,6 +26,8 @@ export interface ReceiverOptions {
   ports?: number;
   /** Keep [webhook-id, path, time] of every request (for latency); counts only otherwise. */
   record?: boolean;
+  /** Mode `slow`: how long each answer takes. Default 100 ms. */
+  delayMs?: number;
 }
 
 const childModule = fileURLToPath(new URL('./receiver-child.ts', import.meta.url));
@@ -78,6 +80,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     mode: options.mode,
     ports: options.ports ?? 1,
     record: options.record ?? false,
+    delayMs: options.delayMs ?? 100,
   });
   return {
     urls: ports.map((port) => `http://127.0.0.1:${port}`),

@@ -5,16 +5,16 @@ import type { Task } from 'graphile-worker';
 import { webhookHeaders } from '../../shared/signing.js';
 import type { AppDeps } from '../deps.js';
 import { hooklineVersion } from '../routers/health.js';
-import type { WebhookHttpClient } from './http.js';
-import type { DeliverJob } from './jobs.js';
+import type { DeliveryFairness, SlotEnd } from './fairness.js';
+import type { PostResult, WebhookHttpClient } from './http.js';
+import { fairnessKeyOf, type DeliverJob } from './jobs.js';
 import { decideOutcome, type Outcome } from './outcome.js';
 import { createDeliveryLoader, type DeliveryLoader } from './load.js';
 import { createAttemptRecorder, type AttemptRecorder } from './record.js';
-import type { TenantFairness } from './fairness.js';
 
 export interface DeliverTaskOptions {
   http: WebhookHttpClient;
-  fairness: TenantFairness;
+  fairness: DeliveryFairness;
   random?: () => number;
   /** Told each retry's run_at once its job has committed (see worker/retry-wake.ts). */
   onRetryScheduled?: (runAt: Date) => void;
@@ -30,18 +30,23 @@ export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): T
     record: createAttemptRecorder(deps, { onRetryScheduled: options.onRetryScheduled }),
   };
   return async (job, helpers) => {
-    // A delivery slot first. One tenant's slow or dead endpoints may not occupy the whole worker:
-    // over its share (or with every slot taken) the job waits for a slot if one should free up
-    // soon, else steps aside (re-queued behind other tenants' jobs) and other deliveries run now.
-    const slot = await options.fairness.enter(job.tenantId);
-    if (!slot) {
-      await options.fairness.defer(job, helpers.job.priority);
-      return;
-    }
+    // A delivery slot first. One tenant's, or one endpoint's, slow or dead deliveries may not
+    // occupy the slots the others need: the job waits for a slot if one should free up soon, else
+    // steps aside (back to the queue until a slot frees up for it) and other deliveries run now.
+    const slot = await options.fairness.admit({
+      id: helpers.job.id,
+      payload: job,
+      endpointKey: fairnessKeyOf(job),
+      runAt: helpers.job.run_at,
+      priority: helpers.job.priority,
+    });
+    if (!slot) return;
+    let end: SlotEnd = 'none';
     try {
-      await deliverOnce(deps, store, options, job);
+      const result = await deliverOnce(deps, store, options, job);
+      if (result) end = result.kind === 'error' && result.error === 'timeout' ? 'timed-out' : 'answered';
     } finally {
-      slot.leave();
+      slot.leave(end);
     }
   };
 }
@@ -51,14 +56,15 @@ interface DeliveryStore {
   record: AttemptRecorder;
 }
 
-async function deliverOnce(deps: AppDeps, store: DeliveryStore, options: DeliverTaskOptions, job: DeliverJob): Promise<void> {
+/** Makes the attempt; returns what the POST got, or undefined when nothing was sent. */
+async function deliverOnce(deps: AppDeps, store: DeliveryStore, options: DeliverTaskOptions, job: DeliverJob): Promise<PostResult | undefined> {
   const delivery = await store.load(job.deliveryId);
   // Gone (tenant deleted), already finished, or a stale duplicate of an attempt already recorded.
-  if (!delivery || delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) return;
+  if (!delivery || delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) return undefined;
 
   if (delivery.endpointDisabled) {
     await store.record({ delivery, attempt: job.attempt, sent: null, outcome: { kind: 'failed', reason: 'endpoint disabled' } });
-    return;
+    return undefined;
   }
 
   const timestamp = Math.floor(Date.now() / 1000);
@@ -88,4 +94,5 @@ async function deliverOnce(deps: AppDeps, store: DeliveryStore, options: Deliver
     { eventId: delivery.eventId, deliveryId: delivery.id, attempt: job.attempt, outcome: outcome.kind },
     'delivery attempt',
   );
+  return result;
 }

@@ -1,273 +1,322 @@
-// Delivery slots and tenant fairness inside one worker process. Deliveries are I/O-bound and a
-// worker holds many in flight (`slots`, HOOKLINE_WORKER_CONCURRENCY); one tenant may hold at most
-// `maxPerTenant` of them, so a tenant whose endpoints hang until the timeout cannot stall the rest.
+// Fairness inside one worker process: which job gets a delivery slot now, which waits for one in
+// memory, and which steps aside (goes back to the queue) until a slot frees up for it.
 //
-// graphile-worker runs more jobs at once than there are delivery slots (worker/settings.ts), so a
-// job that finds no free slot can wait for one in memory without keeping other tenants' jobs from
-// being fetched. A freed slot goes to the tenants with waiting jobs in turn.
-//
-// A job waits only when a slot is likely to free up soon: no more jobs wait than slots were
-// released in the last `waitMs` (the tenant's own slots when it is at its cap, anyone's when all
-// slots are taken), and none waits longer than twice that. The jobs of a tenant whose deliveries
-// hang therefore step aside at once: they go back to the queue without an attempt, spaced to come
-// back about as fast as slots free up for them (the tenant's, or the worker's when it is full),
-// not all at the same instant.
-import { createBatcher } from '../batcher.js';
-import type { AppDeps } from '../deps.js';
-import { deliverJobMaxAttempts, type DeliverJob } from './jobs.js';
+// - The slots and who gets a freed one: delivery/slots.ts (tenants, then endpoints, in turn).
+// - Whether to wait: delivery/pace.ts. graphile-worker runs twice as many jobs as there are slots
+//   (worker/settings.ts), so a job can wait in memory while other jobs are still fetched. It waits
+//   only while the slots keeping it out are turning over (one released in the last window, or new),
+//   and while there is room: an endpoint that answers (it earned more than its first slot) may
+//   fill the job slots its tenant cannot have in flight, so its backlog waits in memory; the jobs
+//   of endpoints that have not answered yet (new, or hanging) wait only while their tenant has
+//   fewer waiting than slots, and a hanging endpoint's one at most. So hanging endpoints' jobs
+//   never fill the job slots, and the queue moves on to other jobs. Otherwise it steps aside, and so does a waiting job whose slots stop turning over.
+// - Stepping aside: delivery/step-aside.ts, injected. The job is re-added to the queue for later,
+//   and brought back to its old place in the queue as soon as a slot frees up for it: when a slot
+//   of its endpoint, its tenant or the worker is released and its tenant has room for it to wait.
+//   Nothing is paced by history, so a fresh worker runs at full speed from its first second. The
+//   later time is only the fallback for a worker that stopped or died before bringing it back; a
+//   stopping worker brings back every job it set aside, at once.
+import type { SlotPolicy } from '../worker/settings.js';
+import type { DeliverJob } from './jobs.js';
+import type { PaceEstimator } from './pace.js';
+import { createSlotSemaphore, type Slot, type SlotLevel } from './slots.js';
+import type { StepAsideQueue } from './step-aside.js';
 
-export interface Slot {
-  leave(): void;
+export type { Slot, SlotEnd } from './slots.js';
+
+/** A job as graphile-worker hands it over. */
+export interface QueuedJob {
+  id: string;
+  payload: DeliverJob;
+  /** The endpoint it counts against (jobs.ts `fairnessKeyOf`). */
+  endpointKey: string;
+  runAt: Date;
+  priority: number;
 }
 
-export interface TenantFairness {
-  /** A delivery slot for this tenant, waiting for one if it should free up soon; null when the job should step aside. */
-  enter(tenantId: string): Promise<Slot | null>;
-  /** Puts the job back in the queue to run later, behind the queue's other jobs. */
-  defer(job: DeliverJob, priority: number): Promise<void>;
+export interface DeliveryFairness {
+  /** A delivery slot for the job, now or after a wait; null when the job stepped aside. */
+  admit(job: QueuedJob): Promise<Slot | null>;
   /** Deliveries in flight. */
   inFlight(): number;
-  /** Jobs waiting for a slot. */
+  /** Jobs waiting in memory for a slot. */
   waiting(): number;
-  /** Hands out no more slots: every waiting job steps aside (goes back to the queue). */
-  close(): void;
+  /** Jobs that stepped aside and are to be brought back by this worker. */
+  setAside(): number;
+  /** Hands out no more slots: waiting jobs step aside, and every job set aside goes back to the queue to run now. */
+  close(): Promise<void>;
 }
 
-export interface TenantFairnessOptions {
-  /** Deliveries in flight at most, all tenants together. */
-  slots: number;
-  maxPerTenant: number;
-  /** The per-attempt timeout: hanging deliveries free their slots no later than this. */
-  attemptTimeoutMs: number;
-  waitMs?: number;
-  /** The least time a job that stepped aside stays away. */
-  deferMs?: number;
-  now?: () => number;
+export interface DeliveryFairnessOptions {
+  policy: SlotPolicy;
+  pace: PaceEstimator;
+  queue: StepAsideQueue;
+  /** How long a waiting job keeps its place without the slots keeping it out turning over. */
+  windowMs: number;
+  /** Errors of the step-aside statements (the job then runs again after graphile-worker's retry delay). */
+  onError?: (error: unknown) => void;
 }
 
-/** How fast slots free up: for one tenant, or for the whole worker. */
-interface Pace {
-  /** Before one window has passed there is no turnover to judge: this many may wait meanwhile. */
-  since: number;
-  assumedAtStart: number;
-  /** Releases counted in two consecutive windows of `waitMs` (a cheap sliding-window rate). */
-  windowStart: number;
-  thisWindow: number;
-  lastWindow: number;
-  /** Releases per second, decaying over about a second. */
-  releaseRate: number;
-  rateAt: number;
-  /** The slowest it can go: hanging deliveries time out. */
-  slowestRate: number;
-  /** Jobs that stepped aside come back spread out from here. */
-  nextReturnAt: number;
-}
-
-interface TenantState {
+interface SetAsideJob {
+  /** The id of the job row re-added to the queue. */
   id: string;
-  held: number;
-  waiters: Array<(slot: Slot | null) => void>;
-  /** In `turn` (once at most). */
-  inTurn: boolean;
-  pace: Pace;
+  tenantId: string;
+  endpointKey: string;
+  /** Its old place in the queue. */
+  runAt: Date;
+  /** When it comes back by itself; forgotten after that. */
+  returnsAt: number;
 }
 
-const rateTimeConstantMs = 1000;
-/** Idle tenants are forgotten at the latest this long after they were last seen. */
-const sweepEveryMs = 10_000;
+/** The jobs of one tenant set aside, per endpoint, and the endpoints in turn. */
+interface TenantSetAside {
+  byEndpoint: Map<string, SetAsideJob[]>;
+  turn: string[];
+  count: number;
+}
 
-export function createTenantFairness(deps: AppDeps, options: TenantFairnessOptions): TenantFairness {
-  const waitMs = options.waitMs ?? 250;
-  const deferMs = options.deferMs ?? 1000;
-  const now = options.now ?? Date.now;
-  const timeoutSeconds = Math.max(options.attemptTimeoutMs, 1) / 1000;
-
-  const tenants = new Map<string, TenantState>();
-  /** Tenants with waiting jobs, in the order they are served when a slot frees up. */
-  const turn: TenantState[] = [];
-  const everyone = newPace(now(), options.slots, options.slots / timeoutSeconds);
-  let held = 0;
-  let waiting = 0;
+export function createDeliveryFairness(options: DeliveryFairnessOptions): DeliveryFairness {
+  const { policy, pace, queue, windowMs } = options;
+  const slots = createSlotSemaphore({ policy, onRelease: released });
+  const setAside = new Map<string, TenantSetAside>();
+  /** Tenants with jobs set aside, in turn for a worker slot freed by another tenant. */
+  const tenantTurn = new Set<string>();
+  /** Jobs brought back and not yet seen again: they count as waiting for their tenant meanwhile. */
+  const comingBack = new Map<string, { tenantId: string; endpointKey: string; until: number }>();
+  /** Per tenant, and per endpoint (key `tenant endpoint`). */
+  const comingBackCount = new Map<string, number>();
+  let setAsideCount = 0;
   let closed = false;
-  let sweptAt = now();
 
-  // A tenant whose deliveries hang can have hundreds of jobs stepping aside at once (a fan-out
-  // arriving): they go back to the queue in one statement, not one each.
-  const requeue = createBatcher<{ job: DeliverJob; delayMs: number; priority: number }, true>(
-    async (items) => {
-      await deps.sql`select count(*) from graphile_worker.add_jobs(array(
-        select row('deliver', item->'job', null, now() + (item->>'delayMs')::int * interval '1 millisecond',
-                   ${deliverJobMaxAttempts}::int, null, (item->>'priority')::int, null)::graphile_worker.job_spec
-          from json_array_elements(${JSON.stringify(items)}::json) as item))`;
-      return items.map(() => true);
-    },
-    { maxBatch: 500, maxInFlight: 2 },
-  );
-
-  function newPace(at: number, assumedAtStart: number, slowestRate: number): Pace {
-    return { since: at, assumedAtStart, windowStart: at, thisWindow: 0, lastWindow: 0, releaseRate: 0, rateAt: at, slowestRate, nextReturnAt: 0 };
+  const workerKey = 'worker';
+  const tenantKey = (tenantId: string) => `t:${tenantId}`;
+  const endpointKeyOf = (tenantId: string, endpointKey: string) => `e:${tenantId}:${endpointKey}`;
+  function keyAt(level: SlotLevel, tenantId: string, endpointKey: string): string {
+    if (level === 'worker') return workerKey;
+    if (level === 'tenant') return tenantKey(tenantId);
+    return endpointKeyOf(tenantId, endpointKey);
   }
 
-  function rollWindow(pace: Pace, at: number) {
-    const windows = Math.floor((at - pace.windowStart) / waitMs);
-    if (windows <= 0) return;
-    pace.lastWindow = windows === 1 ? pace.thisWindow : 0;
-    pace.thisWindow = 0;
-    pace.windowStart += windows * waitMs;
+  /** Whether a job of this endpoint could take a slot now, or wait for one that is likely soon. */
+  function mayHaveSlotSoon(tenantId: string, endpointKey: string): boolean {
+    const level = slots.blockedAt(tenantId, endpointKey);
+    return level === null || pace.turningOver(keyAt(level, tenantId, endpointKey));
   }
 
-  /** How many slots will probably be released within the next `waitMs`. */
-  function expectedReleases(pace: Pace, at: number): number {
-    if (at - pace.since < waitMs) return pace.assumedAtStart;
-    rollWindow(pace, at);
-    const elapsed = (at - pace.windowStart) / waitMs;
-    return pace.thisWindow + pace.lastWindow * (1 - elapsed);
+  /** Jobs a tenant may have waiting (or coming back): the job slots it cannot have in flight. */
+  const tenantRoom = Math.max(1, policy.jobSlots - policy.tenantSlots);
+
+  /**
+   * Room to wait. An endpoint that answers (it earned more than its first slot) may fill its
+   * tenant's room, so its backlog waits in memory instead of going round the queue. One that has
+   * not, while it turns over (new: no evidence yet), as many as the tenant's slots; otherwise
+   * (hanging) as many as it may hold, one: hanging endpoints' jobs never fill the job slots.
+   */
+  function hasRoom(tenantId: string, endpointKey: string, counting: 'waiting' | 'waiting and coming back'): boolean {
+    const coming = counting === 'waiting' ? 0 : (comingBackCount.get(`${tenantId} ${endpointKey}`) ?? 0);
+    const endpointWaiting = slots.waitingOfEndpoint(tenantId, endpointKey) + coming;
+    const cap = slots.endpointCap(tenantId, endpointKey);
+    if (cap > policy.firstEndpointSlots) return tenantHasRoom(tenantId, counting, tenantRoom) && endpointWaiting < tenantRoom;
+    const room = pace.turningOver(endpointKeyOf(tenantId, endpointKey)) ? policy.tenantSlots : cap;
+    return tenantHasRoom(tenantId, counting, policy.tenantSlots) && endpointWaiting < room;
   }
 
-  function decayRate(pace: Pace, at: number) {
-    pace.releaseRate *= Math.exp(-(at - pace.rateAt) / rateTimeConstantMs);
-    pace.rateAt = at;
+  function tenantHasRoom(tenantId: string, counting: 'waiting' | 'waiting and coming back', room = tenantRoom): boolean {
+    const coming = counting === 'waiting' ? 0 : (comingBackCount.get(tenantId) ?? 0);
+    return slots.waitingOf(tenantId) + coming < room;
   }
 
-  function recordRelease(pace: Pace, at: number) {
-    rollWindow(pace, at);
-    pace.thisWindow++;
-    decayRate(pace, at);
-    pace.releaseRate += 1000 / rateTimeConstantMs;
+  /** No more of an endpoint's jobs come back than have room to wait: one for a hanging endpoint. */
+  function mayBringBack(tenantId: string, endpointKey: string): boolean {
+    return hasRoom(tenantId, endpointKey, 'waiting and coming back') && mayHaveSlotSoon(tenantId, endpointKey);
   }
 
-  /** When the next job to step aside comes back (and moves the one after it on). */
-  function returnTime(pace: Pace, at: number): number {
-    decayRate(pace, at);
-    // The recent window follows a change of pace at once; the decaying rate smooths out waves
-    // (hanging deliveries time out together).
-    const recentRate = at - pace.since < waitMs ? 0 : (expectedReleases(pace, at) * 1000) / waitMs;
-    const spacingMs = 1000 / Math.max(pace.releaseRate, recentRate, pace.slowestRate);
-    const runAt = Math.max(at + deferMs * (1 + Math.random() / 2), pace.nextReturnAt);
-    pace.nextReturnAt = runAt + spacingMs;
-    return runAt;
-  }
-
-  function stateOf(tenantId: string, at: number): TenantState {
-    let state = tenants.get(tenantId);
-    if (!state) {
-      // A tenant just seen may let any number of jobs wait (graphile-worker's job slots bound them).
-      const pace = newPace(at, Number.POSITIVE_INFINITY, options.maxPerTenant / timeoutSeconds);
-      state = { id: tenantId, held: 0, waiters: [], inTurn: false, pace };
-      tenants.set(tenantId, state);
+  function countComingBack(entry: { tenantId: string; endpointKey: string }, delta: number) {
+    for (const key of [entry.tenantId, `${entry.tenantId} ${entry.endpointKey}`]) {
+      const n = (comingBackCount.get(key) ?? 0) + delta;
+      if (n > 0) comingBackCount.set(key, n);
+      else comingBackCount.delete(key);
     }
-    return state;
   }
 
-  function isIdle(state: TenantState, at: number): boolean {
-    return state.held === 0 && state.waiters.length === 0 && state.pace.nextReturnAt < at;
+  /** A job seen again is no longer coming back (and no longer set aside, if it came back by itself). */
+  function arrived(jobId: string) {
+    const entry = comingBack.get(jobId);
+    if (!entry) return;
+    comingBack.delete(jobId);
+    countComingBack(entry, -1);
   }
 
-  function forgetIfIdle(state: TenantState, at: number) {
-    if (isIdle(state, at)) tenants.delete(state.id);
+  /** Jobs brought back that another worker took (or that vanished) stop holding their tenant's room. */
+  function expireComingBack(at: number) {
+    for (const [id, entry] of comingBack) {
+      if (entry.until > at) continue;
+      comingBack.delete(id);
+      countComingBack(entry, -1);
+    }
   }
 
-  /** Tenants whose last job stepped aside or gave up waiting are forgotten here, once idle. */
-  function sweep(at: number) {
-    if (at - sweptAt < sweepEveryMs) return;
-    sweptAt = at;
-    for (const state of tenants.values()) forgetIfIdle(state, at);
+  function released(tenantId: string, endpointKey: string) {
+    pace.released(workerKey);
+    pace.released(tenantKey(tenantId));
+    pace.released(endpointKeyOf(tenantId, endpointKey));
+    bringBackFor(tenantId);
+    // The worker was full: its freed slot may go to another tenant's job set aside, one tenant per release, in turn.
+    if (slots.inFlight() + 1 >= policy.deliverySlots && slots.inFlight() + comingBack.size < policy.deliverySlots) {
+      for (const next of [...tenantTurn]) {
+        // To the back of the line, whether it gets the slot or not.
+        tenantTurn.delete(next);
+        tenantTurn.add(next);
+        if (next !== tenantId) {
+          bringBackFor(next);
+          break;
+        }
+      }
+    }
   }
 
-  function slotFor(state: TenantState): Slot {
-    held++;
-    state.held++;
-    let left = false;
-    return {
-      leave() {
-        if (left) return;
-        left = true;
-        held--;
-        state.held--;
-        const at = now();
-        recordRelease(state.pace, at);
-        recordRelease(everyone, at);
-        handOutFreeSlots();
-        forgetIfIdle(state, at);
-      },
-    };
-  }
-
-  /** Gives free slots to waiting jobs, one tenant after another, passing over tenants at their cap. */
-  function handOutFreeSlots() {
-    let passedOver = 0;
-    while (held < options.slots && passedOver < turn.length) {
-      const state = turn.shift()!;
-      if (state.waiters.length === 0) {
-        state.inTurn = false; // its jobs stepped aside meanwhile
+  /** Brings back the tenant's jobs set aside that may have a slot soon, while its tenant has room for them to wait. */
+  function bringBackFor(tenantId: string) {
+    const tenant = setAside.get(tenantId);
+    if (!tenant || closed) return;
+    // All of the tenant's endpoints are kept out by a cap that does not turn over: nothing to look at.
+    const level = slots.tenantBlockedAt(tenantId);
+    if (level !== null && !pace.turningOver(keyAt(level, tenantId, ''))) return;
+    const at = pace.now();
+    expireComingBack(at);
+    let checked = 0;
+    while (tenant.turn.length > 0 && checked < tenant.turn.length && tenantHasRoom(tenantId, 'waiting and coming back')) {
+      const endpointKey = tenant.turn.shift()!;
+      const jobs = dropReturned(tenant, endpointKey, at);
+      if (jobs.length === 0) {
+        tenant.byEndpoint.delete(endpointKey);
         continue;
       }
-      if (state.held >= options.maxPerTenant) {
-        turn.push(state);
-        passedOver++;
+      tenant.turn.push(endpointKey);
+      if (!mayBringBack(tenantId, endpointKey)) {
+        checked++;
         continue;
       }
-      passedOver = 0;
-      const waiter = state.waiters.shift()!;
-      waiting--;
-      if (state.waiters.length > 0) turn.push(state);
-      else state.inTurn = false;
-      waiter(slotFor(state));
+      checked = 0;
+      const job = jobs.shift()!;
+      forgetSetAside(tenant, tenantId, endpointKey, jobs);
+      const entry = { tenantId, endpointKey, until: at + 4 * windowMs };
+      comingBack.set(job.id, entry);
+      countComingBack(entry, 1);
+      // An answering endpoint's job goes back to its old place in the queue. Jobs of endpoints that
+      // have not answered (hanging ones whose attempts all timed out together) come back spread
+      // over eight windows (2 s), not as one burst of new attempts that takes the worker from others.
+      const answering = slots.endpointCap(tenantId, endpointKey) > policy.firstEndpointSlots;
+      const runAt = answering ? job.runAt : new Date(pace.spread(8 * windowMs));
+      queue.bringBack({ id: job.id, runAt }).catch(options.onError);
+    }
+    if (tenant.count === 0) forgetTenant(tenantId);
+  }
+
+  function forgetTenant(tenantId: string) {
+    setAside.delete(tenantId);
+    tenantTurn.delete(tenantId);
+  }
+
+  /** The endpoint's jobs set aside that have not come back by themselves yet. */
+  function dropReturned(tenant: TenantSetAside, endpointKey: string, at: number): SetAsideJob[] {
+    const jobs = tenant.byEndpoint.get(endpointKey) ?? [];
+    let returned = 0;
+    while (returned < jobs.length && jobs[returned]!.returnsAt <= at) returned++;
+    if (returned > 0) {
+      jobs.splice(0, returned);
+      tenant.count -= returned;
+      setAsideCount -= returned;
+    }
+    return jobs;
+  }
+
+  function forgetSetAside(tenant: TenantSetAside, tenantId: string, endpointKey: string, jobs: SetAsideJob[]) {
+    tenant.count--;
+    setAsideCount--;
+    if (jobs.length === 0) {
+      tenant.byEndpoint.delete(endpointKey);
+      tenant.turn.splice(tenant.turn.indexOf(endpointKey), 1);
+    }
+    if (tenant.count === 0) forgetTenant(tenantId);
+  }
+
+  function remember(job: SetAsideJob) {
+    let tenant = setAside.get(job.tenantId);
+    if (!tenant) {
+      tenant = { byEndpoint: new Map(), turn: [], count: 0 };
+      setAside.set(job.tenantId, tenant);
+      tenantTurn.add(job.tenantId);
+    }
+    let jobs = tenant.byEndpoint.get(job.endpointKey);
+    if (!jobs) {
+      jobs = [];
+      tenant.byEndpoint.set(job.endpointKey, jobs);
+      tenant.turn.push(job.endpointKey);
+    }
+    jobs.push(job);
+    tenant.count++;
+    setAsideCount++;
+  }
+
+  async function stepAside(job: QueuedJob): Promise<null> {
+    const { tenantId } = job.payload;
+    // A stopping worker sends its jobs back to run at once, for the workers that go on.
+    const runAt = closed ? job.runAt : new Date(pace.returnAt(mayHaveSlotSoon(tenantId, job.endpointKey)));
+    const id = await queue.stepAside({ job: job.payload, priority: job.priority, runAt });
+    if (closed) {
+      if (runAt !== job.runAt) await queue.bringBack({ id, runAt: job.runAt });
+      return null;
+    }
+    // (A slot freed while the statement ran is not waited for: the next release brings it back, or its time does.)
+    remember({ id, tenantId, endpointKey: job.endpointKey, runAt: job.runAt, returnsAt: runAt.getTime() });
+    return null;
+  }
+
+  async function waitForSlot(job: QueuedJob): Promise<Slot | null> {
+    const { tenantId } = job.payload;
+    const wait = slots.wait(tenantId, job.endpointKey);
+    // Checked once a window: a job whose blocking slots stopped turning over steps aside.
+    const timer = setInterval(() => {
+      const level = slots.blockedAt(tenantId, job.endpointKey);
+      // Its place in the room frees up for a job set aside that may have a slot soon.
+      if (level !== null && !pace.turningOver(keyAt(level, tenantId, job.endpointKey)) && wait.cancel()) bringBackFor(tenantId);
+    }, windowMs);
+    try {
+      return await wait.slot;
+    } finally {
+      clearInterval(timer);
     }
   }
 
   return {
-    enter(tenantId) {
-      if (closed) return Promise.resolve(null);
-      const at = now();
-      sweep(at);
-      const state = stateOf(tenantId, at);
-      // While slots are free, every waiting job belongs to a tenant at its cap: a job of a tenant
-      // under its cap takes a free slot without passing anyone.
-      const atCap = state.held >= options.maxPerTenant;
-      if (!atCap && held < options.slots) return Promise.resolve(slotFor(state));
-      const mayWait = atCap
-        ? state.waiters.length < expectedReleases(state.pace, at)
-        : waiting < expectedReleases(everyone, at);
-      if (!mayWait) return Promise.resolve(null);
-      return new Promise((resolve) => {
-        const waiter = (slot: Slot | null) => {
-          clearTimeout(timer);
-          resolve(slot);
-        };
-        const timer = setTimeout(() => {
-          const index = state.waiters.indexOf(waiter);
-          if (index < 0) return;
-          state.waiters.splice(index, 1);
-          waiting--;
-          resolve(null);
-        }, 2 * waitMs);
-        if (!state.inTurn) {
-          state.inTurn = true;
-          turn.push(state);
-        }
-        state.waiters.push(waiter);
-        waiting++;
-      });
-    },
-    async defer(job, priority) {
-      const at = now();
-      const state = stateOf(job.tenantId, at);
-      // At its cap, the job waits on its tenant's slots; otherwise on the worker's (all taken).
-      const runAt = returnTime(state.held >= options.maxPerTenant ? state.pace : everyone, at);
-      await requeue({ job, delayMs: Math.round(runAt - at), priority: Math.min(priority + 10, 1000) });
-    },
-    inFlight: () => held,
-    waiting: () => waiting,
-    close() {
-      closed = true;
-      for (const state of turn.splice(0)) {
-        state.inTurn = false;
-        for (const waiter of state.waiters.splice(0)) {
-          waiting--;
-          waiter(null);
-        }
+    async admit(job) {
+      const { tenantId } = job.payload;
+      arrived(job.id);
+      if (closed) return stepAside(job);
+      pace.seen(workerKey);
+      pace.seen(tenantKey(tenantId));
+      pace.seen(endpointKeyOf(tenantId, job.endpointKey));
+      const slot = slots.tryAcquire(tenantId, job.endpointKey);
+      if (slot) return slot;
+      // (Jobs coming back are not counted here: they are in the queue, so what arrives first waits.)
+      if (mayHaveSlotSoon(tenantId, job.endpointKey) && hasRoom(tenantId, job.endpointKey, 'waiting')) {
+        const waited = await waitForSlot(job);
+        if (waited) return waited;
       }
+      return stepAside(job);
+    },
+    inFlight: () => slots.inFlight(),
+    waiting: () => slots.waiting(),
+    setAside: () => setAsideCount,
+    async close() {
+      closed = true;
+      slots.close();
+      const jobs = [...setAside.values()].flatMap((tenant) => [...tenant.byEndpoint.values()].flat());
+      setAside.clear();
+      tenantTurn.clear();
+      setAsideCount = 0;
+      await Promise.all(jobs.map((job) => queue.bringBack({ id: job.id, runAt: job.runAt })));
     },
   };
 }

@@ -2,11 +2,25 @@
 // transaction, so a delivery row and its job commit (or vanish) together.
 import { sql, type SQL } from 'drizzle-orm';
 
-/** The payload of a `deliver` job: which delivery, whose, and which attempt it is to make. */
+/**
+ * The payload of a `deliver` job: which delivery, whose, to which endpoint, and which attempt it is
+ * to make. The endpoint is there so fairness can place the job before it loads anything; it is
+ * null for a one-off `url` delivery, and absent from jobs queued by releases before it was added
+ * (those still run; see `fairnessKeyOf`).
+ */
 export interface DeliverJob {
   deliveryId: string;
   tenantId: string;
+  endpointId?: string | null;
   attempt: number;
+}
+
+/**
+ * The endpoint a job counts against in fairness: its endpoint, or, for a one-off `url` delivery
+ * (and a job written before jobs named their endpoint), a bucket of its own.
+ */
+export function fairnessKeyOf(job: DeliverJob): string {
+  return job.endpointId ? job.endpointId : `delivery:${job.deliveryId}`;
 }
 
 declare global {

@@ -199,7 +199,7 @@ async function recordAttempts(deps: AppDeps, rows: AttemptRow[]): Promise<void> 
     ), next_job as (
       -- (A scalar subquery under WHERE: add_jobs is not called at all when no retry is due.)
       select (select count(*) from graphile_worker.add_jobs(array(
-                select row('deliver', json_build_object('deliveryId', delivery_id, 'tenantId', tenant_id, 'attempt', attempt + 1),
+                select row('deliver', json_build_object('deliveryId', delivery_id, 'tenantId', tenant_id, 'endpointId', endpoint_id, 'attempt', attempt + 1),
                            null, next_attempt_at, ${deliverJobMaxAttempts}::int, null, null, null)::graphile_worker.job_spec
                   from recorded
                  where next_attempt_at is not null))) as jobs

@@ -22,8 +22,8 @@ export const requeuedState = {
 };
 
 /** The job that makes a re-queued delivery's next attempt. */
-export function nextAttemptJob(row: { id: string; tenantId: string; attemptCount: number }): DeliverJob {
-  return { deliveryId: row.id, tenantId: row.tenantId, attempt: row.attemptCount + 1 };
+export function nextAttemptJob(row: { id: string; tenantId: string; endpointId: string | null; attemptCount: number }): DeliverJob {
+  return { deliveryId: row.id, tenantId: row.tenantId, endpointId: row.endpointId, attempt: row.attemptCount + 1 };
 }
 
 export function disabledEndpointMessage(endpointId: string, reason: string | null, doing: string): string {

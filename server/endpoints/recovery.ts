@@ -84,7 +84,7 @@ export async function recoverEndpoint(
             ),
           ),
         )
-        .returning({ id: deliveries.id, tenantId: deliveries.tenantId, attemptCount: deliveries.attemptCount });
+        .returning({ id: deliveries.id, tenantId: deliveries.tenantId, endpointId: deliveries.endpointId, attemptCount: deliveries.attemptCount });
       if (rows.length > 0) await tx.execute(addDeliverJobsSql(rows.map(nextAttemptJob)));
       return { picked: picked.length, last: picked[picked.length - 1]!.id, requeued: rows.length };
     });

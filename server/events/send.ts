@@ -231,10 +231,10 @@ async function fanOut(deps: AppDeps, items: FanOutItem[]): Promise<FanOutResult[
       -- URLs) can only be a nested loop, 1,000 × 1,000 rows for a 1,000-wide fan-out.
       select 1 from graphile_worker.add_jobs(array(
         select row('deliver',
-                   json_build_object('deliveryId', d.id, 'tenantId', d.tenant_id, 'attempt', 1),
+                   json_build_object('deliveryId', d.id, 'tenantId', d.tenant_id, 'endpointId', d.endpoint_id, 'attempt', 1),
                    null, null, ${deliverJobMaxAttempts}::int,
                    null, least(d.n / ${jobsPerPriorityStep}, 1000)::int, null)::graphile_worker.job_spec
-          from (select id, tenant_id, row_number() over (partition by event_id order by id) - 1 as n
+          from (select id, tenant_id, endpoint_id, row_number() over (partition by event_id order by id) - 1 as n
                   from delivery) as d))
     )
     select (select json_agg(event) from event) as events,

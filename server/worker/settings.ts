@@ -10,10 +10,8 @@ export function workerRunnerSettings(
   options: { pollIntervalMs?: number | undefined; localQueue?: boolean } = {},
 ): Pick<RunnerOptions, 'concurrency' | 'maxPoolSize' | 'pollInterval' | 'noHandleSignals' | 'preset'> {
   return {
-    // Twice as many jobs as delivery slots (HOOKLINE_WORKER_CONCURRENCY): a job finding no free slot
-    // waits for one in memory (delivery/fairness.ts) while other tenants' jobs are still fetched.
-    concurrency: jobSlots(config),
-    maxPoolSize: Math.min(jobSlots(config) + 2, 20),
+    concurrency: slotPolicy(config).jobSlots,
+    maxPoolSize: Math.min(slotPolicy(config).jobSlots + 2, 20),
     pollInterval: options.pollIntervalMs ?? defaultPollIntervalMs,
     noHandleSignals: true,
     preset: {
@@ -34,8 +32,44 @@ export function workerRunnerSettings(
   };
 }
 
-function jobSlots(config: ReadyConfig): number {
-  return 2 * config.workerConcurrency;
+/**
+ * How a worker shares its delivery slots (delivery/slots.ts), in one place. A tenant holds at most
+ * half of the worker's slots, so no tenant can fill it. Inside a tenant an endpoint alone may use
+ * all of the tenant's; while other endpoints of the tenant wait, it holds at most half of them. An
+ * endpoint starts with one slot and earns the rest by answering (an answer earns it all of them;
+ * a timeout halves what it has): an endpoint that hangs keeps one slot, and a tenant's hanging
+ * endpoints cannot take the slots its healthy ones need.
+ */
+export interface SlotPolicy {
+  /** Deliveries in flight at most, all tenants together (HOOKLINE_WORKER_CONCURRENCY). */
+  deliverySlots: number;
+  tenantSlots: number;
+  /** An endpoint's share of its tenant's slots while other endpoints of the tenant wait. */
+  sharedEndpointSlots: number;
+  /** The slots an endpoint starts with, and never falls below. */
+  firstEndpointSlots: number;
+  /**
+   * graphile-worker's concurrency: twice the delivery slots, so a job that finds no free slot can
+   * wait for one in memory while other tenants' jobs are still fetched.
+   */
+  jobSlots: number;
+}
+
+export function slotPolicy(config: Pick<ReadyConfig, 'workerConcurrency'>): SlotPolicy {
+  const deliverySlots = config.workerConcurrency;
+  const tenantSlots = Math.max(1, Math.floor(deliverySlots / 2));
+  return {
+    deliverySlots,
+    tenantSlots,
+    sharedEndpointSlots: Math.max(1, Math.floor(tenantSlots / 2)),
+    firstEndpointSlots: 1,
+    jobSlots: 2 * deliverySlots,
+  };
+}
+
+/** Delivery slots one tenant may hold at most. */
+export function tenantSlots(config: Pick<ReadyConfig, 'workerConcurrency'>): number {
+  return slotPolicy(config).tenantSlots;
 }
 
 /** The settings in one line, for logs and benchmark tables. */

@@ -15,24 +15,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
 import { connectDatabase } from '../../db/client.js';
 import { createDeliverTask } from '../delivery/deliver.js';
-import { createTenantFairness, type TenantFairness } from '../delivery/fairness.js';
+import { createDeliveryFairness, type DeliveryFairness } from '../delivery/fairness.js';
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
 import type { Outcome } from '../delivery/outcome.js';
+import { createPaceEstimator } from '../delivery/pace.js';
+import { createStepAsideQueue } from '../delivery/step-aside.js';
 import type { AppDeps } from '../deps.js';
 import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
 import { startQueueVacuum } from './queue-vacuum.js';
 import { createRetryWake } from './retry-wake.js';
-import { workerRunnerSettings } from './settings.js';
+import { slotPolicy, workerRunnerSettings } from './settings.js';
 import { createStrandedSweeper, type StrandedSweeperOptions } from './stranded-sweeper.js';
 
 export interface WorkerOptions {
   /** Maps hostnames to addresses (tests map names to loopback); default: the system resolver. */
   resolver?: Resolver;
   liveness?: LivenessOptions;
-  /** How long a job over its tenant's share waits before it is tried again. */
-  fairnessDeferMs?: number;
+  /** How long a job waits for a slot without the slots keeping it out turning over (default 250 ms). */
+  fairnessWindowMs?: number;
   pollIntervalMs?: number;
   sweeper?: StrandedSweeperOptions;
   onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
@@ -48,7 +50,7 @@ export interface WorkerOptions {
 
 export interface Worker {
   processId: string;
-  fairness: TenantFairness;
+  fairness: DeliveryFairness;
   /** Whether graphile-worker's runner is running (false while a stopped one is being restarted). */
   isRunning(): boolean;
   /** Stops taking jobs, lets in-flight deliveries finish (bounded by the timeout), then returns (once). */
@@ -72,11 +74,13 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     ...(options.resolver && { resolver: options.resolver }),
     logger: deps.logger,
   });
-  const fairness = createTenantFairness(deps, {
-    slots: config.workerConcurrency,
-    maxPerTenant: Math.max(1, Math.floor(config.workerConcurrency / 2)),
-    attemptTimeoutMs: config.timeoutMs,
-    ...(options.fairnessDeferMs !== undefined && { deferMs: options.fairnessDeferMs }),
+  const fairnessWindowMs = options.fairnessWindowMs ?? 250;
+  const fairness = createDeliveryFairness({
+    policy: slotPolicy(config),
+    pace: createPaceEstimator({ windowMs: fairnessWindowMs, returnAfterMs: config.timeoutMs }),
+    queue: createStepAsideQueue(pool.sql),
+    windowMs: fairnessWindowMs,
+    onError: (error) => deps.logger.warn({ err: error }, 'bringing back a job that stepped aside failed; it returns by itself'),
   });
   const liveness = createLiveness(processDeps, {
     heartbeatMs: config.workerHeartbeatMs,

@@ -1,142 +1,274 @@
-// Delivery slots and tenant fairness (server/delivery/fairness.ts) on a controlled clock: who gets a
-// slot, who waits for one and is served in turn, and who steps aside at once. Re-queueing itself
-// (SQL) is tested against PostgreSQL in resilience.test.ts, with the end-to-end behaviour.
-import { describe, expect, it } from 'vitest';
-import { createTenantFairness, type Slot, type TenantFairnessOptions } from '../../server/delivery/fairness.js';
-import type { AppDeps } from '../../server/deps.js';
+// Fairness in its three parts: the slot semaphore (server/delivery/slots.ts: caps per tenant and
+// per endpoint, endpoints earning slots, who gets a freed slot), the turnover clock
+// (server/delivery/pace.ts) on fake timers, and the composition (server/delivery/fairness.ts) with
+// a fake step-aside queue: who waits, who steps aside, and when a job that stepped aside is
+// brought back. The step-aside SQL and the end-to-end behaviour are tested against PostgreSQL in
+// test/fairness.test.ts.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createDeliveryFairness, type QueuedJob } from '../../server/delivery/fairness.js';
+import { createPaceEstimator } from '../../server/delivery/pace.js';
+import { createSlotSemaphore, type Slot, type SlotSemaphore } from '../../server/delivery/slots.js';
+import type { SteppingAside } from '../../server/delivery/step-aside.js';
+import { slotPolicy } from '../../server/worker/settings.js';
 
-function setup(options: Partial<TenantFairnessOptions> = {}) {
-  let clock = 1_000_000;
-  const fairness = createTenantFairness({} as AppDeps, {
-    slots: 4,
-    maxPerTenant: 2,
-    attemptTimeoutMs: 1000,
-    waitMs: 100,
-    now: () => clock,
-    ...options,
-  });
-  return { fairness, advance: (ms: number) => (clock += ms) };
+/** 8 delivery slots: 4 per tenant, 2 per endpoint while others of its tenant wait. */
+const policy = slotPolicy({ workerConcurrency: 8 });
+
+function take(slots: SlotSemaphore, tenantId: string, endpointKey: string): Slot {
+  const slot = slots.tryAcquire(tenantId, endpointKey);
+  if (!slot) throw new Error(`expected a slot for ${tenantId}/${endpointKey}`);
+  return slot;
 }
 
-async function take(fairness: ReturnType<typeof setup>['fairness'], tenantId: string): Promise<Slot> {
-  const slot = await fairness.enter(tenantId);
-  if (!slot) throw new Error('expected a slot');
-  return slot;
+/** Lets an endpoint earn its tenant's slots (an answer does) and holds `n` of them. */
+function earn(slots: SlotSemaphore, tenantId: string, endpointKey: string, n: number): Slot[] {
+  const held = [take(slots, tenantId, endpointKey)];
+  while (held.length < n) {
+    held.shift()!.leave('answered');
+    held.push(take(slots, tenantId, endpointKey));
+    const more = slots.tryAcquire(tenantId, endpointKey);
+    if (more) held.push(more);
+  }
+  return held;
 }
 
 /** Whether the promise has settled after the pending microtasks ran. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
   void promise.then(() => (done = true));
-  await new Promise((resolve) => setImmediate(resolve));
+  await Promise.resolve();
+  await Promise.resolve();
   return done;
 }
 
-describe('delivery slots and tenant fairness', () => {
-  it('gives slots up to the cap per tenant, independently of other tenants', async () => {
-    const { fairness } = setup();
-    await take(fairness, 'a');
-    await take(fairness, 'a');
-    await take(fairness, 'b');
-    expect(fairness.inFlight()).toBe(3);
-    expect(fairness.waiting()).toBe(0);
+describe('slot policy', () => {
+  it('half of the worker per tenant, half of that per endpoint while others wait, twice as many job slots', () => {
+    expect(slotPolicy({ workerConcurrency: 100 })).toEqual({
+      deliverySlots: 100,
+      tenantSlots: 50,
+      sharedEndpointSlots: 25,
+      firstEndpointSlots: 1,
+      jobSlots: 200,
+    });
+    expect(slotPolicy({ workerConcurrency: 1 })).toMatchObject({ tenantSlots: 1, sharedEndpointSlots: 1 });
+  });
+});
+
+describe('slot semaphore', () => {
+  it('an endpoint starts with one slot; an answer earns it all of its tenant’s', () => {
+    const slots = createSlotSemaphore({ policy });
+    const first = take(slots, 'a', 'e1');
+    expect(slots.tryAcquire('a', 'e1')).toBeNull();
+    expect(slots.blockedAt('a', 'e1')).toBe('endpoint');
+    first.leave('answered');
+    for (let i = 0; i < 4; i++) take(slots, 'a', 'e1');
+    expect(slots.inFlight()).toBe(4);
+    // The tenant's cap (half of 8) holds whatever it earned.
+    expect(slots.blockedAt('a', 'e1')).toBe('tenant');
   });
 
-  it('lets a job over the cap of a tenant that has just started wait, and hands it the next free slot', async () => {
-    const { fairness } = setup();
-    const first = await take(fairness, 'a');
-    await take(fairness, 'a');
-    const waiting = fairness.enter('a');
-    expect(await settled(waiting)).toBe(false);
+  it('a timeout halves what an endpoint earned; a hanging endpoint keeps one slot', () => {
+    const slots = createSlotSemaphore({ policy });
+    const held = earn(slots, 'a', 'e1', 4);
+    expect(slots.endpointCap('a', 'e1')).toBe(4);
+    held.pop()!.leave('timed-out');
+    expect(slots.endpointCap('a', 'e1')).toBe(2);
+    held.pop()!.leave('timed-out');
+    held.pop()!.leave('timed-out');
+    expect(slots.endpointCap('a', 'e1')).toBe(1);
+  });
+
+  it("one tenant's hanging endpoints cannot take the slots of its healthy endpoint", () => {
+    const slots = createSlotSemaphore({ policy });
+    // Three endpoints that never answer hold one slot each, however many jobs they have.
+    for (const e of ['h1', 'h2', 'h3']) {
+      take(slots, 'a', e);
+      expect(slots.tryAcquire('a', e)).toBeNull();
+    }
+    // The healthy endpoint of the same tenant still gets the tenant's fourth slot.
+    take(slots, 'a', 'ok').leave('answered');
+    expect(slots.tryAcquire('a', 'ok')).not.toBeNull();
+  });
+
+  it('while another endpoint of its tenant waits, an endpoint holds at most half of the tenant’s slots', async () => {
+    const slots = createSlotSemaphore({ policy });
+    const busy = earn(slots, 'a', 'busy', 4); // alone, it may use all 4 of the tenant's
+    expect(slots.endpointCap('a', 'busy')).toBe(4);
+    const other = [slots.wait('a', 'other'), slots.wait('a', 'other')];
+    const busyWaits = slots.wait('a', 'busy');
+    expect(slots.endpointCap('a', 'busy')).toBe(2);
+    busy.pop()!.leave('answered'); // the freed slot goes to `other`
+    const otherSlot = await other[0]!.slot;
+    expect(otherSlot).not.toBeNull();
+    // `other` holds all it has earned and cannot use another slot yet: busy may use the tenant's again.
+    expect(slots.endpointCap('a', 'busy')).toBe(4);
+    busy.pop()!.leave('answered');
+    expect(await busyWaits.slot).not.toBeNull();
+    otherSlot!.leave('answered'); // other answered while using all it had: it earns a second slot
+    expect(await other[1]!.slot).not.toBeNull();
+  });
+
+  it('never holds more deliveries than slots: freed slots go to the waiting tenants in turn', async () => {
+    const slots = createSlotSemaphore({ policy: slotPolicy({ workerConcurrency: 3 }) }); // 1 per tenant
+    const a = take(slots, 'a', 'e');
+    const b = take(slots, 'b', 'e');
+    const c = take(slots, 'c', 'e');
+    const bWaits = slots.wait('b', 'e2');
+    const dWaits = slots.wait('d', 'e');
+    const aWaits = slots.wait('a', 'e2');
+    a.leave('answered'); // b is at its cap; d waited before a
+    expect(await dWaits.slot).not.toBeNull();
+    expect(await settled(bWaits.slot)).toBe(false);
+    b.leave('answered'); // b, passed over at its cap, went behind a
+    expect(await aWaits.slot).not.toBeNull();
+    expect(await settled(bWaits.slot)).toBe(false);
+    c.leave('answered');
+    expect(await bWaits.slot).not.toBeNull();
+    expect(slots.inFlight()).toBe(3);
+  });
+
+  it('a cancelled wait gives up its place; close gives every waiting job null and no more slots', async () => {
+    const slots = createSlotSemaphore({ policy });
+    take(slots, 'a', 'e');
+    const cancelled = slots.wait('a', 'e');
+    expect(cancelled.cancel()).toBe(true);
+    expect(await cancelled.slot).toBeNull();
+    const waiting = slots.wait('a', 'e');
+    slots.close();
+    expect(await waiting.slot).toBeNull();
+    expect(slots.waiting()).toBe(0);
+    expect(slots.tryAcquire('b', 'e')).toBeNull();
+  });
+});
+
+describe('turnover clock', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('a key is turning over for a window after it was first seen or last released', () => {
+    const pace = createPaceEstimator({ windowMs: 250, returnAfterMs: 2000, random: () => 0.5 });
+    expect(pace.turningOver('a')).toBe(false);
+    pace.seen('a');
+    expect(pace.turningOver('a')).toBe(true);
+    vi.advanceTimersByTime(250);
+    pace.seen('a'); // seeing it again is no evidence of turnover
+    expect(pace.turningOver('a')).toBe(false);
+    pace.released('a');
+    vi.advanceTimersByTime(249);
+    expect(pace.turningOver('a')).toBe(true);
+  });
+
+  it('a job stepping aside returns by itself after the timeout plus up to half of it at random (three times that when its slots hang)', () => {
+    const pace = createPaceEstimator({ windowMs: 250, returnAfterMs: 2000, random: () => 0.5 });
+    expect(pace.returnAt(true) - Date.now()).toBe(2500);
+    expect(pace.returnAt(false) - Date.now()).toBe(7500);
+  });
+});
+
+describe('delivery fairness', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  function setup(workerConcurrency = 8) {
+    const steppedAside: SteppingAside[] = [];
+    const broughtBack: Array<{ id: string; runAt: Date }> = [];
+    let nextId = 1000;
+    const fairness = createDeliveryFairness({
+      policy: slotPolicy({ workerConcurrency }),
+      pace: createPaceEstimator({ windowMs: 250, returnAfterMs: 2000, random: () => 0 }),
+      windowMs: 250,
+      queue: {
+        async stepAside(item) {
+          steppedAside.push(item);
+          return String(nextId++);
+        },
+        async bringBack(item) {
+          broughtBack.push(item);
+        },
+      },
+    });
+    let n = 0;
+    const job = (tenantId: string, endpointId: string): QueuedJob => ({
+      id: String(++n),
+      payload: { deliveryId: `dlv_${n}`, tenantId, endpointId, attempt: 1 },
+      endpointKey: endpointId,
+      runAt: new Date(Date.now() - 1000),
+      priority: 0,
+    });
+    return { fairness, steppedAside, broughtBack, job };
+  }
+
+  it('an endpoint whose slot does not turn over: its next jobs step aside, and come back when its slot frees', async () => {
+    const { fairness, steppedAside, broughtBack, job } = setup();
+    const hanging = (await fairness.admit(job('a', 'hang')))!;
+    // A first sighting counts as turnover for one window: the next job waits, then steps aside.
+    const waited = fairness.admit(job('a', 'hang'));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await waited).toBeNull();
+    const first = job('a', 'hang');
+    expect(await fairness.admit(first)).toBeNull(); // at once now: the slot has not turned over
+    expect(steppedAside).toHaveLength(2);
+    // Away for three timeouts (the fallback, if nothing brings it back sooner), at its own priority.
+    expect(steppedAside[1]).toMatchObject({ job: first.payload, priority: 0 });
+    expect(steppedAside[1]!.runAt.getTime()).toBe(Date.now() + 6000);
+    expect(fairness.setAside()).toBe(2);
+    // Another endpoint of the same tenant is not held back.
+    expect(await fairness.admit(job('a', 'ok'))).not.toBeNull();
+
+    hanging.leave('timed-out'); // the hanging endpoint's slot frees: its jobs set aside come back
+    expect(broughtBack).toHaveLength(2);
+    // Not to their old place in the queue: a hanging endpoint's come back spread over two windows.
+    expect(broughtBack[0]!.runAt.getTime()).toBe(Date.now()); // (random() is 0 here)
+    expect(fairness.setAside()).toBe(0);
+  });
+
+  it('a job waits while the slots keeping it out turn over, and gets the next one', async () => {
+    const { fairness, steppedAside, job } = setup();
+    const held = (await fairness.admit(job('a', 'e')))!;
+    const waiting = fairness.admit(job('a', 'e'));
+    await vi.advanceTimersByTimeAsync(200);
+    held.leave('none'); // released without an answer: it earns no more slots
+    const next = await waiting;
+    expect(next).not.toBeNull();
+    // Released 100 ms ago: the endpoint turns over, so the next job waits again past the window.
+    await vi.advanceTimersByTimeAsync(100);
+    const again = fairness.admit(job('a', 'e'));
+    await vi.advanceTimersByTimeAsync(200);
+    next!.leave('answered');
+    expect(await again).not.toBeNull();
+    expect(steppedAside).toHaveLength(0);
+  });
+
+  it('jobs of endpoints that have not answered yet: a tenant has at most as many waiting as it has slots; more step aside', async () => {
+    const { fairness, steppedAside, job } = setup(); // 4 slots per tenant
+    for (let i = 0; i < 4; i++) await fairness.admit(job('a', `e${i}`)); // the tenant's 4 slots
+    const waiting = Array.from({ length: 6 }, (_, i) => fairness.admit(job('a', `w${i}`)));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fairness.waiting()).toBe(4);
+    expect(steppedAside).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(500);
+    await Promise.all(waiting);
+  });
+
+  it('close: waiting jobs step aside to run at once, jobs set aside are brought back at once', async () => {
+    const { fairness, steppedAside, broughtBack, job } = setup();
+    await fairness.admit(job('a', 'e'));
+    await vi.advanceTimersByTimeAsync(300);
+    const setAside = job('a', 'e');
+    expect(await fairness.admit(setAside)).toBeNull();
+    vi.advanceTimersByTime(100);
+    const waitingJob = job('b', 'e');
+    for (let i = 0; i < 4; i++) await fairness.admit(job('b', `x${i}`)); // b's 4 of 8 slots
+    for (let i = 0; i < 2; i++) await fairness.admit(job(`c${i}`, 'e')); // 7 of 8
+    const waiting = fairness.admit(waitingJob); // b at its cap, b turning over (new): waits
+    await vi.advanceTimersByTimeAsync(0);
     expect(fairness.waiting()).toBe(1);
-    first.leave();
-    expect(await waiting).not.toBeNull();
-    expect(fairness.inFlight()).toBe(2);
-    expect(fairness.waiting()).toBe(0);
-  });
-
-  it('never holds more deliveries than slots: with all taken, jobs wait and are served tenant by tenant', async () => {
-    const { fairness } = setup({ slots: 3, maxPerTenant: 2 });
-    const a1 = await take(fairness, 'a');
-    const a2 = await take(fairness, 'a');
-    const b1 = await take(fairness, 'b');
-    const bWaits = fairness.enter('b'); // all 3 slots taken, b is under its cap
-    const aWaits = fairness.enter('a'); // a is at its cap
-    const cWaits = fairness.enter('c');
-    expect(fairness.waiting()).toBe(3);
-    a1.leave(); // a is now under its cap too, but b has waited longest
-    expect(await bWaits).not.toBeNull();
-    expect(await settled(aWaits)).toBe(false);
-    b1.leave();
-    expect(await aWaits).not.toBeNull(); // a's turn comes before c's
-    a2.leave();
-    expect(await cWaits).not.toBeNull();
-    expect(fairness.inFlight()).toBe(3);
-  });
-
-  it("passes over a tenant at its cap: a freed slot goes to the next tenant's job", async () => {
-    const { fairness } = setup({ slots: 3, maxPerTenant: 2 });
-    await take(fairness, 'a');
-    await take(fairness, 'a');
-    const b1 = await take(fairness, 'b');
-    const aWaits = fairness.enter('a'); // a at its cap: waits for one of its own slots
-    const cWaits = fairness.enter('c'); // all slots taken
-    b1.leave();
-    expect(await cWaits).not.toBeNull();
-    expect(await settled(aWaits)).toBe(false);
-  });
-
-  it('re-queues at once the jobs over the cap of a tenant whose slots have not turned over', async () => {
-    const { fairness, advance } = setup();
-    await take(fairness, 'a');
-    await take(fairness, 'a');
-    advance(150); // past the start-up allowance, and no slot was released: its deliveries hang
-    expect(await fairness.enter('a')).toBeNull();
-    // Another tenant is unaffected.
-    expect(await fairness.enter('b')).not.toBeNull();
-  });
-
-  it('lets as many jobs wait as the tenant released slots in the last window', async () => {
-    const { fairness, advance } = setup();
-    const held = [await take(fairness, 'a'), await take(fairness, 'a')];
-    advance(150);
-    // One release (and re-take) in this window: one job may wait, the next steps aside.
-    held.shift()!.leave();
-    held.push(await take(fairness, 'a'));
-    const waiting = fairness.enter('a');
-    expect(await fairness.enter('a')).toBeNull();
-    held.shift()!.leave();
-    expect(await waiting).not.toBeNull();
-  });
-
-  it('forgets old turnover: two windows later without releases, over-cap jobs step aside again', async () => {
-    const { fairness, advance } = setup();
-    const held = [await take(fairness, 'a'), await take(fairness, 'a')];
-    advance(150);
-    held.shift()!.leave();
-    held.push(await take(fairness, 'a'));
-    advance(250);
-    expect(await fairness.enter('a')).toBeNull();
-  });
-
-  it('a job waits at most twice waitMs, then steps aside', async () => {
-    const { fairness } = setup({ waitMs: 20, now: Date.now });
-    await take(fairness, 'a');
-    await take(fairness, 'a');
-    const startedAt = Date.now();
-    expect(await fairness.enter('a')).toBeNull();
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(35);
-    expect(fairness.waiting()).toBe(0);
-  });
-
-  it('close: waiting jobs step aside at once, and no more slots are handed out', async () => {
-    const { fairness } = setup();
-    await take(fairness, 'a');
-    await take(fairness, 'a');
-    const waiting = fairness.enter('a');
-    fairness.close();
+    await fairness.close();
     expect(await waiting).toBeNull();
-    expect(fairness.waiting()).toBe(0);
-    expect(await fairness.enter('b')).toBeNull();
+    const last = steppedAside.at(-1)!;
+    expect(last.job).toEqual(waitingJob.payload);
+    expect(last.runAt).toEqual(waitingJob.runAt);
+    expect(broughtBack.map((b) => b.runAt)).toEqual([setAside.runAt]);
+    expect(fairness.setAside()).toBe(0);
   });
 });

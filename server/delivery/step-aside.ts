@@ -1,0 +1,59 @@
+// The queue side of stepping aside (delivery/fairness.ts): a job that finds no delivery slot goes
+// back to graphile-worker's queue without an attempt, to run at a later time, and is brought back
+// to its old place in the queue (its original run_at) as soon as a slot frees up for it. The time
+// it was given is only the fallback if nothing brings it back sooner (this worker stopped or died).
+// Both are batched: a fan-out of hanging deliveries steps aside in one statement, not one each.
+import type postgres from 'postgres';
+import { createBatcher } from '../batcher.js';
+import { deliverJobMaxAttempts, type DeliverJob } from './jobs.js';
+
+export interface SteppingAside {
+  job: DeliverJob;
+  priority: number;
+  /** When it runs unless brought back sooner. */
+  runAt: Date;
+}
+
+export interface StepAsideQueue {
+  /** Puts the job back in the queue; resolves with the id of its new job row. */
+  stepAside(item: SteppingAside): Promise<string>;
+  /** Makes a job that stepped aside runnable now at `runAt` (its old place in the queue), and wakes the workers. */
+  bringBack(item: { id: string; runAt: Date }): Promise<void>;
+}
+
+export function createStepAsideQueue(sql: postgres.Sql): StepAsideQueue {
+  const stepAside = createBatcher<SteppingAside, string>(
+    async (items) => {
+      const rows = await sql<{ n: number; id: string }[]>`
+        with item as (
+          select n, value from json_array_elements(${JSON.stringify(items)}::json) with ordinality as i(value, n)
+        ), added as (
+          select j.id, j.payload from graphile_worker.add_jobs(array(
+            select row('deliver', item.value->'job', null, (item.value->>'runAt')::timestamptz, ${deliverJobMaxAttempts}::int,
+                       null, (item.value->>'priority')::int, null)::graphile_worker.job_spec
+              from item order by n)) as j
+        )
+        select n::int, id::text from (select id, row_number() over (order by id) as n from added) as numbered`;
+      // Job ids come from a sequence in insertion order, and add_jobs inserts in array order.
+      const byIndex = new Map(rows.map((row) => [row.n, row.id]));
+      return items.map((_, i) => byIndex.get(i + 1) ?? new Error('the job that stepped aside was not added'));
+    },
+    { maxBatch: 500, maxInFlight: 2 },
+  );
+  const bringBack = createBatcher<{ id: string; runAt: Date }, void>(
+    async (items) => {
+      await sql`
+        with moved as (
+          update graphile_worker._private_jobs as jobs
+             set run_at = item."runAt"
+            from json_to_recordset(${JSON.stringify(items)}::json) as item(id bigint, "runAt" timestamptz)
+           where jobs.id = item.id and jobs.locked_at is null
+          returning 1
+        )
+        select pg_notify('jobs:insert', json_build_object('count', (select count(*) from moved))::text)`;
+      return items.map(() => undefined);
+    },
+    { maxBatch: 500, maxInFlight: 2 },
+  );
+  return { stepAside, bringBack };
+}
