@@ -87,7 +87,7 @@ function h(tag, attributes = {}, ...children) {
 }
 
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.flat(Infinity).filter((node) => node !== null && node !== undefined && node !== false));
 }
 
 function say(message, kind = 'info') {
