@@ -215,9 +215,19 @@ describe('session lifecycle', () => {
     expect(opened.status).toBe(200);
     const created = (await opened.json()) as { sessionId: string; token: string; url: string };
     expect(created.url).toContain('/portal#token=hps_');
+    // What the page reads first: its tenant, read-only, and the session's theme over the defaults.
+    const page = await fetch(`${app.url}/portal/session`, { headers: { authorization: `Bearer ${created.token}` } });
+    expect(await page.json()).toMatchObject({
+      tenant: { id: tenantA.id, name: 'Portal A' },
+      readOnly: true,
+      theme: { productName: 'Acme Hooks', accentColor: '#aa3300' },
+    });
     const ended = await fetch(`${app.url}/api/v1/portal/sessions/${created.sessionId}`, { method: 'DELETE', headers });
     expect(ended.status).toBe(200);
     expect(await ended.json()).toEqual({ revoked: true });
     expect((await call('tenants.me', 'query', created.token, {})).code).toBe('UNAUTHORIZED');
+    const afterwards = await fetch(`${app.url}/portal/session`, { headers: { authorization: `Bearer ${created.token}` } });
+    expect(afterwards.status).toBe(401);
+    expect(await afterwards.json()).toMatchObject({ error: expect.stringMatching(/new link/), theme: { productName: 'Webhooks' } });
   });
 });

@@ -53,7 +53,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
   // REST and OpenAPI: the same procedures under /api/v1, the reference at /docs.
   const rest = options.trpc !== false ? createRestHandler(deps, authFailures) : undefined;
   // The tenant portal's page (server/portal/static.ts), beside the API it calls.
-  const portal = options.trpc !== false ? createPortalHandler(deps) : undefined;
+  const portal = options.trpc !== false ? createPortalHandler(deps, authFailures) : undefined;
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>> = {
     '/healthz': (_req, res) => sendJson(res, 200, { ok: true }),

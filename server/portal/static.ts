@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { tenants } from '../../db/schema.js';
 import type { AppDeps } from '../deps.js';
+import type { AuthFailureThrottle } from '../security/auth-failures.js';
 import { lookUpPortalSession } from './sessions.js';
 
 export const PORTAL_PATH = '/portal';
@@ -38,8 +39,14 @@ export function contentSecurityPolicy(frameAncestors: string): string {
   ].join('; ');
 }
 
-/** The handler of every path under /portal. Files are read once, at the first request. */
-export function createPortalHandler(deps: AppDeps): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> {
+/**
+ * The handler of every path under /portal. Files are read once, at the first request. A token that
+ * is no session of ours is a failed authentication, throttled like one at the API.
+ */
+export function createPortalHandler(
+  deps: AppDeps,
+  authFailures?: AuthFailureThrottle,
+): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> {
   const cache = new Map<string, Buffer>();
   const securityHeaders = {
     'content-security-policy': contentSecurityPolicy(deps.config.portal.frameAncestors),
@@ -53,7 +60,7 @@ export function createPortalHandler(deps: AppDeps): (req: IncomingMessage, res: 
       return;
     }
     if (path === `${PORTAL_PATH}/session`) {
-      await answerSession(deps, req, res, securityHeaders);
+      await answerSession(deps, req, res, securityHeaders, authFailures);
       return;
     }
     const entry = files[path];
@@ -78,6 +85,7 @@ async function answerSession(
   req: IncomingMessage,
   res: ServerResponse,
   headers: Record<string, string>,
+  authFailures: AuthFailureThrottle | undefined,
 ): Promise<void> {
   const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
   const theme = { productName: deps.config.portal.productName, accentColor: deps.config.portal.accentColor };
@@ -85,8 +93,11 @@ async function answerSession(
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(JSON.stringify(body));
   };
-  const found = token ? await lookUpPortalSession(deps, token) : { status: 'unknown' as const };
-  if (found.status !== 'active') {
+  const found = token ? await lookUpPortalSession(deps, token) : undefined;
+  if (token && found?.status !== 'active' && found?.status !== 'ended') {
+    await authFailures?.failed(req.socket.remoteAddress, { reason: 'unknown key' }, `${PORTAL_PATH}/session`);
+  }
+  if (found?.status !== 'active') {
     // The default theme still applies to the "ask for a new link" page.
     send(401, { error: 'this portal session has expired or was revoked; ask for a new link', theme });
     return;
