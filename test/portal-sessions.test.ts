@@ -92,9 +92,11 @@ describe('a portal session on every procedure', () => {
   for (const { path, type } of procedures) {
     it(`${path}: never another tenant's; FORBIDDEN where it has no business`, async () => {
       const rule = sessionAccess[path]!;
-      // Naming the other tenant, with B's endpoint where an endpoint is asked for.
+      // Naming the other tenant alone, then with B's endpoint where an endpoint is asked for.
+      const otherTenant = await call(path, type, session, { tenantId: tenantB.id });
       const other = await call(path, type, session, { tenantId: tenantB.id, endpointId: endpointOfB });
       const plain = await call(path, type, session, {});
+      expect(otherTenant.status).toBeLessThan(500);
       expect(other.status).toBeLessThan(500);
       expect(plain.status).toBeLessThan(500);
       switch (rule) {
@@ -106,10 +108,12 @@ describe('a portal session on every procedure', () => {
           if (path === 'tenants.me') expect(plain.data.id).toBe(tenantA.id);
           break;
         case 'scoped':
+          expect(otherTenant.code).toBe('NOT_FOUND');
           expect(other.code).toBe('NOT_FOUND');
           expect(['UNAUTHORIZED', 'FORBIDDEN']).not.toContain(plain.code);
           break;
         case 'forbidden':
+          expect(otherTenant.code).toBe('FORBIDDEN');
           expect(other.code).toBe('FORBIDDEN');
           expect(plain.code).toBe('FORBIDDEN');
           break;
