@@ -520,7 +520,7 @@ async function deliveryPage(deliveryId) {
       h('dt', {}, 'Status'),
       h('dd', {}, deliveryState(delivery.status)),
       h('dt', {}, 'Event'),
-      h('dd', { class: 'mono' }, event ? `${event.type} · ${event.id}` : delivery.eventId),
+      h('dd', { class: 'mono' }, h('a', { href: `#/events/${delivery.eventId}` }, event ? `${event.type} · ${event.id}` : delivery.eventId)),
       h('dt', {}, 'Endpoint'),
       h('dd', {}, delivery.endpointId ? h('a', { href: `#/endpoints/${delivery.endpointId}` }, delivery.endpointId) : 'one-off URL'),
       h('dt', {}, 'Next attempt'),
@@ -550,6 +550,80 @@ async function deliveryPage(deliveryId) {
   if (delivery.status === 'pending') scheduleRefresh(3000);
 }
 
+/** Events by type and time (the delivery log's other way in): each opens with its deliveries. */
+async function eventsPage(params) {
+  const filter = {};
+  if (params.type) filter.type = params.type;
+  if (params.since) filter.since = params.since;
+  const [page, catalog] = await Promise.all([
+    query('events.list', { limit: 50, ...filter, ...(params.cursor ? { cursor: params.cursor } : {}) }),
+    query('eventTypes.list', { includeArchived: true }),
+  ]);
+  const type = h(
+    'select',
+    { name: 'type' },
+    h('option', { value: '' }, 'Any event type'),
+    catalog.items.map((t) => h('option', { value: t.name, selected: params.type === t.name }, t.name)),
+  );
+  const since = h('input', { type: 'datetime-local', name: 'since', value: params.since ? localInputValue(new Date(params.since)) : '' });
+  const filters = h('form', { class: 'filters', 'aria-label': 'Filter events' }, h('label', {}, 'Event type', type), h('label', {}, 'Since', since), h('button', { type: 'submit' }, 'Filter'));
+  filters.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const chosen = { type: type.value, since: since.value ? new Date(since.value).toISOString() : '' };
+    location.hash = `#/events?${new URLSearchParams(Object.entries(chosen).filter(([, v]) => v))}`;
+  });
+  const rows = page.items.map((e) =>
+    h(
+      'tr',
+      {},
+      h('td', { class: 'mono' }, h('a', { href: `#/events/${e.id}` }, e.id)),
+      h('td', { class: 'mono' }, e.type),
+      h('td', { class: 'optional' }, when(e.createdAt)),
+    ),
+  );
+  const base = new URLSearchParams(filter);
+  show(
+    h('h1', {}, 'Events'),
+    filters,
+    rows.length
+      ? h(
+          'div',
+          { class: 'table-wrap' },
+          h('table', {}, h('caption', { class: 'hint' }, 'Oldest first'), h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Type'), h('th', { class: 'optional' }, 'Created'))), h('tbody', {}, rows)),
+        )
+      : h('p', { class: 'empty' }, 'No events match.'),
+    pager(
+      page.nextCursor,
+      (cursor) => `#/events?${new URLSearchParams({ ...Object.fromEntries(base), cursor })}`,
+      params.cursor ? `#/events?${base}` : null,
+    ),
+  );
+}
+
+async function eventPage(eventId) {
+  const event = await query('events.get', { eventId });
+  const rows = event.deliveries.map((delivery) =>
+    h(
+      'tr',
+      {},
+      h('td', { class: 'mono' }, h('a', { href: `#/deliveries/${delivery.id}` }, delivery.id)),
+      h('td', {}, deliveryState(delivery.status)),
+      h('td', {}, String(delivery.attemptCount)),
+      h('td', { class: 'optional' }, delivery.lastError ?? ''),
+    ),
+  );
+  show(
+    h('h1', {}, 'Event'),
+    h('dl', { class: 'facts' }, h('dt', {}, 'Event'), h('dd', { class: 'mono' }, event.id), h('dt', {}, 'Type'), h('dd', { class: 'mono' }, event.type), h('dt', {}, 'Created'), h('dd', {}, when(event.createdAt))),
+    h('h2', {}, 'Deliveries'),
+    rows.length
+      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Delivery'), h('th', {}, 'Status'), h('th', {}, 'Attempts'), h('th', { class: 'optional' }, 'Last error'))), h('tbody', {}, rows)))
+      : h('p', { class: 'empty' }, 'No endpoint was subscribed to this event.'),
+    h('h2', {}, 'Payload'),
+    h('pre', {}, JSON.stringify(event.payload, null, 2)),
+  );
+}
+
 // ---------------------------------------------------------------- routing
 
 function scheduleRefresh(ms) {
@@ -568,6 +642,8 @@ function route() {
   if (parts[0] === 'endpoints' && parts[1]) return { nav: 'endpoints', run: () => endpointPage(parts[1]) };
   if (parts[0] === 'deliveries' && parts[1]) return { nav: 'deliveries', run: () => deliveryPage(parts[1]) };
   if (parts[0] === 'deliveries') return { nav: 'deliveries', run: () => deliveriesPage(params) };
+  if (parts[0] === 'events' && parts[1]) return { nav: 'events', run: () => eventPage(parts[1]) };
+  if (parts[0] === 'events') return { nav: 'events', run: () => eventsPage(params) };
   if (parts[0] === 'event-types') return { nav: 'event-types', run: () => eventTypesPage() };
   return { nav: 'endpoints', run: () => endpointsPage(params) };
 }

@@ -257,6 +257,27 @@ describe('the tenant portal in a browser', () => {
     await page.close();
   });
 
+  it('finds events by type and time, each with its deliveries', async () => {
+    const page = await openPortal((await session()).token, 1280, '#/events');
+    // Both invoices (and any test event sent by an earlier test).
+    expect((await page.$$('tbody tr')).length).toBeGreaterThanOrEqual(2);
+    await page.select('select[name=type]', 'invoice.paid');
+    await clickButton(page, 'Filter');
+    const rows = await page.$$eval('tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain('invoice.paid');
+    await clickButton(page, rows[0]!.slice(0, rows[0]!.indexOf('invoice.paid')));
+    const detail = await text(page);
+    expect(detail).toContain('succeeded');
+    expect(detail).toContain('inv_1001');
+    await screenshot(page, 'event');
+
+    // Nothing since a time after both events.
+    await go(page, `#/events?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    expect(await text(page)).toContain('No events match.');
+    await page.close();
+  });
+
   it("retries a failed delivery from its page, which shows each attempt's result", async () => {
     const [failed] = (await app.client(tenantKey).deliveries.list.query({ status: 'failed' })).items;
     const page = await openPortal((await session()).token, 1280, `#/deliveries/${failed!.id}`);
