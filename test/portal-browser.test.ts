@@ -1,5 +1,5 @@
-// The tenant portal in a real browser: headless Chromium (from the @sparticuz/chromium package, so
-// nothing is downloaded) drives /portal against a running hookline with a worker and loopback
+// The tenant portal in a real browser: headless Chromium (test/helpers/browser.ts: from the
+// @sparticuz/chromium package, so nothing is downloaded) drives /portal against a running hookline with a worker and loopback
 // receivers. The browser is launched with its background traffic off and every request it makes
 // is checked to go to the app under test only.
 // With HOOKLINE_UPDATE_SCREENSHOTS=1 the screenshots go to docs/ (the README shows them).
@@ -7,41 +7,16 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import chromium from '@sparticuz/chromium';
 import { sql } from 'drizzle-orm';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { launchBrowser } from './helpers/browser.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 const screenshotDir = process.env.HOOKLINE_UPDATE_SCREENSHOTS
   ? fileURLToPath(new URL('../docs/', import.meta.url))
   : join(tmpdir(), 'hookline-portal-screenshots');
-
-// No background networking of any kind: the browser talks only to the page's own origin.
-const browserArgs = [
-  '--headless=shell',
-  '--no-sandbox',
-  '--no-zygote',
-  '--disable-setuid-sandbox',
-  '--disable-gpu',
-  '--use-gl=angle',
-  '--use-angle=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-domain-reliability',
-  '--disable-client-side-phishing-detection',
-  '--disable-breakpad',
-  '--no-pings',
-  '--no-first-run',
-  '--no-default-browser-check',
-  '--disable-sync',
-  '--disable-default-apps',
-  '--disable-extensions',
-  '--metrics-recording-only',
-  '--dns-prefetch-disable',
-  '--font-render-hinting=none',
-];
 
 let app: TestApp;
 let browser: Browser;
@@ -83,7 +58,7 @@ beforeAll(async () => {
     return page.items.length === 2 && page.items.every((d) => d.status !== 'pending');
   });
 
-  browser = await puppeteer.launch({ executablePath: await chromium.executablePath(), headless: 'shell', args: browserArgs });
+  browser = await launchBrowser();
 }, 120_000);
 
 afterAll(async () => {
