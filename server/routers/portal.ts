@@ -2,7 +2,7 @@
 // tenant, a tenant key for itself; a portal session itself may do neither (FORBIDDEN).
 import { z } from 'zod';
 import { portalSessionSchema, revokedPortalSessionSchema } from '../../shared/api/portal.js';
-import { safeText, wholeNumber } from '../../shared/schemas.js';
+import { flag, safeText, wholeNumber } from '../../shared/schemas.js';
 import { createPortalSession, revokePortalSession } from '../portal/sessions.js';
 import { apiKeyProcedure, apiKeyScopedProcedure, router, tenantInput } from '../trpc.js';
 
@@ -19,7 +19,7 @@ export const portalRouter = router({
     .meta({ openapi: { method: 'POST', path: '/portal/sessions', tags: ['portal'], summary: 'Open a tenant portal session' } })
     .input(
       tenantInput({
-        readOnly: z.boolean().default(false),
+        readOnly: flag.default(false),
         expiresInSeconds: wholeNumber(60, 604_800).default(3600),
         theme: themeSchema.optional(),
       }),
