@@ -29,6 +29,8 @@ COPY package.json tsconfig.json ./
 COPY server ./server
 COPY shared ./shared
 COPY db ./db
+# The tenant portal's page, served at /portal (static files, no build step).
+COPY portal ./portal
 # The admin commands (`hookline admin …`) use the typed client, from its TypeScript sources (its
 # built dist/ is for npm and is not needed here).
 COPY client ./client

@@ -194,3 +194,23 @@ export const workerHeartbeats = pgTable('worker_heartbeats', {
   // The graphile-worker ids (pool and workers) this process locks jobs under.
   lockIds: text('lock_ids').array().notNull().default(sql`'{}'::text[]`),
 });
+
+// Tenant portal sessions: a bearer token confined to one tenant, for the web page at /portal.
+// Stored like tenant API keys: a non-secret lookup prefix and the SHA-256 of the whole token.
+export const portalSessions = pgTable(
+  'portal_sessions',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tokenPrefix: text('token_prefix').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    readOnly: boolean('read_only').notNull().default(false),
+    theme: jsonb('theme').$type<{ productName?: string; accentColor?: string }>().notNull().default({}),
+    expiresAt: at('expires_at').notNull(),
+    revokedAt: at('revoked_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('portal_sessions_token_prefix_key').on(t.tokenPrefix), index('portal_sessions_tenant_idx').on(t.tenantId)],
+);

@@ -1,4 +1,4 @@
-// Per-request context: who is calling (admin, a tenant, or nobody) and the process dependencies.
+// Per-request context: who is calling (admin, a tenant, a tenant's portal session, or nobody) and the process dependencies.
 // A presented key that is no key of ours is a failed authentication: logged and, past a per-address
 // allowance, answered late (server/security/auth-failures.ts).
 import { eq } from 'drizzle-orm';
@@ -6,10 +6,17 @@ import { isConnectionError } from '../db/errors.js';
 import { tenants } from '../db/schema.js';
 import type { AppDeps } from './deps.js';
 import { databaseUnavailable } from './trpc.js';
+import { lookUpPortalSession } from './portal/sessions.js';
 import { apiKeyPrefix, keyMatchesDigest, keyMatchesHash, sha256 } from './security/api-keys.js';
 import type { AuthFailure, AuthFailureThrottle } from './security/auth-failures.js';
 
-export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string } | { kind: 'anonymous' };
+export type Caller =
+  | { kind: 'admin' }
+  | { kind: 'tenant'; tenantId: string }
+  // A tenant portal session (server/portal/sessions.ts): confined to its tenant, never admin.
+  | { kind: 'session'; tenantId: string; sessionId: string; readOnly: boolean }
+  // `sessionEnded`: a genuine portal token past its expiry or revoked (the portal then asks for a new link).
+  | { kind: 'anonymous'; sessionEnded?: true };
 
 export interface Context {
   deps: AppDeps;
@@ -34,6 +41,14 @@ export async function resolveCaller(
   const key = match?.[1];
   if (!key) return { caller: anonymous, failure: { reason: 'not a bearer key' } };
   if (keyMatchesDigest(key, adminKeyDigest(deps.config.adminKey))) return { caller: { kind: 'admin' } };
+  const session = await lookUpPortalSession(deps, key);
+  if (session.status === 'active') {
+    const { tenantId, sessionId, readOnly } = session.session;
+    return { caller: { kind: 'session', tenantId, sessionId, readOnly } };
+  }
+  // An ended session is not a failed authentication (the token was genuine): no throttling.
+  if (session.status === 'ended') return { caller: { kind: 'anonymous', sessionEnded: true } };
+  if (session.status === 'unknown') return { caller: anonymous, failure: { reason: 'unknown key' } };
   const prefix = apiKeyPrefix(key);
   if (!prefix) return { caller: anonymous, failure: { reason: 'malformed key' } };
   const [row] = await deps.db

@@ -99,6 +99,16 @@ const envSchema = z.object({
   HOOKLINE_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
   HOOKLINE_AUTH_FAILURE_DELAY: duration('HOOKLINE_AUTH_FAILURE_DELAY').default(1_000),
   HOOKLINE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // The tenant portal (/portal): who may frame it, and its default look.
+  HOOKLINE_PORTAL_FRAME_ANCESTORS: z
+    .string()
+    .regex(/^[^;,\r\n]+$/, 'HOOKLINE_PORTAL_FRAME_ANCESTORS: space-separated CSP sources, e.g. \'self\' https://app.example.com')
+    .default("'self'"),
+  HOOKLINE_PORTAL_PRODUCT_NAME: z.string().min(1).max(80).default('Webhooks'),
+  HOOKLINE_PORTAL_ACCENT_COLOR: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'HOOKLINE_PORTAL_ACCENT_COLOR: a colour like #2563eb')
+    .default('#2563eb'),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -146,6 +156,8 @@ export interface Config {
   authFailureDelayMs: number;
   /** The address callers reach this deployment at (no trailing slash): what the OpenAPI document names. */
   publicUrl: string;
+  /** The tenant portal: the CSP frame-ancestors sources and the default theme of its sessions. */
+  portal: Readonly<{ frameAncestors: string; productName: string; accentColor: string }>;
 }
 
 export interface RateLimit {
@@ -212,6 +224,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authFailuresPerMinute: e.HOOKLINE_AUTH_FAILURES_PER_MINUTE,
     authFailureDelayMs: e.HOOKLINE_AUTH_FAILURE_DELAY,
     publicUrl: e.HOOKLINE_PUBLIC_URL?.replace(/\/+$/, '') ?? defaultPublicUrl(e.HOOKLINE_HOST, e.HOOKLINE_PORT),
+    portal: Object.freeze({
+      frameAncestors: e.HOOKLINE_PORTAL_FRAME_ANCESTORS,
+      productName: e.HOOKLINE_PORTAL_PRODUCT_NAME,
+      accentColor: e.HOOKLINE_PORTAL_ACCENT_COLOR,
+    }),
   } satisfies Config);
 }
 

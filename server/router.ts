@@ -4,6 +4,7 @@ import { endpointsRouter } from './routers/endpoints.js';
 import { eventsRouter } from './routers/events.js';
 import { eventTypesRouter } from './routers/eventTypes.js';
 import { healthProcedure } from './routers/health.js';
+import { portalRouter } from './routers/portal.js';
 import { tenantsRouter } from './routers/tenants.js';
 import { createCallerFactory, router } from './trpc.js';
 
@@ -14,6 +15,7 @@ export const appRouter = router({
   endpoints: endpointsRouter,
   events: eventsRouter,
   deliveries: deliveriesRouter,
+  portal: portalRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,9 +4,13 @@
 //   authedProcedure        — any valid key.
 //   adminProcedure         — the admin key only.
 //   tenantProcedure        — a tenant key only (tenants.me).
-//   tenantScopedProcedure  — a tenant key (its own tenant) or the admin key with `tenantId` in the
-//                            input; narrows ctx.tenantId. Inputs are built with `tenantInput()`.
+//   tenantScopedProcedure  — a tenant key or a portal session (its own tenant) or the admin key with
+//                            `tenantId` in the input; narrows ctx.tenantId. Inputs: `tenantInput()`.
 //   rateLimitedProcedure   — tenantScopedProcedure, counted against a per-tenant rate limit.
+//   apiKeyScopedProcedure  — tenantScopedProcedure without portal sessions (portal.createSession).
+// A portal session (the token of /portal) is a third kind of caller: only tenantScopedProcedure,
+// tenantProcedure and authedProcedure admit it, always confined to its tenant, and a read-only
+// session may call no mutation at all.
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
@@ -129,11 +133,21 @@ const errorBoundary = t.middleware(async ({ ctx, next, path }) => {
 
 export const publicProcedure = t.procedure.use(errorBoundary);
 
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (ctx.caller.kind === 'anonymous') {
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid API key is required (Authorization: Bearer <key>)' });
+export const authedProcedure = publicProcedure.use(({ ctx, next, type }) => {
+  const caller = ctx.caller;
+  if (caller.kind === 'anonymous') {
+    throw new TRPCError({
+      code: 'UNAUTHORIZED',
+      message: caller.sessionEnded
+        ? 'this portal session has expired or was revoked; ask for a new link'
+        : 'a valid API key is required (Authorization: Bearer <key>)',
+    });
   }
-  return next({ ctx: { caller: ctx.caller } });
+  // Decided before anything else, so that no procedure can forget it.
+  if (caller.kind === 'session' && caller.readOnly && type === 'mutation') {
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'this portal session is read-only' });
+  }
+  return next({ ctx: { caller } });
 });
 
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
@@ -141,16 +155,20 @@ export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
   return next();
 });
 
+/** The caller's own tenant: a tenant key's, or a portal session's. */
 export const tenantProcedure = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.caller.kind !== 'tenant') throw new TRPCError({ code: 'FORBIDDEN', message: 'this procedure needs a tenant key' });
+  if (ctx.caller.kind !== 'tenant' && ctx.caller.kind !== 'session') {
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'this procedure needs a tenant key' });
+  }
   return next({ ctx: { tenantId: ctx.caller.tenantId } });
 });
 
 /**
- * The scoping rule, in one place: a tenant key acts on its own tenant (a `tenantId` naming another
- * tenant answers NOT_FOUND, as an unknown one does); the admin key must name the tenant.
+ * The scoping rule, in one place: a tenant key or a portal session acts on its own tenant (a
+ * `tenantId` naming another tenant answers NOT_FOUND, as an unknown one does); the admin key must
+ * name the tenant. Only the admin key ever chooses a tenant.
  */
-export const tenantScopedProcedure = authedProcedure.use(async ({ ctx, next, getRawInput }) => {
+const scopeToTenant = t.middleware(async ({ ctx, next, getRawInput }) => {
   const tenantId = await resolveTenant(ctx, await getRawInput());
   return next({ ctx: { tenantId } });
 });
@@ -158,8 +176,8 @@ export const tenantScopedProcedure = authedProcedure.use(async ({ ctx, next, get
 /**
  * A tenant-scoped list the operator may also read across tenants: the admin key with
  * `allTenants: true` (instead of `tenantId`) narrows ctx.tenantId to undefined, meaning every
- * tenant. Without either the admin call stays BAD_REQUEST; a tenant key with `allTenants` is
- * FORBIDDEN (it can never see another tenant's data).
+ * tenant. Without either the admin call stays BAD_REQUEST; a tenant key or a portal session with
+ * `allTenants` is FORBIDDEN (it can never see another tenant's data).
  */
 export const tenantOrAllTenantsProcedure = authedProcedure.use(async ({ ctx, next, getRawInput }) => {
   const raw = await getRawInput();
@@ -178,9 +196,12 @@ async function resolveTenant(ctx: Context, raw: unknown): Promise<string> {
   if (named !== undefined && !tenantIdSchema.safeParse(named).success) {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is not a tenant id' });
   }
-  if (ctx.caller.kind === 'tenant') {
+  if (ctx.caller.kind === 'tenant' || ctx.caller.kind === 'session') {
     if (named !== undefined && named !== ctx.caller.tenantId) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
     return ctx.caller.tenantId;
+  }
+  if (ctx.caller.kind !== 'admin') {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid API key is required (Authorization: Bearer <key>)' });
   }
   if (typeof named !== 'string') {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is required when calling with the admin key' });
@@ -189,6 +210,22 @@ async function resolveTenant(ctx: Context, raw: unknown): Promise<string> {
   if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
   return row.id;
 }
+
+export const tenantScopedProcedure = authedProcedure.use(scopeToTenant);
+
+/** A tenant-scoped procedure for API keys only: a portal session answers FORBIDDEN. */
+export const apiKeyScopedProcedure = authedProcedure
+  .use(({ ctx, next }) => {
+    if (ctx.caller.kind === 'session') throw new TRPCError({ code: 'FORBIDDEN', message: 'a portal session may not do this' });
+    return next();
+  })
+  .use(scopeToTenant);
+
+/** The admin key or a tenant key (not a portal session); ctx.tenantId is the tenant key's, if any. */
+export const apiKeyProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.caller.kind === 'session') throw new TRPCError({ code: 'FORBIDDEN', message: 'a portal session may not do this' });
+  return next({ ctx: { tenantId: ctx.caller.kind === 'tenant' ? ctx.caller.tenantId : undefined } });
+});
 
 /** A tenant-scoped procedure whose calls are limited per tenant (server/limits/tenant-rate-limits.ts). */
 export function rateLimitedProcedure(action: TenantRateLimitedAction) {

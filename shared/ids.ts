@@ -11,6 +11,7 @@ export const idPrefixes = {
   event: 'evt',
   delivery: 'dlv',
   attempt: 'att',
+  portalSession: 'ps',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

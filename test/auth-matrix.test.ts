@@ -45,6 +45,9 @@ const access: Record<string, Access> = {
   'deliveries.list': 'tenant-scoped',
   'deliveries.get': 'tenant-scoped',
   'deliveries.retry': 'tenant-scoped',
+  // Admin or a tenant key (test/portal-sessions.test.ts: a portal session is FORBIDDEN).
+  'portal.createSession': 'tenant-scoped',
+  'portal.revokeSession': 'tenant-scoped',
 };
 
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(

@@ -315,6 +315,8 @@ describe('OpenAPI document and reference', () => {
         'GET /deliveries',
         'GET /deliveries/{deliveryId}',
         'POST /deliveries/{deliveryId}/retry',
+        'POST /portal/sessions',
+        'DELETE /portal/sessions/{sessionId}',
       ].sort(),
     );
     // Query parameters are typed, so generated clients send `?includeArchived=false` as a boolean.

@@ -38,7 +38,7 @@ export function createOpenApiDocument(publicUrl: string): OpenAPIObject {
       '(GET, DELETE) or a body field (POST, PATCH). Errors answer `{ "message", "code", "issues"? }` with the HTTP ' +
       'status of the code; `Retry-After` comes with 429. Sending an event is safe to retry with an `Idempotency-Key`.',
     baseUrl: `${publicUrl}${REST_BASE_PATH}`,
-    tags: ['tenants', 'event types', 'endpoints', 'events', 'deliveries', 'health'],
+    tags: ['tenants', 'event types', 'endpoints', 'events', 'deliveries', 'portal', 'health'],
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', description: 'The admin key, or a tenant API key (`tenants.create`).' },
     },

@@ -1,11 +1,12 @@
 // The API's HTTP server: tRPC at /trpc, REST at /api/v1 (./rest.ts) with its reference at /docs,
-// plus /healthz (alive) and /readyz (database reachable and migrated). Plain node:http, no framework.
+// the tenant portal at /portal, plus /healthz (alive) and /readyz (database reachable and migrated). Plain node:http, no framework.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { appliedMigrationCount, expectedMigrationCount } from '../../db/migrate.js';
 import { createContext } from '../context.js';
 import { RateLimitedError } from '../errors.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
+import { createPortalHandler, isPortalPath } from '../portal/static.js';
 import { createAuthFailureThrottle } from '../security/auth-failures.js';
 import { apiReferenceRoutes } from './api-reference.js';
 import { createRestHandler, isRestPath } from './rest.js';
@@ -57,6 +58,8 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
   const expectedMigrations = expectedMigrationCount();
   // REST and OpenAPI: the same procedures under /api/v1, the reference at /docs.
   const rest = options.trpc !== false ? createRestHandler(deps, authFailures) : undefined;
+  // The tenant portal's page (server/portal/static.ts), beside the API it calls.
+  const portal = options.trpc !== false ? createPortalHandler(deps, authFailures) : undefined;
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>> = {
     '/healthz': (_req, res) => sendJson(res, 200, { ok: true }),
@@ -95,6 +98,13 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
       rest(req, res).catch((error: unknown) => {
         deps.logger.error({ err: error, path }, 'REST request failed');
         if (!res.headersSent) sendJson(res, 500, { message: 'internal error', code: 'INTERNAL_SERVER_ERROR' });
+      });
+      return;
+    }
+    if (portal && isPortalPath(path)) {
+      portal(req, res, path).catch((error: unknown) => {
+        deps.logger.error({ err: error, path }, 'portal request failed');
+        if (!res.headersSent) sendJson(res, 500, { ok: false });
       });
       return;
     }

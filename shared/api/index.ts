@@ -8,3 +8,4 @@ export * from './event-type.js';
 export * from './event.js';
 export * from './health.js';
 export * from './tenant.js';
+export * from './portal.js';

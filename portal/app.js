@@ -1,0 +1,690 @@
+// The tenant portal: a small page over hookline's own tRPC API, called with the session token.
+// No framework and no build: plain DOM, one module, same-origin only (the CSP allows nothing else).
+// Each API call is its own HTTP request (like tRPC's httpLink), so it never exceeds
+// HOOKLINE_MAX_BATCH_CALLS. Text always goes in as text nodes, never as HTML.
+
+const TOKEN_KEY = 'hookline.portal.token';
+const main = document.getElementById('main');
+const statusLine = document.getElementById('status');
+
+/** @type {{ tenant: { id: string, name: string }, readOnly: boolean, expiresAt: string, theme: { productName: string, accentColor: string } } | null} */
+let session = null;
+let token = takeToken();
+let refreshTimer = undefined;
+
+// ---------------------------------------------------------------- the token and the API
+
+/** The token arrives in the URL's fragment (never sent to a server); kept for this tab only, then hidden. */
+function takeToken() {
+  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (match) {
+    const fresh = decodeURIComponent(match[1]);
+    try {
+      sessionStorage.setItem(TOKEN_KEY, fresh);
+    } catch {
+      // Storage may be off in a third-party iframe: the token then lives in memory only.
+    }
+    history.replaceState(null, '', `${location.pathname}${location.search}#/endpoints`);
+    return fresh;
+  }
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+class ApiError extends Error {
+  constructor(code, message, issues) {
+    super(message);
+    this.code = code;
+    this.issues = issues;
+  }
+}
+
+class SessionEnded extends Error {}
+
+async function api(path, input, kind = 'query') {
+  const headers = { authorization: `Bearer ${token}` };
+  const response =
+    kind === 'query'
+      ? await fetch(`/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input ?? {}))}`, { headers })
+      : await fetch(`/trpc/${path}`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify(input ?? {}),
+        });
+  const body = await response.json().catch(() => ({}));
+  if (body.error) {
+    const code = body.error.data?.code ?? 'ERROR';
+    if (code === 'UNAUTHORIZED') throw new SessionEnded();
+    const issues = body.error.data?.zodIssues;
+    const detail = issues?.length ? issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ') : body.error.message;
+    throw new ApiError(code, detail, issues);
+  }
+  return body.result?.data;
+}
+const query = (path, input) => api(path, input, 'query');
+const mutate = (path, input) => api(path, input, 'mutation');
+
+// ---------------------------------------------------------------- DOM helpers
+
+/** h('a', { href }, 'text', child…): an element; `on*` attributes become listeners. */
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on')) element.addEventListener(name.slice(2).toLowerCase(), value);
+    else if (name === 'class') element.className = value;
+    else if (value === true) element.setAttribute(name, '');
+    else element.setAttribute(name, String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes.flat(Infinity).filter((node) => node !== null && node !== undefined && node !== false));
+}
+
+function say(message, kind = 'info') {
+  statusLine.textContent = message;
+  statusLine.className = kind === 'error' ? 'status error' : 'status';
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : '—';
+}
+
+function stateOf(endpoint) {
+  return endpoint.disabled
+    ? h('span', { class: 'state disabled' }, 'Disabled', endpoint.disabledReason ? ` (${endpoint.disabledReason})` : '')
+    : h('span', { class: 'state enabled' }, 'Enabled');
+}
+
+function deliveryState(status) {
+  return h('span', { class: `state ${status}` }, status);
+}
+
+/** A button that runs `action` once at a time, reporting what went wrong. */
+function actionButton(label, action, attributes = {}) {
+  const button = h('button', { type: 'button', ...attributes }, label);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await action();
+    } catch (error) {
+      failed(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+function failed(error) {
+  if (error instanceof SessionEnded) return showEnded();
+  say(error instanceof ApiError ? `${error.message}` : 'Something went wrong; try again.', 'error');
+}
+
+function readOnly() {
+  return session?.readOnly === true;
+}
+
+// ---------------------------------------------------------------- pages
+
+function showEnded() {
+  clearTimeout(refreshTimer);
+  document.getElementById('nav').hidden = true;
+  say('');
+  const product = session?.theme.productName ?? document.getElementById('brand').textContent;
+  show(
+    h(
+      'section',
+      { class: 'ended', 'aria-labelledby': 'ended-title' },
+      h('h1', { id: 'ended-title' }, 'This link has expired'),
+      h('p', {}, `This ${product} page was opened with a link that has expired or was revoked.`),
+      h('p', {}, h('strong', {}, 'Ask for a new link'), ' from the service that sent you here, then open it again.'),
+    ),
+  );
+  main.focus();
+}
+
+async function endpointsPage(params) {
+  const page = await query('endpoints.list', { limit: 50, ...(params.cursor ? { cursor: params.cursor } : {}) });
+  const rows = page.items.map((endpoint) =>
+    h(
+      'tr',
+      {},
+      h('td', { class: 'url' }, h('a', { href: `#/endpoints/${endpoint.id}` }, endpoint.url)),
+      h('td', { class: 'optional' }, endpoint.description ?? ''),
+      h('td', { class: 'optional' }, endpoint.eventTypes.length ? endpoint.eventTypes.join(', ') : 'All event types'),
+      h('td', {}, stateOf(endpoint)),
+      h('td', {}, h('a', { href: `#/deliveries?endpointId=${endpoint.id}`, 'aria-label': `Deliveries to ${endpoint.url}` }, 'Deliveries')),
+    ),
+  );
+  show(
+    h('h1', {}, 'Endpoints'),
+    h('div', { class: 'actions' }, readOnly() ? null : h('a', { class: 'button primary', href: '#/endpoints/new' }, 'Add endpoint')),
+    rows.length
+      ? h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            {},
+            h('caption', { class: 'hint' }, 'Where your webhooks are sent'),
+            h('thead', {}, h('tr', {}, h('th', {}, 'URL'), h('th', { class: 'optional' }, 'Description'), h('th', { class: 'optional' }, 'Event types'), h('th', {}, 'State'), h('th', {}, ''))),
+            h('tbody', {}, rows),
+          ),
+        )
+      : h('p', { class: 'empty' }, 'No endpoints yet.', readOnly() ? '' : ' Add one to start receiving webhooks.'),
+    pager(page.nextCursor, (cursor) => `#/endpoints?cursor=${cursor}`, params.cursor ? '#/endpoints' : null),
+  );
+}
+
+function pager(nextCursor, nextHref, firstHref) {
+  if (!nextCursor && !firstHref) return null;
+  return h(
+    'nav',
+    { class: 'actions', 'aria-label': 'Pages' },
+    firstHref ? h('a', { href: firstHref }, 'First page') : null,
+    nextCursor ? h('a', { href: nextHref(nextCursor) }, 'Next page') : null,
+  );
+}
+
+/** The add/edit form: URL, description, event types from the catalog, custom headers. */
+async function endpointForm(endpoint) {
+  const catalog = await query('eventTypes.list', {});
+  const chosen = new Set(endpoint?.eventTypes ?? []);
+  const url = h('input', { type: 'url', name: 'url', required: true, value: endpoint?.url ?? '', placeholder: 'https://example.com/webhooks', autocomplete: 'off' });
+  const description = h('input', { type: 'text', name: 'description', value: endpoint?.description ?? '', maxlength: 1000 });
+  const typeBoxes = catalog.items.map((type) =>
+    h('label', {}, h('input', { type: 'checkbox', name: 'eventTypes', value: type.name, checked: chosen.has(type.name) }), h('span', { class: 'mono' }, type.name), type.description ? h('span', { class: 'hint' }, ` — ${type.description}`) : null),
+  );
+  const headerRows = h('div', {});
+  const addHeaderRow = (name = '', value = '') => {
+    const row = h(
+      'div',
+      { class: 'header-row' },
+      h('label', {}, 'Header name', h('input', { type: 'text', name: 'headerName', value: name, autocomplete: 'off' })),
+      h('label', {}, 'Header value', h('input', { type: 'text', name: 'headerValue', value, autocomplete: 'off' })),
+    );
+    row.append(h('button', { type: 'button', class: 'danger', onclick: () => row.remove(), 'aria-label': 'Remove this header' }, 'Remove'));
+    headerRows.append(row);
+  };
+  for (const [name, value] of Object.entries(endpoint?.headers ?? {})) addHeaderRow(name, value);
+  const form = h(
+    'form',
+    { class: 'stack', novalidate: true },
+    h('label', {}, 'Endpoint URL', url),
+    h('label', {}, 'Description (optional)', description),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Event types'),
+      h('p', { class: 'hint' }, 'Tick none to receive every event type.'),
+      typeBoxes.length ? typeBoxes : h('p', { class: 'empty' }, 'The catalog is empty.'),
+    ),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Custom headers'),
+      h('p', { class: 'hint' }, 'Sent with every delivery, e.g. an authorization header. Saved values are shown masked; leave them as they are to keep them.'),
+      headerRows,
+      h('button', { type: 'button', onclick: () => addHeaderRow() }, 'Add header'),
+    ),
+  );
+  const read = () => {
+    const headers = {};
+    for (const row of headerRows.querySelectorAll('.header-row')) {
+      const [name, value] = row.querySelectorAll('input');
+      if (name.value.trim()) headers[name.value.trim()] = value.value;
+    }
+    return {
+      url: url.value.trim(),
+      description: description.value.trim() || null,
+      eventTypes: typeBoxes.map((label) => label.querySelector('input')).filter((box) => box.checked).map((box) => box.value),
+      headers,
+    };
+  };
+  return { form, read };
+}
+
+async function newEndpointPage() {
+  if (readOnly()) return show(h('h1', {}, 'Add endpoint'), h('p', {}, 'This view is read-only.'));
+  const { form, read } = await endpointForm(undefined);
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Add endpoint');
+  form.append(h('div', { class: 'actions' }, submit, h('a', { href: '#/endpoints' }, 'Cancel')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    try {
+      const values = read();
+      if (!values.description) delete values.description;
+      const created = await mutate('endpoints.create', values);
+      say('Endpoint added.');
+      show(
+        h('h1', {}, 'Endpoint added'),
+        secretPanel(created.secret, 'Its signing secret'),
+        h('div', { class: 'actions' }, h('a', { class: 'button primary', href: `#/endpoints/${created.endpoint.id}` }, 'Open the endpoint'), h('a', { href: '#/endpoints' }, 'All endpoints')),
+      );
+    } catch (error) {
+      failed(error);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  show(h('h1', {}, 'Add endpoint'), form);
+}
+
+/** A secret, shown this once. */
+function secretPanel(secret, title) {
+  return h(
+    'section',
+    { class: 'secret', 'aria-label': title },
+    h('h2', {}, title),
+    h('p', {}, 'Copy it now: it is shown only this once. Use it to verify the signature of each webhook.'),
+    h('p', { class: 'mono', 'data-secret': '' }, secret),
+  );
+}
+
+async function endpointPage(endpointId) {
+  const endpoint = await query('endpoints.get', { endpointId });
+  const extra = h('div', {});
+  const sections = [
+    h('h1', {}, 'Endpoint'),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'URL'),
+      h('dd', { class: 'mono' }, endpoint.url),
+      h('dt', {}, 'State'),
+      h('dd', {}, stateOf(endpoint)),
+      h('dt', {}, 'Event types'),
+      h('dd', {}, endpoint.eventTypes.length ? endpoint.eventTypes.join(', ') : 'All event types'),
+      h('dt', {}, 'Created'),
+      h('dd', {}, when(endpoint.createdAt)),
+    ),
+    h('p', {}, h('a', { href: `#/deliveries?endpointId=${endpoint.id}` }, 'Deliveries to this endpoint')),
+    extra,
+  ];
+  if (!readOnly()) {
+    sections.push(
+      h(
+        'div',
+        { class: 'actions' },
+        actionButton(endpoint.disabled ? 'Enable' : 'Disable', async () => {
+          await mutate('endpoints.update', { endpointId, disabled: !endpoint.disabled });
+          say(endpoint.disabled ? 'Endpoint enabled.' : 'Endpoint disabled.');
+          await render();
+        }),
+        actionButton('Send a test event', async () => {
+          const sent = await mutate('endpoints.sendTest', { endpointId });
+          say(`Test event ${sent.eventId} sent.`);
+        }),
+        actionButton('Rotate secret', async () => {
+          const rotated = await mutate('endpoints.rotateSecret', { endpointId });
+          extra.replaceChildren(secretPanel(rotated.secret, 'The new signing secret'));
+          say('Secret rotated; the old one keeps working for a grace period.');
+        }),
+        actionButton('Delete…', async () => extra.replaceChildren(deleteConfirmation(endpoint)), { class: 'danger' }),
+      ),
+      recoverForm(endpointId),
+    );
+    const { form, read } = await endpointForm(endpoint);
+    const save = h('button', { type: 'submit', class: 'primary' }, 'Save changes');
+    form.append(h('div', { class: 'actions' }, save));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      save.disabled = true;
+      try {
+        await mutate('endpoints.update', { endpointId, ...read() });
+        say('Endpoint saved.');
+        await render();
+      } catch (error) {
+        failed(error);
+      } finally {
+        save.disabled = false;
+      }
+    });
+    sections.push(h('h2', {}, 'Edit'), form);
+  }
+  show(...sections);
+}
+
+function deleteConfirmation(endpoint) {
+  const box = h(
+    'section',
+    { class: 'confirm', role: 'alertdialog', 'aria-labelledby': 'confirm-title' },
+    h('h2', { id: 'confirm-title' }, 'Delete this endpoint?'),
+    h('p', {}, `${endpoint.url} will receive no more webhooks. This cannot be undone.`),
+    h(
+      'div',
+      { class: 'actions' },
+      actionButton(
+        'Delete endpoint',
+        async () => {
+          await mutate('endpoints.delete', { endpointId: endpoint.id });
+          say('Endpoint deleted.');
+          location.hash = '#/endpoints';
+        },
+        { class: 'danger' },
+      ),
+      h('button', { type: 'button', onclick: () => box.remove() }, 'Cancel'),
+    ),
+  );
+  queueMicrotask(() => box.querySelector('button')?.focus());
+  return box;
+}
+
+function recoverForm(endpointId) {
+  const since = h('input', { type: 'datetime-local', name: 'since', required: true, value: localInputValue(new Date(Date.now() - 3600_000)) });
+  const submit = h('button', { type: 'submit' }, 'Recover');
+  const form = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Recover failed deliveries' },
+    h('label', {}, 'Resend failed deliveries since', since),
+    submit,
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    try {
+      const result = await mutate('endpoints.recover', { endpointId, since: new Date(since.value).toISOString() });
+      say(`${result.requeued} failed ${result.requeued === 1 ? 'delivery' : 'deliveries'} queued again.`);
+    } catch (error) {
+      failed(error);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+function localInputValue(date) {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}
+
+async function eventTypesPage() {
+  const catalog = await query('eventTypes.list', {});
+  show(
+    h('h1', {}, 'Event catalog'),
+    catalog.items.length
+      ? h(
+          'div',
+          {},
+          catalog.items.map((type) =>
+            h(
+              'section',
+              { 'aria-label': type.name },
+              h('h2', { class: 'mono' }, type.name),
+              h('p', {}, type.description ?? h('span', { class: 'hint' }, 'No description.')),
+              type.schema ? h('details', {}, h('summary', {}, 'Payload schema'), h('pre', {}, JSON.stringify(type.schema, null, 2))) : null,
+            ),
+          ),
+        )
+      : h('p', { class: 'empty' }, 'No event types are published yet.'),
+  );
+}
+
+async function deliveriesPage(params) {
+  const filter = {};
+  if (params.status) filter.status = params.status;
+  if (params.endpointId) filter.endpointId = params.endpointId;
+  const [page, endpoints] = await Promise.all([
+    query('deliveries.list', { limit: 50, ...filter, ...(params.cursor ? { cursor: params.cursor } : {}) }),
+    query('endpoints.list', { limit: 500 }),
+  ]);
+  const urlOf = new Map(endpoints.items.map((e) => [e.id, e.url]));
+  const status = h(
+    'select',
+    { name: 'status' },
+    ['', 'pending', 'succeeded', 'failed'].map((value) => h('option', { value, selected: (params.status ?? '') === value }, value || 'Any status')),
+  );
+  const endpoint = h(
+    'select',
+    { name: 'endpointId' },
+    h('option', { value: '' }, 'Any endpoint'),
+    endpoints.items.map((e) => h('option', { value: e.id, selected: params.endpointId === e.id }, e.url)),
+  );
+  const filters = h('form', { class: 'filters', 'aria-label': 'Filter deliveries' }, h('label', {}, 'Status', status), h('label', {}, 'Endpoint', endpoint), h('button', { type: 'submit' }, 'Filter'));
+  filters.addEventListener('submit', (event) => {
+    event.preventDefault();
+    location.hash = `#/deliveries?${new URLSearchParams(Object.entries({ status: status.value, endpointId: endpoint.value }).filter(([, v]) => v))}`;
+  });
+  const rows = page.items.map((delivery) =>
+    h(
+      'tr',
+      {},
+      h('td', { class: 'mono' }, h('a', { href: `#/deliveries/${delivery.id}` }, delivery.id)),
+      h('td', {}, deliveryState(delivery.status)),
+      h('td', { class: 'url optional' }, delivery.endpointId ? (urlOf.get(delivery.endpointId) ?? delivery.endpointId) : 'one-off URL'),
+      h('td', {}, String(delivery.attemptCount)),
+      h('td', { class: 'optional' }, delivery.lastError ?? ''),
+      h('td', { class: 'optional' }, when(delivery.createdAt)),
+    ),
+  );
+  const base = new URLSearchParams(filter);
+  show(
+    h('h1', {}, 'Deliveries'),
+    filters,
+    rows.length
+      ? h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            {},
+            h('caption', { class: 'hint' }, 'Oldest first'),
+            h('thead', {}, h('tr', {}, h('th', {}, 'Delivery'), h('th', {}, 'Status'), h('th', { class: 'optional' }, 'Endpoint'), h('th', {}, 'Attempts'), h('th', { class: 'optional' }, 'Last error'), h('th', { class: 'optional' }, 'Created'))),
+            h('tbody', {}, rows),
+          ),
+        )
+      : h('p', { class: 'empty' }, 'No deliveries match.'),
+    pager(
+      page.nextCursor,
+      (cursor) => `#/deliveries?${new URLSearchParams({ ...Object.fromEntries(base), cursor })}`,
+      params.cursor ? `#/deliveries?${base}` : null,
+    ),
+  );
+  // Pending deliveries change on their own: look again in a few seconds while some are shown.
+  if (page.items.some((d) => d.status === 'pending')) scheduleRefresh(5000);
+}
+
+async function deliveryPage(deliveryId) {
+  const delivery = await query('deliveries.get', { deliveryId });
+  const event = await query('events.get', { eventId: delivery.eventId }).catch(() => null);
+  const attempts = delivery.attempts.map((attempt) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, String(attempt.number)),
+      h('td', {}, when(attempt.startedAt)),
+      h('td', {}, attempt.statusCode !== null ? `HTTP ${attempt.statusCode}` : h('span', { class: 'state failed' }, attempt.error ?? 'error')),
+      h('td', {}, `${attempt.durationMs} ms`),
+      h('td', { class: 'mono optional' }, attempt.responseBody ?? attempt.errorMessage ?? ''),
+    ),
+  );
+  show(
+    h('h1', {}, 'Delivery'),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Delivery'),
+      h('dd', { class: 'mono' }, delivery.id),
+      h('dt', {}, 'Status'),
+      h('dd', {}, deliveryState(delivery.status)),
+      h('dt', {}, 'Event'),
+      h('dd', { class: 'mono' }, h('a', { href: `#/events/${delivery.eventId}` }, event ? `${event.type} · ${event.id}` : delivery.eventId)),
+      h('dt', {}, 'Endpoint'),
+      h('dd', {}, delivery.endpointId ? h('a', { href: `#/endpoints/${delivery.endpointId}` }, delivery.endpointId) : 'one-off URL'),
+      h('dt', {}, 'Next attempt'),
+      h('dd', {}, when(delivery.nextAttemptAt)),
+    ),
+    readOnly()
+      ? null
+      : h(
+          'div',
+          { class: 'actions' },
+          actionButton('Retry delivery', async () => {
+            await mutate('deliveries.retry', { deliveryId });
+            say('Delivery queued again.');
+            await render();
+          }, { class: 'primary' }),
+        ),
+    h('h2', {}, 'Attempts'),
+    attempts.length
+      ? h(
+          'div',
+          { class: 'table-wrap' },
+          h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Time'), h('th', {}, 'Result'), h('th', {}, 'Duration'), h('th', { class: 'optional' }, 'Response'))), h('tbody', {}, attempts)),
+        )
+      : h('p', { class: 'empty' }, 'Not attempted yet.'),
+    event ? [h('h2', {}, 'Payload'), h('pre', {}, JSON.stringify(event.payload, null, 2))] : null,
+  );
+  if (delivery.status === 'pending') scheduleRefresh(3000);
+}
+
+/** Events by type and time (the delivery log's other way in): each opens with its deliveries. */
+async function eventsPage(params) {
+  const filter = {};
+  if (params.type) filter.type = params.type;
+  if (params.since) filter.since = params.since;
+  const [page, catalog] = await Promise.all([
+    query('events.list', { limit: 50, ...filter, ...(params.cursor ? { cursor: params.cursor } : {}) }),
+    query('eventTypes.list', { includeArchived: true }),
+  ]);
+  const type = h(
+    'select',
+    { name: 'type' },
+    h('option', { value: '' }, 'Any event type'),
+    catalog.items.map((t) => h('option', { value: t.name, selected: params.type === t.name }, t.name)),
+  );
+  const since = h('input', { type: 'datetime-local', name: 'since', value: params.since ? localInputValue(new Date(params.since)) : '' });
+  const filters = h('form', { class: 'filters', 'aria-label': 'Filter events' }, h('label', {}, 'Event type', type), h('label', {}, 'Since', since), h('button', { type: 'submit' }, 'Filter'));
+  filters.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const chosen = { type: type.value, since: since.value ? new Date(since.value).toISOString() : '' };
+    location.hash = `#/events?${new URLSearchParams(Object.entries(chosen).filter(([, v]) => v))}`;
+  });
+  const rows = page.items.map((e) =>
+    h(
+      'tr',
+      {},
+      h('td', { class: 'mono' }, h('a', { href: `#/events/${e.id}` }, e.id)),
+      h('td', { class: 'mono' }, e.type),
+      h('td', { class: 'optional' }, when(e.createdAt)),
+    ),
+  );
+  const base = new URLSearchParams(filter);
+  show(
+    h('h1', {}, 'Events'),
+    filters,
+    rows.length
+      ? h(
+          'div',
+          { class: 'table-wrap' },
+          h('table', {}, h('caption', { class: 'hint' }, 'Oldest first'), h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Type'), h('th', { class: 'optional' }, 'Created'))), h('tbody', {}, rows)),
+        )
+      : h('p', { class: 'empty' }, 'No events match.'),
+    pager(
+      page.nextCursor,
+      (cursor) => `#/events?${new URLSearchParams({ ...Object.fromEntries(base), cursor })}`,
+      params.cursor ? `#/events?${base}` : null,
+    ),
+  );
+}
+
+async function eventPage(eventId) {
+  const event = await query('events.get', { eventId });
+  const rows = event.deliveries.map((delivery) =>
+    h(
+      'tr',
+      {},
+      h('td', { class: 'mono' }, h('a', { href: `#/deliveries/${delivery.id}` }, delivery.id)),
+      h('td', {}, deliveryState(delivery.status)),
+      h('td', {}, String(delivery.attemptCount)),
+      h('td', { class: 'optional' }, delivery.lastError ?? ''),
+    ),
+  );
+  show(
+    h('h1', {}, 'Event'),
+    h('dl', { class: 'facts' }, h('dt', {}, 'Event'), h('dd', { class: 'mono' }, event.id), h('dt', {}, 'Type'), h('dd', { class: 'mono' }, event.type), h('dt', {}, 'Created'), h('dd', {}, when(event.createdAt))),
+    h('h2', {}, 'Deliveries'),
+    rows.length
+      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Delivery'), h('th', {}, 'Status'), h('th', {}, 'Attempts'), h('th', { class: 'optional' }, 'Last error'))), h('tbody', {}, rows)))
+      : h('p', { class: 'empty' }, 'No endpoint was subscribed to this event.'),
+    h('h2', {}, 'Payload'),
+    h('pre', {}, JSON.stringify(event.payload, null, 2)),
+  );
+}
+
+// ---------------------------------------------------------------- routing
+
+function scheduleRefresh(ms) {
+  clearTimeout(refreshTimer);
+  const at = location.hash;
+  refreshTimer = setTimeout(() => {
+    if (location.hash === at) render({ quiet: true });
+  }, ms);
+}
+
+function route() {
+  const [path, search] = location.hash.replace(/^#/, '').split('?');
+  const params = Object.fromEntries(new URLSearchParams(search ?? ''));
+  const parts = (path || '/endpoints').split('/').filter(Boolean);
+  if (parts[0] === 'endpoints' && parts[1] === 'new') return { nav: 'endpoints', run: () => newEndpointPage() };
+  if (parts[0] === 'endpoints' && parts[1]) return { nav: 'endpoints', run: () => endpointPage(parts[1]) };
+  if (parts[0] === 'deliveries' && parts[1]) return { nav: 'deliveries', run: () => deliveryPage(parts[1]) };
+  if (parts[0] === 'deliveries') return { nav: 'deliveries', run: () => deliveriesPage(params) };
+  if (parts[0] === 'events' && parts[1]) return { nav: 'events', run: () => eventPage(parts[1]) };
+  if (parts[0] === 'events') return { nav: 'events', run: () => eventsPage(params) };
+  if (parts[0] === 'event-types') return { nav: 'event-types', run: () => eventTypesPage() };
+  return { nav: 'endpoints', run: () => endpointsPage(params) };
+}
+
+async function render({ quiet = false } = {}) {
+  clearTimeout(refreshTimer);
+  const { nav, run } = route();
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.getAttribute('href') === `#/${nav}`) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  try {
+    await run();
+    if (!quiet) main.focus({ preventScroll: true });
+  } catch (error) {
+    if (error instanceof SessionEnded) return showEnded();
+    if (error instanceof ApiError && error.code === 'NOT_FOUND') return show(h('h1', {}, 'Not found'), h('p', {}, 'It does not exist, or it is not yours.'), h('a', { href: '#/endpoints' }, 'Back to endpoints'));
+    failed(error);
+  }
+}
+
+function applyTheme(theme) {
+  if (!theme) return;
+  document.title = theme.productName;
+  document.getElementById('brand').textContent = theme.productName;
+  document.documentElement.style.setProperty('--accent', theme.accentColor);
+}
+
+async function start() {
+  const response = await fetch('/portal/session', { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const body = await response.json().catch(() => ({}));
+  applyTheme(body.theme);
+  if (!response.ok) return showEnded();
+  session = body;
+  document.getElementById('nav').hidden = false;
+  document.getElementById('read-only-badge').hidden = !session.readOnly;
+  window.addEventListener('hashchange', () => {
+    say('');
+    render();
+  });
+  await render();
+}
+
+start().catch(failed);
