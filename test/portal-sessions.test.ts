@@ -39,7 +39,9 @@ const sessionAccess: Record<string, SessionAccess> = {
   'endpoints.rotateSecret': 'scoped',
   'endpoints.sendTest': 'scoped',
   'endpoints.recover': 'scoped',
+  'endpoints.stats': 'scoped',
   'events.send': 'forbidden',
+  'events.sendBatch': 'forbidden',
   'events.list': 'scoped',
   'events.get': 'scoped',
   'deliveries.list': 'scoped',
@@ -126,6 +128,9 @@ describe('a portal session on every procedure', () => {
     expect(list.data.items.map((e: { url: string }) => e.url)).toEqual(['http://127.0.0.1:9/a']);
     expect((await call('endpoints.get', 'query', session, { endpointId: endpointOfB })).code).toBe('NOT_FOUND');
     expect((await call('endpoints.delete', 'mutation', session, { endpointId: endpointOfB })).code).toBe('NOT_FOUND');
+    // The operator's view across tenants is the admin key's alone.
+    expect((await call('deliveries.list', 'query', session, { allTenants: true })).code).toBe('FORBIDDEN');
+    expect((await call('events.list', 'query', session, { allTenants: true })).code).toBe('FORBIDDEN');
     // B's endpoint is untouched.
     expect((await app.client(tenantB.apiKey).endpoints.get.query({ endpointId: endpointOfB })).id).toBe(endpointOfB);
   });
