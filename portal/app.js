@@ -155,7 +155,9 @@ function showEnded() {
 
 async function endpointsPage(params) {
   const page = await query('endpoints.list', { limit: 50, ...(params.cursor ? { cursor: params.cursor } : {}) });
-  const rows = page.items.map((endpoint) =>
+  // One stats call per endpoint (a tenant has few); one that fails shows a dash, not a broken page.
+  const stats = await Promise.all(page.items.map((endpoint) => query('endpoints.stats', { endpointId: endpoint.id }).catch(keepSessionEnded)));
+  const rows = page.items.map((endpoint, index) =>
     h(
       'tr',
       {},
@@ -163,6 +165,7 @@ async function endpointsPage(params) {
       h('td', { class: 'optional' }, endpoint.description ?? ''),
       h('td', { class: 'optional' }, endpoint.eventTypes.length ? endpoint.eventTypes.join(', ') : 'All event types'),
       h('td', {}, stateOf(endpoint)),
+      h('td', {}, lastResult(stats[index])),
       h('td', {}, h('a', { href: `#/deliveries?endpointId=${endpoint.id}`, 'aria-label': `Deliveries to ${endpoint.url}` }, 'Deliveries')),
     ),
   );
@@ -177,12 +180,95 @@ async function endpointsPage(params) {
             'table',
             {},
             h('caption', { class: 'hint' }, 'Where your webhooks are sent'),
-            h('thead', {}, h('tr', {}, h('th', {}, 'URL'), h('th', { class: 'optional' }, 'Description'), h('th', { class: 'optional' }, 'Event types'), h('th', {}, 'State'), h('th', {}, ''))),
+            h('thead', {}, h('tr', {}, h('th', {}, 'URL'), h('th', { class: 'optional' }, 'Description'), h('th', { class: 'optional' }, 'Event types'), h('th', {}, 'State'), h('th', {}, 'Last result'), h('th', {}, ''))),
             h('tbody', {}, rows),
           ),
         )
       : h('p', { class: 'empty' }, 'No endpoints yet.', readOnly() ? '' : ' Add one to start receiving webhooks.'),
     pager(page.nextCursor, (cursor) => `#/endpoints?cursor=${cursor}`, params.cursor ? '#/endpoints' : null),
+  );
+}
+
+/** A failed side call leaves its spot empty (null), but an ended session still ends the page. */
+function keepSessionEnded(error) {
+  if (error instanceof SessionEnded) throw error;
+  return null;
+}
+
+/** "200 · 3 min ago", "timeout · 1 h ago", "No attempts yet" (or a dash when the stats are missing). */
+function lastResult(stats) {
+  if (!stats) return '—';
+  const last = stats.lastAttempt;
+  if (!last) return h('span', { class: 'hint' }, 'No attempts yet');
+  const good = last.statusCode !== null && last.statusCode >= 200 && last.statusCode <= 299;
+  const outcome = last.statusCode !== null ? String(last.statusCode) : (last.error ?? 'error');
+  return h(
+    'span',
+    { title: last.errorMessage ?? undefined },
+    h('span', { class: `state ${good ? 'succeeded' : 'failed'}` }, outcome),
+    ` · ${ago(last.at)}`,
+  );
+}
+
+function ago(iso) {
+  const minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60_000);
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min ago`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h ago`;
+  return `${Math.floor(minutes / 1440)} d ago`;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attributes = {}, ...children) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  for (const child of children) element.append(child instanceof Node ? child : String(child));
+  return element;
+}
+
+/**
+ * Attempts per hour over the last 24 h as stacked bars (succeeded below, failed above), in SVG
+ * attributes and CSS classes only: the CSP allows no inline style. The sentence under it is the
+ * chart for a screen reader too (the SVG is labelled by it).
+ */
+function successChart(stats) {
+  const hours = stats.hours;
+  const succeeded = hours.reduce((sum, hour) => sum + hour.succeeded, 0);
+  const total = succeeded + hours.reduce((sum, hour) => sum + hour.failed, 0);
+  const summary = total
+    ? `${succeeded} of ${total} ${total === 1 ? 'attempt' : 'attempts'} succeeded in the last 24 h.`
+    : 'No attempts in the last 24 h.';
+  const most = Math.max(1, ...hours.map((hour) => hour.succeeded + hour.failed));
+  const height = 60;
+  const step = 10;
+  const bars = hours.flatMap((hour, index) => {
+    const x = index * step + 1;
+    const okHeight = (hour.succeeded / most) * height;
+    const badHeight = (hour.failed / most) * height;
+    const label = `${new Date(hour.hour).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}: ${hour.succeeded} succeeded, ${hour.failed} failed`;
+    return [
+      svg('rect', { class: 'bar-empty', x, y: height - 1, width: step - 2, height: 1 }),
+      svg('rect', { class: 'bar-ok', x, y: height - okHeight, width: step - 2, height: okHeight }, svg('title', {}, label)),
+      svg('rect', { class: 'bar-bad', x, y: height - okHeight - badHeight, width: step - 2, height: badHeight }, svg('title', {}, label)),
+    ];
+  });
+  return h(
+    'figure',
+    { class: 'chart' },
+    svg(
+      'svg',
+      { viewBox: `0 0 ${hours.length * step} ${height}`, preserveAspectRatio: 'none', role: 'img', 'aria-labelledby': 'chart-summary' },
+      ...bars,
+    ),
+    h('div', { class: 'chart-axis hint', 'aria-hidden': 'true' }, h('span', {}, '24 h ago'), h('span', {}, 'now')),
+    h(
+      'figcaption',
+      { id: 'chart-summary' },
+      summary,
+      ' ',
+      h('span', { class: 'hint' }, h('span', { class: 'key-ok' }, 'succeeded'), ' · ', h('span', { class: 'key-bad' }, 'failed'), ', per hour'),
+    ),
   );
 }
 
@@ -293,7 +379,10 @@ function secretPanel(secret, title) {
 }
 
 async function endpointPage(endpointId) {
-  const endpoint = await query('endpoints.get', { endpointId });
+  const [endpoint, stats] = await Promise.all([
+    query('endpoints.get', { endpointId }),
+    query('endpoints.stats', { endpointId }).catch(keepSessionEnded),
+  ]);
   const extra = h('div', {});
   const sections = [
     h('h1', {}, 'Endpoint'),
@@ -308,7 +397,10 @@ async function endpointPage(endpointId) {
       h('dd', {}, endpoint.eventTypes.length ? endpoint.eventTypes.join(', ') : 'All event types'),
       h('dt', {}, 'Created'),
       h('dd', {}, when(endpoint.createdAt)),
+      h('dt', {}, 'Last result'),
+      h('dd', {}, lastResult(stats)),
     ),
+    stats ? [h('h2', {}, 'Delivery success, last 24 hours'), successChart(stats)] : null,
     h('p', {}, h('a', { href: `#/deliveries?endpointId=${endpoint.id}` }, 'Deliveries to this endpoint')),
     extra,
   ];
@@ -432,13 +524,15 @@ async function eventTypesPage() {
   );
 }
 
+/** The delivery log: newest first unless `order=asc`; filters travel in the address, so paging keeps them. */
 async function deliveriesPage(params) {
   const filter = {};
-  if (params.status) filter.status = params.status;
-  if (params.endpointId) filter.endpointId = params.endpointId;
-  const [page, endpoints] = await Promise.all([
-    query('deliveries.list', { limit: 50, ...filter, ...(params.cursor ? { cursor: params.cursor } : {}) }),
+  for (const name of ['status', 'endpointId', 'eventType', 'since', 'until']) if (params[name]) filter[name] = params[name];
+  const order = params.order === 'asc' ? 'asc' : 'desc';
+  const [page, endpoints, catalog] = await Promise.all([
+    query('deliveries.list', { limit: 50, ...filter, order, ...(params.cursor ? { cursor: params.cursor } : {}) }),
     query('endpoints.list', { limit: 500 }),
+    query('eventTypes.list', { includeArchived: true }),
   ]);
   const urlOf = new Map(endpoints.items.map((e) => [e.id, e.url]));
   const status = h(
@@ -452,16 +546,46 @@ async function deliveriesPage(params) {
     h('option', { value: '' }, 'Any endpoint'),
     endpoints.items.map((e) => h('option', { value: e.id, selected: params.endpointId === e.id }, e.url)),
   );
-  const filters = h('form', { class: 'filters', 'aria-label': 'Filter deliveries' }, h('label', {}, 'Status', status), h('label', {}, 'Endpoint', endpoint), h('button', { type: 'submit' }, 'Filter'));
+  const eventType = h(
+    'select',
+    { name: 'eventType' },
+    h('option', { value: '' }, 'Any event type'),
+    catalog.items.map((t) => h('option', { value: t.name, selected: params.eventType === t.name }, t.name)),
+  );
+  const since = h('input', { type: 'datetime-local', name: 'since', value: params.since ? localInputValue(new Date(params.since)) : '' });
+  const until = h('input', { type: 'datetime-local', name: 'until', value: params.until ? localInputValue(new Date(params.until)) : '' });
+  const newestFirst = h('input', { type: 'checkbox', name: 'newestFirst', checked: order === 'desc' });
+  const filters = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Filter deliveries' },
+    h('label', {}, 'Status', status),
+    h('label', {}, 'Endpoint', endpoint),
+    h('label', {}, 'Event type', eventType),
+    h('label', {}, 'From', since),
+    h('label', {}, 'Until', until),
+    h('label', { class: 'check' }, newestFirst, 'Newest first'),
+    h('button', { type: 'submit' }, 'Filter'),
+  );
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
-    location.hash = `#/deliveries?${new URLSearchParams(Object.entries({ status: status.value, endpointId: endpoint.value }).filter(([, v]) => v))}`;
+    // datetime-local is the viewer's local time; the API takes ISO instants.
+    const iso = (input) => (input.value ? new Date(input.value).toISOString() : '');
+    const chosen = {
+      status: status.value,
+      endpointId: endpoint.value,
+      eventType: eventType.value,
+      since: iso(since),
+      until: iso(until),
+      order: newestFirst.checked ? '' : 'asc',
+    };
+    location.hash = `#/deliveries?${new URLSearchParams(Object.entries(chosen).filter(([, v]) => v))}`;
   });
   const rows = page.items.map((delivery) =>
     h(
       'tr',
       {},
       h('td', { class: 'mono' }, h('a', { href: `#/deliveries/${delivery.id}` }, delivery.id)),
+      h('td', { class: 'mono' }, delivery.type),
       h('td', {}, deliveryState(delivery.status)),
       h('td', { class: 'url optional' }, delivery.endpointId ? (urlOf.get(delivery.endpointId) ?? delivery.endpointId) : 'one-off URL'),
       h('td', {}, String(delivery.attemptCount)),
@@ -469,7 +593,7 @@ async function deliveriesPage(params) {
       h('td', { class: 'optional' }, when(delivery.createdAt)),
     ),
   );
-  const base = new URLSearchParams(filter);
+  const base = new URLSearchParams({ ...filter, ...(order === 'asc' ? { order } : {}) });
   show(
     h('h1', {}, 'Deliveries'),
     filters,
@@ -480,8 +604,22 @@ async function deliveriesPage(params) {
           h(
             'table',
             {},
-            h('caption', { class: 'hint' }, 'Oldest first'),
-            h('thead', {}, h('tr', {}, h('th', {}, 'Delivery'), h('th', {}, 'Status'), h('th', { class: 'optional' }, 'Endpoint'), h('th', {}, 'Attempts'), h('th', { class: 'optional' }, 'Last error'), h('th', { class: 'optional' }, 'Created'))),
+            h('caption', { class: 'hint' }, order === 'desc' ? 'Newest first' : 'Oldest first'),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, 'Delivery'),
+                h('th', {}, 'Event type'),
+                h('th', {}, 'Status'),
+                h('th', { class: 'optional' }, 'Endpoint'),
+                h('th', {}, 'Attempts'),
+                h('th', { class: 'optional' }, 'Last error'),
+                h('th', { class: 'optional' }, 'Created'),
+              ),
+            ),
             h('tbody', {}, rows),
           ),
         )

@@ -232,6 +232,53 @@ describe('the tenant portal in a browser', () => {
     await page.close();
   });
 
+  it('the delivery log names each event type, is newest first, and filters by event type and time window', async () => {
+    const page = await openPortal((await session()).token, 1280, '#/deliveries');
+    const headers = await page.$$eval('thead th', (ths) => ths.map((th) => th.textContent));
+    expect(headers).toContain('Event type');
+    const ids = await page.$$eval('tbody tr td:first-child', (tds) => tds.map((td) => td.textContent ?? ''));
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    expect([...ids].sort().reverse()).toEqual(ids); // ids are time-ordered: newest first
+
+    const rowsNow = () => page.$$eval('tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    await page.select('select[name=eventType]', 'invoice.overdue');
+    await clickButton(page, 'Filter');
+    let rows = await rowsNow();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain('invoice.overdue');
+    expect(rows[0]).toContain('failed');
+
+    await page.select('select[name=eventType]', 'invoice.paid');
+    await clickButton(page, 'Filter');
+    rows = await rowsNow();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain('invoice.paid');
+    expect(rows[0]).not.toContain('invoice.overdue');
+
+    // A time window (local datetime fields, sent as ISO): one that holds the event, then one after it.
+    const local = (ms: number) => {
+      const date = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+      return date.toISOString().slice(0, 16);
+    };
+    const setField = (name: string, value: string) =>
+      page.$eval(`input[name=${name}]`, (input, v) => ((input as HTMLInputElement).value = v), value);
+    await setField('since', local(Date.now() - 30 * 60_000));
+    await setField('until', local(Date.now() + 30 * 60_000));
+    await clickButton(page, 'Filter');
+    expect(page.url()).toMatch(/since=\d{4}-\d\d-\d\dT[^&]*Z/);
+    expect(await rowsNow()).toHaveLength(1);
+    await setField('since', local(Date.now() + 2 * 60_000));
+    await clickButton(page, 'Filter');
+    expect(await text(page)).toContain('No deliveries match.');
+
+    // Oldest first on request; the choice is kept in the address.
+    await go(page, '#/deliveries?order=asc');
+    const ascending = await page.$$eval('tbody tr td:first-child', (tds) => tds.map((td) => td.textContent ?? ''));
+    expect([...ascending].sort()).toEqual(ascending);
+    expect(await page.$eval('input[name=newestFirst]', (box) => (box as HTMLInputElement).checked)).toBe(false);
+    await page.close();
+  });
+
   it('finds events by type and time, each with its deliveries', async () => {
     const page = await openPortal((await session()).token, 1280, '#/events');
     // Both invoices (and any test event sent by an earlier test).
