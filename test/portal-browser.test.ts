@@ -141,6 +141,11 @@ describe('the tenant portal in a browser', () => {
     expect(await page.evaluate(`getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()`)).toBe('#6d28d9');
     // The token left the address bar.
     expect(page.url()).not.toContain('token=');
+    // Each endpoint's last result, from endpoints.stats.
+    const rows = await page.$$eval('tbody tr', (trs) => trs.map((tr) => tr.innerText));
+    expect(await page.$$eval('thead th', (ths) => ths.map((th) => th.textContent))).toContain('Last result');
+    expect(rows.find((row) => row.includes(`${ok.url}/hooks`))).toMatch(/\b200 · (just now|\d+ min ago)/);
+    expect(rows.find((row) => row.includes(`${failing.url}/hooks`))).toMatch(/\b500 · (just now|\d+ min ago)/);
     await screenshot(page, 'endpoints');
 
     // Another tenant's endpoint, by its id in the address: not found, nothing of it shown.
@@ -185,6 +190,27 @@ describe('the tenant portal in a browser', () => {
     await clickButton(page, 'Add endpoint');
     expect(await page.$eval('#status', (e) => e.className)).toContain('error');
     expect((await app.client(tenantKey).endpoints.list.query()).items).toHaveLength(3);
+    await page.close();
+  });
+
+  it("shows an endpoint's 24-hour success chart with a text alternative, and 'No attempts yet' for a new one", async () => {
+    const endpoints = (await app.client(tenantKey).endpoints.list.query()).items;
+    const byUrl = (url: string) => endpoints.find((e) => e.url === url)!;
+    const page = await openPortal((await session()).token, 1280, '#/endpoints');
+    const fresh = await page.$$eval('tbody tr', (trs) => trs.map((tr) => tr.innerText));
+    expect(fresh.find((row) => row.includes(`${ok.url}/new-hooks`))).toContain('No attempts yet');
+
+    await go(page, `#/endpoints/${byUrl(`${failing.url}/hooks`).id}`);
+    const failingAttempts = (await app.client(tenantKey).deliveries.list.query({ endpointId: byUrl(`${failing.url}/hooks`).id })).items[0]!.attemptCount;
+    const label = (p: Page) => p.evaluate(`document.getElementById(document.querySelector('svg[role=img]').getAttribute('aria-labelledby')).textContent`);
+    expect(await label(page)).toContain(`0 of ${failingAttempts} ${failingAttempts === 1 ? 'attempt' : 'attempts'} succeeded in the last 24 h.`);
+    expect(await page.$$eval('rect.bar-bad', (bars) => bars.filter((bar) => Number(bar.getAttribute('height')) > 0).length)).toBe(1);
+    expect(await page.$$eval('rect.bar-ok', (bars) => bars.filter((bar) => Number(bar.getAttribute('height')) > 0).length)).toBe(0);
+
+    await go(page, `#/endpoints/${byUrl(`${ok.url}/hooks`).id}`);
+    expect(await label(page)).toContain('1 of 1 attempt succeeded in the last 24 h.');
+    expect(await page.$$eval('rect.bar-ok', (bars) => bars.filter((bar) => Number(bar.getAttribute('height')) > 0).length)).toBe(1);
+    await screenshot(page, 'endpoint');
     await page.close();
   });
 
@@ -261,7 +287,7 @@ describe('the tenant portal in a browser', () => {
       return date.toISOString().slice(0, 16);
     };
     const setField = (name: string, value: string) =>
-      page.$eval(`input[name=${name}]`, (input, v) => ((input as HTMLInputElement).value = v), value);
+      page.$eval(`input[name=${name}]`, (input, v) => ((input as unknown as { value: string }).value = v), value);
     await setField('since', local(Date.now() - 30 * 60_000));
     await setField('until', local(Date.now() + 30 * 60_000));
     await clickButton(page, 'Filter');
@@ -275,7 +301,7 @@ describe('the tenant portal in a browser', () => {
     await go(page, '#/deliveries?order=asc');
     const ascending = await page.$$eval('tbody tr td:first-child', (tds) => tds.map((td) => td.textContent ?? ''));
     expect([...ascending].sort()).toEqual(ascending);
-    expect(await page.$eval('input[name=newestFirst]', (box) => (box as HTMLInputElement).checked)).toBe(false);
+    expect(await page.$eval('input[name=newestFirst]', (box) => (box as unknown as { checked: boolean }).checked)).toBe(false);
     await page.close();
   });
 
