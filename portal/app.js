@@ -585,7 +585,7 @@ async function deliveriesPage(params) {
       'tr',
       {},
       h('td', { class: 'mono' }, h('a', { href: `#/deliveries/${delivery.id}` }, delivery.id)),
-      h('td', { class: 'mono' }, delivery.type),
+      h('td', { class: 'mono whole' }, delivery.type),
       h('td', {}, deliveryState(delivery.status)),
       h('td', { class: 'url optional' }, delivery.endpointId ? (urlOf.get(delivery.endpointId) ?? delivery.endpointId) : 'one-off URL'),
       h('td', {}, String(delivery.attemptCount)),
