@@ -13,11 +13,11 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { createContext } from '../context.js';
 import type { AppDeps } from '../deps.js';
-import { RateLimitedError } from '../errors.js';
 import { appRouter } from '../router.js';
 import { hooklineVersion } from '../routers/health.js';
 import type { AuthFailureThrottle } from '../security/auth-failures.js';
 import { maxBatchRequestBodyBytes, maxRequestBodyBytes, requestBodyTooLargeMessage } from './request-limits.js';
+import { retryAfterMeta } from './retry-after.js';
 
 export const REST_BASE_PATH = '/api/v1';
 export const OPENAPI_DOCUMENT_PATH = `${REST_BASE_PATH}/openapi.json`;
@@ -102,10 +102,7 @@ export function createRestHandler(
           { authorization: req.headers.authorization, source: req.socket.remoteAddress, path: `${req.method} ${REST_BASE_PATH}${req.url}` },
           authFailures,
         ),
-      responseMeta: ({ errors }) => {
-        const retryAfter = Math.max(0, ...errors.map((e) => (e.cause instanceof RateLimitedError ? e.cause.retryAfterSeconds : 0)));
-        return retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {};
-      },
+      responseMeta: retryAfterMeta,
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'REST request failed');
       },

@@ -3,12 +3,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { appliedMigrationCount, expectedMigrationCount } from '../../db/migrate.js';
 import { createContext } from '../context.js';
-import { RateLimitedError } from '../errors.js';
 import type { AppDeps } from '../deps.js';
 import { appRouter } from '../router.js';
 import { createPortalHandler, isPortalPath } from '../portal/static.js';
 import { createAuthFailureThrottle } from '../security/auth-failures.js';
 import { apiReferenceRoutes } from './api-reference.js';
+import { retryAfterMeta } from './retry-after.js';
 import { createRestHandler, isRestPath } from './rest.js';
 import { createNodeTrpcHandler } from './trpc-handler.js';
 import { answerClientError, maxBatchRequestBodyBytes, maxRequestBodyBytes } from './request-limits.js';
@@ -40,11 +40,7 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
         { authorization: req.headers.authorization, source: req.socket.remoteAddress, path: info.calls.map((c) => c.path).join(',') },
         authFailures,
       ),
-    // A rate-limited call says when to try again.
-    responseMeta: ({ errors }) => {
-      const retryAfter = Math.max(0, ...errors.map((e) => (e.cause instanceof RateLimitedError ? e.cause.retryAfterSeconds : 0)));
-      return retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {};
-    },
+    responseMeta: retryAfterMeta,
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
     },
