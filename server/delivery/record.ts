@@ -32,7 +32,7 @@ export interface AttemptRecorderOptions {
 }
 
 /** The attempt as the record statement writes it; its endpoint's health as endpoints/health.ts judges it. */
-function toWrite({ delivery, attempt, sent, outcome }: AttemptToRecord): AttemptWrite {
+export function toAttemptWrite({ delivery, attempt, sent, outcome }: AttemptToRecord): AttemptWrite {
   const result = sent?.result;
   return {
     deliveryId: delivery.id,
@@ -62,7 +62,7 @@ export function createAttemptRecorder(deps: AppDeps, options: AttemptRecorderOpt
   return createBatcher<AttemptToRecord, void>(
     // A deadlock or one attempt's bad data fails only that attempt (its job is then retried).
     writeAloneOnItemFailure(async (attempts) => {
-      const writes = attempts.map(toWrite);
+      const writes = attempts.map(toAttemptWrite);
       // HOOKLINE_DISABLE_AFTER=0 turns automatic disabling off.
       const rules = endpointHealthRules(deps.config.disableAfterMs);
       await recordAttempts(deps.sql, { attempts: writes, rules, jobMaxAttempts: deliverJobMaxAttempts });
