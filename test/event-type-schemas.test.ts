@@ -109,6 +109,13 @@ describe('events.send', () => {
     expect(error.message).toContain('not registered');
   });
 
+  it('an archived type with a schema is refused as archived, not judged by its schema', async () => {
+    await app.admin.eventTypes.upsert.mutate({ name: 'schema.archived', schema: { type: 'object', required: ['x'] } });
+    await app.admin.eventTypes.archive.mutate({ name: 'schema.archived' });
+    const error = await errorOf(app.admin.events.send.mutate({ tenantId, type: 'schema.archived', payload: {} }));
+    expect(error.message).toContain('archived');
+  });
+
   it('a changed schema holds from the next send; clearing it accepts anything again', async () => {
     await app.admin.eventTypes.upsert.mutate({ name: 'schema.changing', schema: { type: 'object', required: ['a'] } });
     await app.admin.events.send.mutate({ tenantId, type: 'schema.changing', payload: { a: 1 } });

@@ -44,7 +44,7 @@ export function createPayloadChecker(deps: Pick<AppDeps, 'sql' | 'logger'>): Pay
                case when md5(et.schema::text) is distinct from k.known then et.schema end as schema
           from json_to_recordset(${JSON.stringify(items)}::json) as k(name text, known text)
           join event_types et on et.name = k.name
-         where et.schema is not null`;
+         where et.schema is not null and et.archived_at is null`;
       const byName = new Map(rows.map((row) => [row.name, row]));
       return items.map((item) => {
         const row = byName.get(item.name);
@@ -73,7 +73,7 @@ export function createPayloadChecker(deps: Pick<AppDeps, 'sql' | 'logger'>): Pay
 
   return async (type, payload) => {
     const current = await lookup({ name: type, known: compiled.get(type)?.hash ?? null });
-    if (!current) return; // no schema, or not in the catalog (the fan-out statement says which)
+    if (!current) return; // no schema, or not in the catalog or archived (the fan-out statement refuses those)
     let check = checkFor(type, current);
     if (check === null && current.schema === null && compiled.get(type)?.hash !== current.hash) {
       // Rare race (see checkFor): fetch the schema itself.
