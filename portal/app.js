@@ -305,7 +305,8 @@ async function endpointForm(endpoint) {
   for (const [name, value] of Object.entries(endpoint?.headers ?? {})) addHeaderRow(name, value);
   const signingChoice = (value, label, hint) =>
     h('label', {}, h('input', { type: 'radio', name: 'signing', value, checked: value === 'hmac' }), label, h('span', { class: 'hint' }, ` — ${hint}`));
-  const signing = endpoint
+  // Offered when adding only, and only where the deployment's scheme allows it (/portal/session says).
+  const signing = endpoint || !session.signings?.includes('ed25519')
     ? null
     : h(
         'fieldset',
