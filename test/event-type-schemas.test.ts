@@ -116,6 +116,13 @@ describe('events.send', () => {
     expect(error.message).toContain('archived');
   });
 
+  it('a schema stored before schemas were enforced that does not compile is not enforced (and sends still work)', async () => {
+    // Written past upsert's check, as a release before this one could have stored it.
+    await app.database.sql`insert into event_types (name, schema) values ('schema.legacy', ${JSON.stringify({ type: 'strnig' })}::jsonb)`;
+    const { event } = await app.admin.events.send.mutate({ tenantId, type: 'schema.legacy', payload: { any: 'thing' } });
+    expect(event.type).toBe('schema.legacy');
+  });
+
   it('a changed schema holds from the next send; clearing it accepts anything again', async () => {
     await app.admin.eventTypes.upsert.mutate({ name: 'schema.changing', schema: { type: 'object', required: ['a'] } });
     await app.admin.events.send.mutate({ tenantId, type: 'schema.changing', payload: { a: 1 } });
