@@ -1,7 +1,9 @@
 // Endpoints: a tenant's receiver URLs, each with an event-type filter, custom headers and its own
 // signing secret. Registration judges the URL by the SSRF rules but never contacts it. Secrets are
 // returned only by create and rotateSecret and are stored sealed (server/security/secret-box.ts);
-// custom header values are stored sealed too and shown masked (./header-secrets.ts).
+// an Ed25519 endpoint's sealed secret is its private key, and what create, rotateSecret and get
+// show is its public key. Custom header values are stored sealed too and shown masked
+// (./header-secrets.ts).
 // Every function takes `tenantId` and every query filters on it: another tenant's endpoint is
 // indistinguishable from a missing one.
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
