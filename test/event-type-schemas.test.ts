@@ -149,6 +149,14 @@ describe('events.sendBatch', () => {
     expect(failed.error.code).toBe('BAD_REQUEST');
     expect(failed.error.message).toContain('payload/amount must be >= 0');
   });
+
+  it('many items of one type at once (their lookups share one query): each judged on its own', async () => {
+    await app.admin.eventTypes.upsert.mutate({ name: 'schema.many', schema: { type: 'object', properties: { i: { type: 'integer', multipleOf: 3 } } } });
+    const { results } = await app.admin.events.sendBatch.mutate({
+      events: Array.from({ length: 60 }, (_, i) => ({ tenantId, type: 'schema.many', payload: { i } })),
+    });
+    expect(results.map((r) => r.ok)).toEqual(Array.from({ length: 60 }, (_, i) => i % 3 === 0));
+  });
 });
 
 describe('several API processes', () => {

@@ -39,10 +39,18 @@ export function createPayloadChecker(deps: Pick<AppDeps, 'sql' | 'logger'>): Pay
 
   const lookup = createBatcher<Lookup, LookupResult>(
     async (items) => {
+      // One row per type: concurrent sends of one type (the usual case) ask once, and a large
+      // schema not yet compiled here is read once, not once per send.
+      const byType = new Map<string, Lookup>();
+      for (const item of items) {
+        const seen = byType.get(item.name);
+        if (!seen) byType.set(item.name, { name: item.name, known: item.known });
+        else if (seen.known !== item.known) seen.known = null; // they know different hashes: send the schema
+      }
       const rows = await deps.sql<Array<{ name: string; hash: string; schema: Record<string, unknown> | null }>>`
         select k.name, md5(et.schema::text) as hash,
                case when md5(et.schema::text) is distinct from k.known then et.schema end as schema
-          from json_to_recordset(${JSON.stringify(items)}::json) as k(name text, known text)
+          from json_to_recordset(${JSON.stringify([...byType.values()])}::json) as k(name text, known text)
           join event_types et on et.name = k.name
          where et.schema is not null and et.archived_at is null`;
       const byName = new Map(rows.map((row) => [row.name, row]));
