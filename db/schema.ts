@@ -76,9 +76,14 @@ export const endpoints = pgTable(
     disabled: boolean('disabled').notNull().default(false),
     disabledReason: text('disabled_reason'),
     disabledAt: at('disabled_at'),
+    // Sealed: a `whsec_` HMAC secret, or for `signing = 'ed25519'` the `whsk_` private key.
     secret: text('secret').notNull(),
     previousSecret: text('previous_secret'),
     previousSecretExpiresAt: at('previous_secret_expires_at'),
+    // How deliveries are signed, fixed at creation: 'hmac' (`v1,` or the hex schemes) or 'ed25519'
+    // (`v1a,`); for 'ed25519', `public_key` is the current key's `whpk_` form (public, not sealed).
+    signing: text('signing').$type<'hmac' | 'ed25519'>().notNull().default('hmac'),
+    publicKey: text('public_key'),
     // Health: failures since the last success decide automatic disabling.
     lastSuccessAt: at('last_success_at'),
     firstFailureAt: at('first_failure_at'),

@@ -282,7 +282,7 @@ function pager(nextCursor, nextHref, firstHref) {
   );
 }
 
-/** The add/edit form: URL, description, event types from the catalog, custom headers. */
+/** The add/edit form: URL, description, event types from the catalog, custom headers; the signing when adding (fixed after). */
 async function endpointForm(endpoint) {
   const catalog = await query('eventTypes.list', {});
   const chosen = new Set(endpoint?.eventTypes ?? []);
@@ -303,6 +303,19 @@ async function endpointForm(endpoint) {
     headerRows.append(row);
   };
   for (const [name, value] of Object.entries(endpoint?.headers ?? {})) addHeaderRow(name, value);
+  const signingChoice = (value, label, hint) =>
+    h('label', {}, h('input', { type: 'radio', name: 'signing', value, checked: value === 'hmac' }), label, h('span', { class: 'hint' }, ` — ${hint}`));
+  // Offered when adding only, and only where the deployment's scheme allows it (/portal/session says).
+  const signing = endpoint || !session.signings?.includes('ed25519')
+    ? null
+    : h(
+        'fieldset',
+        {},
+        h('legend', {}, 'Signing'),
+        signingChoice('hmac', 'Shared secret (HMAC)', 'the usual: your receiver keeps a secret'),
+        signingChoice('ed25519', 'Public key (Ed25519)', 'your receiver verifies with a public key, which it need not keep secret'),
+        h('p', { class: 'hint' }, 'Fixed once the endpoint is added.'),
+      );
   const form = h(
     'form',
     { class: 'stack', novalidate: true },
@@ -323,6 +336,7 @@ async function endpointForm(endpoint) {
       headerRows,
       h('button', { type: 'button', onclick: () => addHeaderRow() }, 'Add header'),
     ),
+    signing,
   );
   const read = () => {
     const headers = {};
@@ -335,6 +349,7 @@ async function endpointForm(endpoint) {
       description: description.value.trim() || null,
       eventTypes: typeBoxes.map((label) => label.querySelector('input')).filter((box) => box.checked).map((box) => box.value),
       headers,
+      ...(signing && { signing: signing.querySelector('input[name="signing"]:checked')?.value ?? 'hmac' }),
     };
   };
   return { form, read };
@@ -355,7 +370,7 @@ async function newEndpointPage() {
       say('Endpoint added.');
       show(
         h('h1', {}, 'Endpoint added'),
-        secretPanel(created.secret, 'Its signing secret'),
+        created.endpoint.signing === 'ed25519' ? publicKeyPanel(created.secret, 'Its public key') : secretPanel(created.secret, 'Its signing secret'),
         h('div', { class: 'actions' }, h('a', { class: 'button primary', href: `#/endpoints/${created.endpoint.id}` }, 'Open the endpoint'), h('a', { href: '#/endpoints' }, 'All endpoints')),
       );
     } catch (error) {
@@ -378,6 +393,17 @@ function secretPanel(secret, title) {
   );
 }
 
+/** An Ed25519 endpoint's public key: not secret, and shown on the endpoint's page too. */
+function publicKeyPanel(publicKey, title) {
+  return h(
+    'section',
+    { class: 'secret', 'aria-label': title },
+    h('h2', {}, title),
+    h('p', {}, 'Use it to verify the v1a signature of each webhook. It is not secret; the endpoint page shows it too.'),
+    h('p', { class: 'mono', 'data-public-key': '' }, publicKey),
+  );
+}
+
 async function endpointPage(endpointId) {
   const [endpoint, stats] = await Promise.all([
     query('endpoints.get', { endpointId }),
@@ -395,6 +421,9 @@ async function endpointPage(endpointId) {
       h('dd', {}, stateOf(endpoint)),
       h('dt', {}, 'Event types'),
       h('dd', {}, endpoint.eventTypes.length ? endpoint.eventTypes.join(', ') : 'All event types'),
+      h('dt', {}, 'Signing'),
+      h('dd', {}, endpoint.signing === 'ed25519' ? 'Public key (Ed25519)' : 'Shared secret (HMAC)'),
+      endpoint.publicKey ? [h('dt', {}, 'Public key'), h('dd', { class: 'mono', 'data-public-key': '' }, endpoint.publicKey)] : null,
       h('dt', {}, 'Created'),
       h('dd', {}, when(endpoint.createdAt)),
       h('dt', {}, 'Last result'),
@@ -420,7 +449,9 @@ async function endpointPage(endpointId) {
         }),
         actionButton('Rotate secret', async () => {
           const rotated = await mutate('endpoints.rotateSecret', { endpointId });
-          extra.replaceChildren(secretPanel(rotated.secret, 'The new signing secret'));
+          extra.replaceChildren(
+            endpoint.signing === 'ed25519' ? publicKeyPanel(rotated.secret, 'The new public key') : secretPanel(rotated.secret, 'The new signing secret'),
+          );
           say('Secret rotated; the old one keeps working for a grace period.');
         }),
         actionButton('Delete…', async () => extra.replaceChildren(deleteConfirmation(endpoint)), { class: 'danger' }),

@@ -375,6 +375,17 @@ describe('event types, endpoints, events', () => {
       'hookline: --data must be a JSON object',
     );
 
+    // --signing ed25519: the secret is the public key, shown by get too (in both output forms).
+    const asymmetric = await json(['admin', 'endpoints', 'create', 'http://127.0.0.1:65000/ed', '--tenant', tenant.id, '--signing', 'ed25519']);
+    expect(asymmetric.secret).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    expect(asymmetric.endpoint).toMatchObject({ signing: 'ed25519', publicKey: asymmetric.secret });
+    const shown = await hookline(['admin', 'endpoints', 'get', asymmetric.endpoint.id, '--tenant', tenant.id]);
+    expect(shown.stdout).toContain(`ed25519, public key ${asymmetric.secret}`);
+    const refused = await hookline(['admin', 'endpoints', 'create', 'http://127.0.0.1:65000/x', '--tenant', tenant.id, '--signing', 'rsa']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("option '--signing <kind>' argument 'rsa' is invalid. Allowed choices are hmac, ed25519.");
+    await json(['admin', 'endpoints', 'delete', asymmetric.endpoint.id, '--tenant', tenant.id]);
+
     expect(await json(['admin', 'endpoints', 'delete', endpointId, '--tenant', tenant.id])).toEqual({ deleted: true });
     expect(await failure(['admin', 'endpoints', 'get', endpointId, '--tenant', tenant.id])).toMatch(/^hookline: NOT_FOUND: /);
     const noTenant = await hookline(['admin', 'endpoints', 'list']);

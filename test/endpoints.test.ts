@@ -44,6 +44,8 @@ const endpointKeys = [
   'headers',
   'id',
   'metadata',
+  'publicKey',
+  'signing',
   'tenantId',
   'updatedAt',
   'url',

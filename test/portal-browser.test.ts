@@ -193,6 +193,34 @@ describe('the tenant portal in a browser', () => {
     await page.close();
   });
 
+  it('adds an Ed25519 endpoint: shows its public key, on its page too, and a rotation shows the new one', async () => {
+    const page = await openPortal((await session()).token);
+    await clickButton(page, 'Add endpoint');
+    await page.type('input[name=url]', `${ok.url}/ed25519`);
+    await page.click('input[name=eventTypes][value="invoice.overdue"]');
+    await page.click('input[name=signing][value="ed25519"]');
+    await clickButton(page, 'Add endpoint');
+    await page.waitForSelector('[data-public-key]');
+    const publicKey = await page.$eval('[data-public-key]', (e) => e.textContent);
+    expect(publicKey).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    const created = (await app.client(tenantKey).endpoints.list.query()).items.find((e) => e.url === `${ok.url}/ed25519`)!;
+    expect(created).toMatchObject({ signing: 'ed25519', publicKey });
+
+    await clickButton(page, 'Open the endpoint');
+    expect(await text(page)).toContain('Public key (Ed25519)');
+    expect(await page.$eval('[data-public-key]', (e) => e.textContent)).toBe(publicKey);
+    // The edit form has no signing choice: it is fixed at creation.
+    expect(await page.$$('input[name=signing]')).toHaveLength(0);
+    await clickButton(page, 'Rotate secret');
+    const rotated = await page.$$eval('[data-public-key]', (all) => all.map((e) => e.textContent));
+    const { publicKey: current } = await app.client(tenantKey).endpoints.get.query({ endpointId: created.id });
+    expect(current).not.toBe(publicKey);
+    expect(rotated).toContain(current);
+    await page.close();
+    // Gone again, so the tests below see the endpoints they expect.
+    await app.client(tenantKey).endpoints.delete.mutate({ endpointId: created.id });
+  });
+
   it("shows an endpoint's 24-hour success chart with a text alternative, and 'No attempts yet' for a new one", async () => {
     const endpoints = (await app.client(tenantKey).endpoints.list.query()).items;
     const byUrl = (url: string) => endpoints.find((e) => e.url === url)!;

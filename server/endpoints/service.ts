@@ -1,14 +1,16 @@
 // Endpoints: a tenant's receiver URLs, each with an event-type filter, custom headers and its own
 // signing secret. Registration judges the URL by the SSRF rules but never contacts it. Secrets are
 // returned only by create and rotateSecret and are stored sealed (server/security/secret-box.ts);
-// custom header values are stored sealed too and shown masked (./header-secrets.ts).
+// an Ed25519 endpoint's sealed secret is its private key, and what create, rotateSecret and get
+// show is its public key. Custom header values are stored sealed too and shown masked
+// (./header-secrets.ts).
 // Every function takes `tenantId` and every query filters on it: another tenant's endpoint is
 // indistinguishable from a missing one.
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import { endpoints, tenants } from '../../db/schema.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
-import { generateSecret } from '../../shared/signing.js';
+import { generateEd25519Keys, generateSecret } from '../../shared/signing.js';
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
@@ -36,9 +38,15 @@ export interface Endpoint {
   disabled: boolean;
   disabledReason: string | null;
   disabledAt: string | null;
+  /** How deliveries are signed, fixed at creation. */
+  signing: EndpointSigning;
+  /** For 'ed25519': the current public key (`whpk_…`) receivers verify with; null for 'hmac'. */
+  publicKey: string | null;
   createdAt: string;
   updatedAt: string;
 }
+
+export type EndpointSigning = 'hmac' | 'ed25519';
 
 // The secret columns are deliberately absent: nothing selected here can leak one.
 const endpointColumns = {
@@ -52,6 +60,9 @@ const endpointColumns = {
   disabled: endpoints.disabled,
   disabledReason: endpoints.disabledReason,
   disabledAt: endpoints.disabledAt,
+  signing: endpoints.signing,
+  // Public: the `whpk_` key of an Ed25519 endpoint (its private key is in the sealed `secret`).
+  publicKey: endpoints.publicKey,
   createdAt: endpoints.createdAt,
   updatedAt: endpoints.updatedAt,
 };
@@ -74,6 +85,8 @@ function present(deps: AppDeps, row: EndpointRow): Endpoint {
     disabled: row.disabled,
     disabledReason: row.disabledReason,
     disabledAt: row.disabledAt?.toISOString() ?? null,
+    signing: row.signing,
+    publicKey: row.publicKey,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -95,6 +108,32 @@ export type EndpointPatch = Partial<EndpointInput>;
 export interface NewEndpointInput extends EndpointInput {
   /** An existing `whsec_` secret to keep (checked by the API schema); generated when absent. */
   secret?: string | undefined;
+  /** Default 'hmac'. 'ed25519' needs the standard scheme and a generated key. */
+  signing?: EndpointSigning | undefined;
+}
+
+/**
+ * The endpoint's keys for its signing: what is stored sealed (the HMAC secret or the `whsk_`
+ * private key), the public key (Ed25519 only), and what the caller is shown (the HMAC secret or
+ * the `whpk_` public key).
+ */
+function newKeys(signing: EndpointSigning): { sealedSecret: string; publicKey: string | null; shown: string } {
+  if (signing === 'ed25519') {
+    const { secretKey, publicKey } = generateEd25519Keys();
+    return { sealedSecret: secretKey, publicKey, shown: publicKey };
+  }
+  const secret = generateSecret();
+  return { sealedSecret: secret, publicKey: null, shown: secret };
+}
+
+/** Why this signing cannot be used for a new endpoint here, or null. */
+function signingProblem(deps: AppDeps, input: NewEndpointInput): string | null {
+  if (input.signing !== 'ed25519') return null;
+  if (deps.config.signatureScheme !== 'standard') {
+    return `signing "ed25519" needs the standard signature scheme (Standard Webhooks v1a); this deployment signs with "${deps.config.signatureScheme}" (HOOKLINE_SIGNATURE_SCHEME)`;
+  }
+  if (input.secret !== undefined) return 'secret: an Ed25519 endpoint gets a generated key pair; an existing secret can be kept only with signing "hmac"';
+  return null;
 }
 
 /** The canonical form of an acceptable URL; InvalidInputError with the rule's reason otherwise. */
@@ -139,7 +178,10 @@ export async function createEndpoint(
   const url = checkUrl(deps, input.url);
   const headers = checkHeaders(deps, input.headers ?? {});
   const eventTypes = await checkEventTypeFilter(deps, input.eventTypes ?? []);
-  const secret = input.secret ?? generateSecret();
+  const problem = signingProblem(deps, input);
+  if (problem) throw new InvalidInputError(problem);
+  const signing = input.signing ?? 'hmac';
+  const keys = input.secret !== undefined ? { sealedSecret: input.secret, publicKey: null, shown: input.secret } : newKeys(signing);
   const max = deps.config.maxEndpointsPerTenant;
   const row = await deps.db.transaction(async (tx) => {
     // The tenant row lock serialises concurrent creations for one tenant, so count + insert
@@ -162,14 +204,16 @@ export async function createEndpoint(
         disabled: input.disabled ?? false,
         disabledReason: input.disabled ? MANUAL_DISABLE_REASON : null,
         disabledAt: input.disabled ? now : null,
-        secret: deps.secretBox.seal(secret),
+        secret: deps.secretBox.seal(keys.sealedSecret),
+        signing,
+        publicKey: keys.publicKey,
         createdAt: now,
         updatedAt: now,
       })
       .returning(endpointColumns);
     return inserted!;
   });
-  return { endpoint: present(deps, row), secret };
+  return { endpoint: present(deps, row), secret: keys.shown };
 }
 
 export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
@@ -292,9 +336,10 @@ export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId
 }
 
 /**
- * A new signing secret. The current one stays valid (the delivery engine signs with both) for
- * `graceSeconds`; 0 drops it at once. One statement, so concurrent rotations cannot lose a secret
- * that was handed out.
+ * A new signing secret (for an Ed25519 endpoint, a new key pair; the answer is its public key).
+ * The current one stays valid (the delivery engine signs with both) for `graceSeconds`; 0 drops it
+ * at once. One statement, so concurrent rotations cannot lose a secret that was handed out; the
+ * signing read first never changes (it is fixed at creation).
  */
 export async function rotateEndpointSecret(
   deps: AppDeps,
@@ -302,18 +347,22 @@ export async function rotateEndpointSecret(
   endpointId: string,
   graceSeconds: number,
 ): Promise<{ secret: string }> {
-  const secret = generateSecret();
+  const byId = and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId));
+  const [current] = await deps.db.select({ signing: endpoints.signing }).from(endpoints).where(byId);
+  if (!current) throw notFound();
+  const keys = newKeys(current.signing);
   const keepPrevious = graceSeconds > 0;
   const updated = await deps.db
     .update(endpoints)
     .set({
-      secret: deps.secretBox.seal(secret),
+      secret: deps.secretBox.seal(keys.sealedSecret),
+      publicKey: keys.publicKey,
       previousSecret: keepPrevious ? sql`${endpoints.secret}` : null,
       previousSecretExpiresAt: keepPrevious ? new Date(Date.now() + graceSeconds * 1000) : null,
       updatedAt: sql`now()`,
     })
-    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+    .where(byId)
     .returning({ id: endpoints.id });
   if (updated.length === 0) throw notFound();
-  return { secret };
+  return { secret: keys.shown };
 }

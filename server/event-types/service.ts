@@ -5,6 +5,7 @@ import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { eventTypes } from '../../db/schema.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { compilePayloadSchema } from './payload-schema.js';
 
 /** Names under this prefix are hookline's own (e.g. `hookline.test`) and cannot be registered. */
 export const RESERVED_EVENT_TYPE_PREFIX = 'hookline.';
@@ -74,6 +75,9 @@ function schemaProblem(schema: Record<string, unknown>): string | null {
     return false;
   };
   if (hasNul(schema)) return 'schema must not contain NUL characters';
+  // Enforced at send (./payload-check.ts), so it must compile now.
+  const compiled = compilePayloadSchema(schema);
+  if ('error' in compiled) return `schema is not valid JSON Schema: ${compiled.error}`;
   return null;
 }
 

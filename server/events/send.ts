@@ -10,6 +10,7 @@ import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { payloadChecker } from '../event-types/payload-check.js';
 import { presentDelivery, presentEvent, type Delivery, type Event } from './present.js';
 
 export interface SendEventInput {
@@ -47,6 +48,8 @@ export async function sendEvent(
     if (!verdict.ok) throw new InvalidInputError(`url: ${refusalMessage(verdict)}`);
     url = verdict.url.href;
   }
+  // Before the fan-out statement: a payload that breaks its type's schema writes nothing.
+  await payloadChecker(deps)(input.type, input.payload);
   return createEventWithDeliveries(deps, tenantId, {
     type: input.type,
     body,

@@ -109,5 +109,7 @@ async function answerSession(
     readOnly: session.readOnly,
     expiresAt: session.expiresAt.toISOString(),
     theme: { ...theme, ...session.theme },
+    // The endpoint form offers Ed25519 only where endpoints.create accepts it.
+    signings: deps.config.signatureScheme === 'standard' ? ['hmac', 'ed25519'] : ['hmac'],
   });
 }

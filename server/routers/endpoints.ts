@@ -52,6 +52,8 @@ export const endpointsRouter = router({
         metadata: metadataSchema.optional(),
         /** An existing secret to keep (moving endpoints from another provider); generated when absent. */
         secret: existingSecretSchema.optional(),
+        /** How deliveries are signed, fixed at creation; `ed25519` (standard scheme only): the secret is a `whpk_` public key. */
+        signing: z.enum(['hmac', 'ed25519']).optional(),
       }),
     )
     .output(createdEndpointSchema)

@@ -18,12 +18,19 @@ export const endpointSchema = z
     disabled: z.boolean(),
     disabledReason: z.string().nullable(),
     disabledAt: timestamp.nullable(),
+    /** How deliveries are signed, fixed at creation: `hmac` (default) or `ed25519` (Standard Webhooks `v1a`). */
+    signing: z.enum(['hmac', 'ed25519']),
+    /** For `ed25519`: the current public key (`whpk_…`), the endpoint's secret for receivers; null for `hmac`. */
+    publicKey: z.string().nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
   .meta({ id: 'Endpoint' });
 
-/** `endpoints.create`: the signing secret (`whsec_…`) is shown here and by rotateSecret only. */
+/**
+ * `endpoints.create`: the signing secret (`whsec_…`) is shown here and by rotateSecret only; for an
+ * `ed25519` endpoint it is the public key (`whpk_…`), which `get` shows too.
+ */
 export const createdEndpointSchema = z.object({ endpoint: endpointSchema, secret: z.string() }).meta({ id: 'CreatedEndpoint' });
 export const endpointPageSchema = pageOf(endpointSchema).meta({ id: 'EndpointPage' });
 export const endpointSecretSchema = z.object({ secret: z.string() }).meta({ id: 'EndpointSecret' });

@@ -25,6 +25,7 @@ function endpointFields(endpoint: Endpoint): string {
     ['event types', formatList(endpoint.eventTypes, 'all')],
     ['headers', formatRecord(endpoint.headers)],
     ['metadata', formatRecord(endpoint.metadata)],
+    ['signing', endpoint.signing === 'ed25519' ? `ed25519, public key ${endpoint.publicKey ?? ''}` : endpoint.signing],
     ['disabled', endpoint.disabled ? `${endpoint.disabledAt ?? 'yes'} ${endpoint.disabledReason ?? ''}` : 'no'],
     ['created', endpoint.createdAt],
   ]);
@@ -104,6 +105,11 @@ export function registerEndpointsCommands(admin: Command): void {
     .option('--event-type <name>', 'subscribe to this type (repeatable; `video.*` for a prefix; none = every type)', collect)
     .option('--header <header>', 'send this header with every delivery, "Name: value" (repeatable)', parseHeader)
     .option('--disabled', 'create it disabled')
+    .addOption(
+      new Option('--signing <kind>', 'how deliveries are signed, fixed at creation (ed25519: standard scheme only; the secret is then a whpk_ public key)')
+        .choices(['hmac', 'ed25519'])
+        .default('hmac'),
+    )
     .action(
       adminAction<{
         tenant: string;
@@ -111,6 +117,7 @@ export function registerEndpointsCommands(admin: Command): void {
         eventType?: string[];
         header?: Record<string, string>;
         disabled?: boolean;
+        signing: 'hmac' | 'ed25519';
       }>(async ({ client, print }, [url], options) => {
         const created = await client.endpoints.create.mutate({
           tenantId: options.tenant,
@@ -119,15 +126,18 @@ export function registerEndpointsCommands(admin: Command): void {
           ...(options.eventType !== undefined && { eventTypes: options.eventType }),
           ...(options.header !== undefined && { headers: options.header }),
           ...(options.disabled === true && { disabled: true }),
+          ...(options.signing === 'ed25519' && { signing: 'ed25519' as const }),
         });
         print(created, ({ endpoint, secret }) =>
-          [
-            endpointFields(endpoint),
-            '',
-            formatFields([['signing secret', secret]]),
-            '',
-            'Give the signing secret to the receiver now: it is not shown again.',
-          ].join('\n'),
+          endpoint.signing === 'ed25519'
+            ? [endpointFields(endpoint), '', 'The receiver verifies v1a signatures with the public key above.'].join('\n')
+            : [
+                endpointFields(endpoint),
+                '',
+                formatFields([['signing secret', secret]]),
+                '',
+                'Give the signing secret to the receiver now: it is not shown again.',
+              ].join('\n'),
         );
       }),
     );
@@ -230,7 +240,8 @@ export function registerEndpointsCommands(admin: Command): void {
         });
         print(rotated, ({ secret }) =>
           [
-            formatFields([['signing secret', secret]]),
+            // An Ed25519 endpoint's new secret is its public key (`get` shows it too).
+            formatFields([[secret.startsWith('whpk_') ? 'public key' : 'signing secret', secret]]),
             '',
             options.grace === 0
               ? 'The old secret no longer verifies; give this one to the receiver now: it is not shown again.'
