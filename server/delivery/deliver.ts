@@ -3,8 +3,8 @@
 // A permanent failure is recorded, not thrown; a retry is a new job at the scheduled time.
 import type { Task } from 'graphile-worker';
 import { webhookHeaders } from '../../shared/signing.js';
+import { hooklineVersion } from '../../shared/version.js';
 import type { AppDeps } from '../deps.js';
-import { hooklineVersion } from '../routers/health.js';
 import type { DeliveryFairness, SlotEnd } from './fairness.js';
 import type { PostResult, WebhookHttpClient } from './http.js';
 import { fairnessKeyOf, type DeliverJob } from './jobs.js';
