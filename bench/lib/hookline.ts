@@ -9,7 +9,7 @@ import { createEndpoint } from '../../server/endpoints/service.js';
 import { upsertEventType } from '../../server/event-types/service.js';
 import { startRuntime, type Runtime } from '../../server/runtime.js';
 import { createTenant } from '../../server/tenants/service.js';
-import { startWorker, type Worker } from '../../server/worker/worker.js';
+import type { Worker } from '../../server/worker/worker.js';
 import { now } from './clock.js';
 import type { FreshDatabase } from './environment.js';
 
@@ -78,7 +78,7 @@ export async function startHookline(database: FreshDatabase): Promise<BenchHookl
     apiRuntime,
     async startWorker() {
       const attempts = createAttemptCounter();
-      const worker = await startWorker(workerRuntime.deps, { onAttempt: attempts.record });
+      const worker = await workerRuntime.app.startWorker({ onAttempt: attempts.record });
       let stopped: Promise<void> | undefined;
       const running: RunningWorker = {
         worker,
