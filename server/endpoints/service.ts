@@ -10,7 +10,7 @@ import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
 import { findUnavailableEventTypes } from '../event-types/service.js';
 import {
@@ -21,6 +21,9 @@ import {
   unmaskHeaderValues,
 } from './header-secrets.js';
 import { normalizeCustomHeaders } from './headers.js';
+
+/** The endpoint service's parts: the process' pool (it runs transactions), the URL policy and limits, the secret box. */
+type EndpointDeps = ApiPool & Pick<Shared, 'config' | 'secretBox'>;
 
 /** The reason recorded when an endpoint is disabled through the API (at creation or by update). */
 export const MANUAL_DISABLE_REASON = 'disabled through the API';
@@ -64,7 +67,7 @@ type EndpointRow = Omit<Endpoint, 'disabledAt' | 'createdAt' | 'updatedAt'> & {
   updatedAt: Date;
 };
 
-function present(deps: AppDeps, row: EndpointRow): Endpoint {
+function present(deps: EndpointDeps, row: EndpointRow): Endpoint {
   return {
     id: row.id,
     tenantId: row.tenantId,
@@ -100,7 +103,7 @@ export interface NewEndpointInput extends EndpointInput {
 }
 
 /** The canonical form of an acceptable URL; InvalidInputError with the rule's reason otherwise. */
-function checkUrl(deps: AppDeps, raw: string): string {
+function checkUrl(deps: EndpointDeps, raw: string): string {
   const verdict = judgeUrl(raw, deps.config.urlPolicy);
   if (!verdict.ok) throw new InvalidInputError(`endpoint URL rejected: ${refusalMessage(verdict)}`);
   return verdict.url.href;
@@ -110,7 +113,7 @@ function checkUrl(deps: AppDeps, raw: string): string {
  * The filter as stored: entries checked and de-duplicated in order. Exact names must be in the
  * catalog and not archived; wildcards need only a valid prefix (types may be added later).
  */
-async function checkEventTypeFilter(deps: AppDeps, filters: readonly string[]): Promise<string[]> {
+async function checkEventTypeFilter(deps: EndpointDeps, filters: readonly string[]): Promise<string[]> {
   const unique = [...new Set(filters)];
   const exact: string[] = [];
   for (const entry of unique) {
@@ -134,7 +137,7 @@ function limitMessage(max: number): string {
 
 /** Registers an endpoint. The secret is returned here and by rotateEndpointSecret, never again. */
 export async function createEndpoint(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   input: NewEndpointInput,
 ): Promise<{ endpoint: Endpoint; secret: string }> {
@@ -174,7 +177,7 @@ export async function createEndpoint(
   return { endpoint: present(deps, row), secret };
 }
 
-export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
+export async function getEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
   const [row] = await deps.db
     .select(endpointColumns)
     .from(endpoints)
@@ -185,7 +188,7 @@ export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: s
 
 /** The tenant's endpoints, oldest first; `cursor` is the last id of the previous page. */
 export async function listEndpoints(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   input: { cursor?: string | undefined; limit: number },
 ): Promise<{ items: Endpoint[]; nextCursor: string | null }> {
@@ -207,7 +210,7 @@ export async function listEndpoints(
  * current state changes nothing about it.
  */
 export async function updateEndpoint(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   endpointId: string,
   patch: EndpointPatch,
@@ -235,7 +238,7 @@ export async function updateEndpoint(
 }
 
 /** Custom headers as stored: checked, names lowercased, values sealed. */
-function checkHeaders(deps: AppDeps, headers: Record<string, string>): Record<string, string> {
+function checkHeaders(deps: EndpointDeps, headers: Record<string, string>): Record<string, string> {
   return sealHeaderValues(normalizeCustomHeaders(headers, deps.config.headerPrefix), (plain) => deps.secretBox.seal(plain));
 }
 
@@ -247,8 +250,8 @@ type Checked = Omit<EndpointPatch, 'url' | 'eventTypes' | 'headers'> & {
 };
 
 async function writeUpdate(
-  deps: AppDeps,
-  db: Pick<AppDeps['db'], 'update'>,
+  deps: EndpointDeps,
+  db: Pick<EndpointDeps['db'], 'update'>,
   tenantId: string,
   endpointId: string,
   patch: Checked,
@@ -285,7 +288,7 @@ async function writeUpdate(
 }
 
 /** Deletes the endpoint and, by cascade, its deliveries and their attempts. */
-export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<void> {
+export async function deleteEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<void> {
   const deleted = await deps.db
     .delete(endpoints)
     .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
@@ -299,7 +302,7 @@ export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId
  * that was handed out.
  */
 export async function rotateEndpointSecret(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   endpointId: string,
   graceSeconds: number,

@@ -18,7 +18,7 @@ import { and, asc, desc, eq, exists, getTableColumns, gt, gte, inArray, lt, or, 
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { attempts, deliveries, endpoints, events } from '../../db/schema.js';
 import { idFloor } from '../../shared/ids.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { readWithTimeout, type Reader } from '../limits/read-timeout.js';
 import { presentAttempt, presentDelivery, presentEvent, type Attempt, type Delivery, type Event } from './present.js';
@@ -84,7 +84,7 @@ const byId = (column: AnyPgColumn, order: ListOrder | undefined) => (order === '
  * type name; `cursor` continues after that event id in the list's order.
  */
 export async function listEvents(
-  deps: AppDeps,
+  deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string | undefined,
   input: ListWindow & { type?: string | undefined },
 ): Promise<Page<Event>> {
@@ -108,7 +108,7 @@ export async function listEvents(
 }
 
 /** One event with the status of each of its deliveries (oldest first). */
-export async function getEvent(deps: AppDeps, tenantId: string, eventId: string): Promise<Event & { deliveries: TypedDelivery[] }> {
+export async function getEvent(deps: ApiPool & Pick<Shared, 'config'>, tenantId: string, eventId: string): Promise<Event & { deliveries: TypedDelivery[] }> {
   return readWithTimeout(deps, async (db) => {
     const [row] = await db
       .select()
@@ -144,7 +144,7 @@ async function withTypes(db: Reader, rows: Delivery[]): Promise<TypedDelivery[]>
  * examines at most STATUS_SCAN_ROWS deliveries, in either order (see the header of this file).
  */
 export async function listDeliveries(
-  deps: AppDeps,
+  deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string | undefined,
   input: ListWindow & {
     eventId?: string | undefined;
@@ -227,7 +227,7 @@ export async function listDeliveries(
 
 /** One delivery with its attempts, by attempt number, and its event's type and payload. */
 export async function getDelivery(
-  deps: AppDeps,
+  deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string,
   deliveryId: string,
 ): Promise<TypedDelivery & { payload: Record<string, unknown>; attempts: Attempt[] }> {

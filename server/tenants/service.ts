@@ -33,7 +33,7 @@ function present(row: TenantRow): Tenant {
 }
 
 export async function createTenant(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'secretBox'>,
   input: { name: string; externalId?: string | undefined; metadata?: Record<string, string> | undefined },
 ): Promise<{ tenant: Tenant; apiKey: string; signingSecret: string }> {
   const apiKey = issueApiKey();
@@ -58,14 +58,14 @@ export async function createTenant(
   }
 }
 
-export async function getTenant(deps: AppDeps, tenantId: string): Promise<Tenant> {
+export async function getTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<Tenant> {
   const [row] = await deps.db.select(tenantColumns).from(tenants).where(eq(tenants.id, tenantId));
   if (!row) throw new NotFoundError('tenant not found');
   return present(row);
 }
 
 export async function listTenants(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db'>,
   input: { cursor?: string | undefined; limit: number; externalId?: string | undefined },
 ): Promise<{ items: Tenant[]; nextCursor: string | null }> {
   const rows = await deps.db
@@ -84,7 +84,7 @@ export async function listTenants(
 }
 
 export async function updateTenant(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db'>,
   tenantId: string,
   patch: { name?: string | undefined; externalId?: string | null | undefined; metadata?: Record<string, string> | undefined },
 ): Promise<Tenant> {
@@ -108,13 +108,13 @@ export async function updateTenant(
 }
 
 /** Deletes the tenant and, by cascade, everything it owns (endpoints, events, deliveries, attempts). */
-export async function deleteTenant(deps: AppDeps, tenantId: string): Promise<void> {
+export async function deleteTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<void> {
   const deleted = await deps.db.delete(tenants).where(eq(tenants.id, tenantId)).returning({ id: tenants.id });
   if (deleted.length === 0) throw new NotFoundError('tenant not found');
 }
 
 /** A new API key; the old one stops working at once. */
-export async function rotateTenantApiKey(deps: AppDeps, tenantId: string): Promise<{ apiKey: string }> {
+export async function rotateTenantApiKey(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<{ apiKey: string }> {
   const apiKey = issueApiKey();
   const updated = await deps.db
     .update(tenants)
@@ -132,7 +132,7 @@ export async function rotateTenantApiKey(deps: AppDeps, tenantId: string): Promi
  * just before it (a read, then a write, lost one: both kept the same old secret).
  */
 export async function rotateTenantSigningSecret(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'secretBox'>,
   tenantId: string,
   graceSeconds: number,
 ): Promise<{ signingSecret: string }> {
