@@ -1,8 +1,7 @@
 // Load generators over the product's sendEvent: closed loop (as fast as `concurrency` senders
 // go) and open loop (events at fixed intended times, whatever the system does — latency is
 // measured from the intended time, so a stall is not hidden by sending less during it).
-import { sendEvent } from '../../server/events/send.js';
-import type { SendDeps } from '../../server/events/send.js';
+import { sendEvent, type SendDeps } from '../../server/events/send.js';
 import { now, sleep } from './clock.js';
 import { benchEventType, benchPayload } from './hookline.js';
 

@@ -4,7 +4,8 @@
 // custom header values are stored sealed too and shown masked (./header-secrets.ts).
 // Every function takes `tenantId` and every query filters on it: another tenant's endpoint is
 // indistinguishable from a missing one.
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, sql } from 'drizzle-orm';
+import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { endpoints, tenants } from '../../db/schema.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
@@ -190,16 +191,15 @@ export async function getEndpoint(deps: EndpointDeps, tenantId: string, endpoint
 export async function listEndpoints(
   deps: EndpointDeps,
   tenantId: string,
-  input: { cursor?: string | undefined; limit: number },
-): Promise<{ items: Endpoint[]; nextCursor: string | null }> {
+  input: PageRequest,
+): Promise<Page<Endpoint>> {
   const rows = await deps.db
     .select(endpointColumns)
     .from(endpoints)
-    .where(and(eq(endpoints.tenantId, tenantId), input.cursor ? gt(endpoints.id, input.cursor) : undefined))
+    .where(and(eq(endpoints.tenantId, tenantId), afterCursor(endpoints.id, input.cursor)))
     .orderBy(asc(endpoints.id))
-    .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { items: page.map((row) => present(deps, row)), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+    .limit(rowsToRead(input.limit));
+  return toPage(rows, input.limit, (row) => present(deps, row));
 }
 
 /**

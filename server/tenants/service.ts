@@ -1,6 +1,7 @@
 // Tenants: create, read, update, delete, and rotate their API key and signing secret.
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { isUniqueViolation } from '../../db/errors.js';
+import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { tenants } from '../../db/schema.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
@@ -66,21 +67,20 @@ export async function getTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Pr
 
 export async function listTenants(
   deps: Pick<AppDeps, 'db'>,
-  input: { cursor?: string | undefined; limit: number; externalId?: string | undefined },
-): Promise<{ items: Tenant[]; nextCursor: string | null }> {
+  input: PageRequest & { externalId?: string | undefined },
+): Promise<Page<Tenant>> {
   const rows = await deps.db
     .select(tenantColumns)
     .from(tenants)
     .where(
       and(
-        input.cursor ? gt(tenants.id, input.cursor) : undefined,
+        afterCursor(tenants.id, input.cursor),
         input.externalId ? eq(tenants.externalId, input.externalId) : undefined,
       ),
     )
     .orderBy(asc(tenants.id))
-    .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { items: page.map(present), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+    .limit(rowsToRead(input.limit));
+  return toPage(rows, input.limit, present);
 }
 
 export async function updateTenant(
