@@ -2,7 +2,7 @@
 // each module what it uses. `hookline start/serve/worker` (server/runtime.ts, server/cli/processes.ts),
 // the tests (test/helpers/app.ts) and the bench (bench/lib/hookline.ts) all wire hookline here, so
 // they run the same parts wired the same way. The worker's delivery pool is opened by the worker
-// itself (server/worker/pool.ts), as it lives and dies with it.
+// itself (server/worker/delivery-pool.ts), as it lives and dies with it.
 import type { Server } from 'node:http';
 import { connectDatabase, type Database } from '../db/client.js';
 import type { AppDeps } from './deps.js';

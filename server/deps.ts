@@ -1,13 +1,14 @@
 // What the parts of a process are given. Each module names the few it uses (a `Pick<…>` of these
-// or one of the small types below), never more; server/compose.ts is the one place that builds them.
+// or one of the small types below), never more. server/compose.ts builds them for a process;
+// server/worker/delivery-pool.ts gives the delivery path its own pool.
 //
 // Two query pools exist and must not be mixed up, so their types differ:
 //   - the process' pool (`ApiPool`): the API's queries and transactions, and the worker's upkeep
 //     (liveness, sweeps, retention, metrics), with the default planner;
-//   - the worker's delivery pool (`WorkerPool`, opened by server/worker/worker.ts): batched
+//   - the worker's delivery pool (`DeliveryPool`, opened by server/worker/delivery-pool.ts): batched
 //     statements that find rows by key, one query deep, no transactions (see db/client.ts).
 // The tag exists only for the compiler: a function that runs transactions takes an `ApiPool` and
-// cannot be handed the worker's; the delivery path takes a `WorkerPool`. A function that does not
+// cannot be handed the worker's; the delivery path takes a `DeliveryPool`. A function that does not
 // care takes `Pick<…, 'db'>` or `Pick<…, 'sql'>` and accepts either.
 import type postgres from 'postgres';
 import type { Db } from '../db/client.js';
@@ -25,7 +26,7 @@ export interface ApiPool {
 }
 
 /** The worker's delivery pool: key lookups only, pipeline depth 1, no transactions. */
-export interface WorkerPool {
+export interface DeliveryPool {
   db: Db;
   sql: postgres.Sql;
   readonly [poolKind]?: 'worker';
@@ -42,4 +43,4 @@ export interface Shared {
 export type AppDeps = Shared & ApiPool;
 
 /** The delivery path's deps: the same shared parts over the worker's delivery pool. */
-export type DeliveryDeps = Shared & WorkerPool;
+export type DeliveryDeps = Shared & DeliveryPool;

@@ -8,12 +8,12 @@ import { createDeliveryLoader, type DeliveryLoader, type DeliveryToSend } from '
 import type { Outcome } from '../server/delivery/outcome.js';
 import { createAttemptRecorder, type AttemptRecorder } from '../server/delivery/record.js';
 import { sendEvent } from '../server/events/send.js';
-import { connectWorkerPool, deliveryDeps } from '../server/worker/pool.js';
+import { connectDeliveryPool, deliveryDeps } from '../server/worker/delivery-pool.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 let app: TestApp;
 /** The worker's delivery pool, which load and record run on in production. */
-let pool: ReturnType<typeof connectWorkerPool>;
+let pool: ReturnType<typeof connectDeliveryPool>;
 let load: DeliveryLoader;
 let record: AttemptRecorder;
 let tenantId: string;
@@ -22,7 +22,7 @@ let endpointId: string;
 beforeAll(async () => {
   app = await startTestApp();
   await app.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
-  pool = connectWorkerPool(app.config.databaseUrl);
+  pool = connectDeliveryPool(app.config.databaseUrl);
   load = createDeliveryLoader(deliveryDeps(app.deps, pool));
   record = createAttemptRecorder(deliveryDeps(app.deps, pool));
 });

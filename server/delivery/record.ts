@@ -5,7 +5,7 @@
 // expecting that attempt, so a duplicate run of a job (after crash recovery) records nothing twice.
 import { newId } from '../../shared/ids.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
-import type { Shared, WorkerPool } from '../deps.js';
+import type { DeliveryPool, Shared } from '../deps.js';
 import type { PostResult } from './http.js';
 import { deliverJobMaxAttempts } from './jobs.js';
 import type { DeliveryToSend } from './load.js';
@@ -81,7 +81,7 @@ function toRow({ delivery, attempt, sent, outcome }: AttemptToRecord, ord: numbe
   };
 }
 
-export function createAttemptRecorder(deps: WorkerPool & Pick<Shared, 'config'>, options: AttemptRecorderOptions = {}): AttemptRecorder {
+export function createAttemptRecorder(deps: DeliveryPool & Pick<Shared, 'config'>, options: AttemptRecorderOptions = {}): AttemptRecorder {
   return createBatcher<AttemptToRecord, void>(
     // A deadlock or one attempt's bad data fails only that attempt (its job is then retried).
     writeAloneOnItemFailure(async (attempts) => {
@@ -104,7 +104,7 @@ export function createAttemptRecorder(deps: WorkerPool & Pick<Shared, 'config'>,
  * endpoint's attempts do not queue on its row lock. Endpoint rows are locked in id order, so two
  * batches touching the same endpoints cannot deadlock.
  */
-async function recordAttempts(deps: WorkerPool & Pick<Shared, 'config'>, rows: AttemptRow[]): Promise<void> {
+async function recordAttempts(deps: DeliveryPool & Pick<Shared, 'config'>, rows: AttemptRow[]): Promise<void> {
   const { sql, config } = deps;
   // Every row of a growing table is reached through its key (`= any(...)`), whatever plan a
   // prepared statement was given while the tables were small.

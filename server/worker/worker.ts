@@ -23,7 +23,7 @@ import type { AppDeps } from '../deps.js';
 import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
-import { connectWorkerPool, deliveryDeps } from './pool.js';
+import { connectDeliveryPool, deliveryDeps } from './delivery-pool.js';
 import { startQueueVacuum } from './queue-vacuum.js';
 import { createRetryWake } from './retry-wake.js';
 import { slotPolicy, workerRunnerSettings } from './settings.js';
@@ -59,8 +59,8 @@ export interface Worker {
 
 export async function startWorker(processDeps: AppDeps, options: WorkerOptions = {}): Promise<Worker> {
   const { config } = processDeps;
-  // Deliveries run on a pool of their own (./pool.ts); the upkeep stays on the process' pool.
-  const pool = connectWorkerPool(config.databaseUrl);
+  // Deliveries run on a pool of their own (./delivery-pool.ts); the upkeep stays on the process' pool.
+  const pool = connectDeliveryPool(config.databaseUrl);
   const deps = deliveryDeps(processDeps, pool);
   const http = createWebhookHttpClient({
     policy: config.urlPolicy,

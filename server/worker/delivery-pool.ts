@@ -3,16 +3,16 @@
 // db/client.ts for each setting). The upkeep (liveness, queue vacuum, sweeps, retention) scans and
 // deletes in bulk, so it stays on the process' pool with the default planner.
 import { connectDatabase, type Database } from '../../db/client.js';
-import type { DeliveryDeps, Shared, WorkerPool } from '../deps.js';
+import type { DeliveryDeps, DeliveryPool, Shared } from '../deps.js';
 
 /** The worker's own query pool (graphile-worker keeps another for its jobs). */
 export const workerPoolSize = 10;
 
-export function connectWorkerPool(databaseUrl: string): Database & WorkerPool {
+export function connectDeliveryPool(databaseUrl: string): Database & DeliveryPool {
   return connectDatabase(databaseUrl, { max: workerPoolSize, maxPipeline: 1, keyLookupsOnly: true });
 }
 
 /** The process' shared parts over the delivery pool (never over the process' own pool). */
-export function deliveryDeps(shared: Shared, pool: WorkerPool): DeliveryDeps {
+export function deliveryDeps(shared: Shared, pool: DeliveryPool): DeliveryDeps {
   return { config: shared.config, secretBox: shared.secretBox, logger: shared.logger, db: pool.db, sql: pool.sql };
 }
