@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import type { Database } from '../../db/client.js';
-import { composeApp } from '../../server/compose.js';
+import { composeApp, type App } from '../../server/compose.js';
 import type { AppDeps } from '../../server/deps.js';
 import { loadConfig, type ReadyConfig } from '../../server/env.js';
 import type { AppRouter } from '../../server/router.js';
@@ -19,6 +19,8 @@ export interface TestApp {
   url: string;
   config: ReadyConfig;
   deps: AppDeps;
+  /** The parts as the composition root wires them: further workers, servers, metrics, as production makes them. */
+  composed: App;
   database: Database;
   testDatabase: TestDatabase;
   admin: Client;
@@ -72,6 +74,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     url,
     config,
     deps,
+    composed: app,
     database,
     testDatabase,
     admin: makeClient(url, config.adminKey),
