@@ -9,11 +9,11 @@ import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import type { ApiPool, Shared } from '../deps.js';
+import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { presentDelivery, presentEvent, type Delivery, type Event } from './present.js';
 
 /** What a send uses: the process' pool and the configured limits and URL rules. */
 export type SendDeps = ApiPool & Pick<Shared, 'config'>;
-import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
-import { presentDelivery, presentEvent, type Delivery, type Event } from './present.js';
 
 export interface SendEventInput {
   type: string;
