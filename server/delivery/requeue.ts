@@ -5,6 +5,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { deliveries, endpoints } from '../../db/schema.js';
 import type { ApiPool } from '../deps.js';
+import { disabledEndpointMessage } from '../endpoints/health.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { presentDelivery, type Delivery } from '../events/present.js';
 import { addDeliverJobsSql, type DeliverJob } from './jobs.js';
@@ -24,10 +25,6 @@ export const requeuedState = {
 /** The job that makes a re-queued delivery's next attempt. */
 export function nextAttemptJob(row: { id: string; tenantId: string; endpointId: string | null; attemptCount: number }): DeliverJob {
   return { deliveryId: row.id, tenantId: row.tenantId, endpointId: row.endpointId, attempt: row.attemptCount + 1 };
-}
-
-export function disabledEndpointMessage(endpointId: string, reason: string | null, doing: string): string {
-  return `endpoint ${endpointId} is disabled${reason ? ` (${reason})` : ''}; re-enable it (endpoints.update with disabled: false) before ${doing}`;
 }
 
 /**

@@ -6,11 +6,12 @@ import { pgErrorCode } from '../../db/errors.js';
 import { deliveries, endpoints } from '../../db/schema.js';
 import { idFloor } from '../../shared/ids.js';
 import { addDeliverJobsSql } from '../delivery/jobs.js';
-import { disabledEndpointMessage, nextAttemptJob, requeuedState } from '../delivery/requeue.js';
+import { nextAttemptJob, requeuedState } from '../delivery/requeue.js';
 import type { ApiPool } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { TEST_EVENT_TYPE } from '../event-types/service.js';
 import { createEventWithDeliveries, type SendDeps } from '../events/send.js';
+import { disabledEndpointMessage } from './health.js';
 
 /** How far back endpoints.recover reaches (as Svix does). */
 export const RECOVER_WINDOW_MS = 14 * 86_400_000;

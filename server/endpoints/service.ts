@@ -21,13 +21,11 @@ import {
   sealHeaderValues,
   unmaskHeaderValues,
 } from './header-secrets.js';
+import { MANUAL_DISABLE_REASON } from './health.js';
 import { normalizeCustomHeaders } from './headers.js';
 
 /** The endpoint service's parts: the process' pool (it runs transactions), the URL policy and limits, the secret box. */
 type EndpointDeps = ApiPool & Pick<Shared, 'config' | 'secretBox'>;
-
-/** The reason recorded when an endpoint is disabled through the API (at creation or by update). */
-export const MANUAL_DISABLE_REASON = 'disabled through the API';
 
 export interface Endpoint {
   id: string;
@@ -204,10 +202,9 @@ export async function listEndpoints(
 
 /**
  * Changes the given fields; `headers`, `eventTypes` and `metadata` are replaced whole. A header
- * sent back with exactly the masked value `get` shows keeps its stored value. Disabling records
- * when and why; re-enabling a disabled endpoint clears that and resets its health (failures since
- * success, first failure), so delivery resumes with a clean slate. Sending `disabled` equal to the
- * current state changes nothing about it.
+ * sent back with exactly the masked value `get` shows keeps its stored value. `disabled` follows
+ * the endpoint health rules (./health.ts): disabling records when and why; re-enabling a disabled
+ * endpoint clears that and resets its failure run.
  */
 export async function updateEndpoint(
   deps: EndpointDeps,
@@ -257,7 +254,8 @@ async function writeUpdate(
   patch: Checked,
 ): Promise<Endpoint> {
   const { url, eventTypes, headers } = patch;
-  // In SET, column references read the row as it was before this update.
+  // In SET, column references read the row as it was before this update. `disabled` is
+  // setDisabledByHand (./health.ts) in SQL: disabling keeps an earlier reason, re-enabling resets.
   const wasDisabled = sql`${endpoints.disabled}`;
   const [row] = await db
     .update(endpoints)
