@@ -1,5 +1,6 @@
 // hookline as the benchmarks run it: the product's own runtime (startRuntime, the same env parsing
-// and pool sizes as `hookline worker`), the product's startWorker in this process, and an "API
+// and pool sizes as `hookline worker`, wired by the composition root, server/compose.ts), the
+// product's worker in this process (started through that root, as `hookline worker` does), and an "API
 // side" runtime with its own pool that sends events with the product's sendEvent, as an API
 // process would. Nothing here changes how the product behaves; knobs come from HOOKLINE_* env.
 import { randomBytes } from 'node:crypto';

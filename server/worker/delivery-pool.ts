@@ -6,7 +6,7 @@ import { connectDatabase, type Database } from '../../db/client.js';
 import type { DeliveryDeps, DeliveryPool, Shared } from '../deps.js';
 
 /** The worker's own query pool (graphile-worker keeps another for its jobs). */
-export const workerPoolSize = 10;
+const workerPoolSize = 10;
 
 export function connectDeliveryPool(databaseUrl: string): Database & DeliveryPool {
   return connectDatabase(databaseUrl, { max: workerPoolSize, maxPipeline: 1, keyLookupsOnly: true });
