@@ -26,7 +26,7 @@ export interface Metrics {
   serve(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-export function createMetrics(deps: AppDeps, options: { worker: boolean }): Metrics {
+export function createMetrics(deps: Pick<AppDeps, 'sql' | 'logger'>, options: { worker: boolean }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -108,7 +108,7 @@ interface DatabaseFigures {
   disabledEndpoints: number;
 }
 
-async function readDatabaseFigures(deps: AppDeps): Promise<DatabaseFigures | undefined> {
+async function readDatabaseFigures(deps: Pick<AppDeps, 'sql' | 'logger'>): Promise<DatabaseFigures | undefined> {
   // graphile-worker's table rather than its `jobs` view: `is_available` (not locked, attempts
   // left) matches the partial index the workers themselves poll, so each count is an index-only
   // scan bounded by the cap. Permanently failed jobs are not queue depth.

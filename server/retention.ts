@@ -7,7 +7,7 @@
 // locks), attempts first, then deliveries, then events, so no single statement cascades into a
 // large number of rows. Every table is walked through its created_at index.
 import { parseCronItems, type ParsedCronItem, type Task } from 'graphile-worker';
-import type { AppDeps } from './deps.js';
+import type { ApiPool, Shared } from './deps.js';
 
 /** The payload graphile-worker's cron gives a scheduled job. */
 export interface RetentionJob {
@@ -50,7 +50,7 @@ export function retentionCronItems(): ParsedCronItem[] {
   return parseCronItems([{ ...retentionCronItem, options: { ...retentionCronItem.options } }]);
 }
 
-export async function deleteExpiredData(deps: AppDeps, options: RetentionOptions = {}): Promise<RetentionCounts> {
+export async function deleteExpiredData(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: RetentionOptions = {}): Promise<RetentionCounts> {
   const now = options.now ?? new Date();
   const batchSize = options.batchSize ?? defaultRetentionBatchSize;
   // Raw SQL takes timestamps as ISO strings: Drizzle replaces the driver's Date serializer.
@@ -95,7 +95,7 @@ async function inBatches(batchSize: number, statement: (limit: number) => Promis
   }
 }
 
-export function createRetentionTask(deps: AppDeps): Task<'retention'> {
+export function createRetentionTask(deps: ApiPool & Pick<Shared, 'config' | 'logger'>): Task<'retention'> {
   return async () => {
     await deleteExpiredData(deps);
   };

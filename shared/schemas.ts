@@ -40,7 +40,18 @@ export const flag = z.preprocess((value: boolean) => fromQueryBoolean(value), z.
 export const wholeNumber = (min: number, max: number) =>
   z.preprocess((value: number) => fromQueryNumber(value), z.number().int().min(min).max(max));
 
-export const pageLimit = wholeNumber(1, 500).default(50);
+/** Items a page shows when the caller does not say. */
+export const defaultPageLimit = 50;
+export const pageLimit = wholeNumber(1, 500).default(defaultPageLimit);
+
+/**
+ * The paging fields of every list's input (keyset pages, db/paging.ts): `cursor`, the previous
+ * page's `nextCursor` (an id of the kind listed), and `limit`.
+ */
+export const pageFields = <Cursor extends z.ZodType>(cursor: Cursor) => ({ cursor: cursor.optional(), limit: pageLimit });
+
+/** A list's input when none is given: the first page. */
+export const firstPage = { limit: defaultPageLimit };
 
 /** Event type names: lowercase letters, digits, `_`, `-` and `.`, 1–100 characters. */
 export const eventTypeName = z

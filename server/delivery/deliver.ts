@@ -3,8 +3,8 @@
 // A permanent failure is recorded, not thrown; a retry is a new job at the scheduled time.
 import type { Task } from 'graphile-worker';
 import { webhookHeaders } from '../../shared/signing.js';
-import type { AppDeps } from '../deps.js';
-import { hooklineVersion } from '../routers/health.js';
+import { hooklineVersion } from '../../shared/version.js';
+import type { DeliveryDeps } from '../deps.js';
 import type { DeliveryFairness, SlotEnd } from './fairness.js';
 import type { PostResult, WebhookHttpClient } from './http.js';
 import { fairnessKeyOf, type DeliverJob } from './jobs.js';
@@ -22,7 +22,7 @@ export interface DeliverTaskOptions {
   onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
 }
 
-export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): Task<'deliver'> {
+export function createDeliverTask(deps: DeliveryDeps, options: DeliverTaskOptions): Task<'deliver'> {
   // Shared by every job of the worker: loads that start together share a query, attempts that
   // finish together share a statement.
   const store: DeliveryStore = {
@@ -57,7 +57,7 @@ interface DeliveryStore {
 }
 
 /** Makes the attempt; returns what the POST got, or undefined when nothing was sent. */
-async function deliverOnce(deps: AppDeps, store: DeliveryStore, options: DeliverTaskOptions, job: DeliverJob): Promise<PostResult | undefined> {
+async function deliverOnce(deps: Pick<DeliveryDeps, 'config' | 'logger'>, store: DeliveryStore, options: DeliverTaskOptions, job: DeliverJob): Promise<PostResult | undefined> {
   const delivery = await store.load(job.deliveryId);
   // Gone (tenant deleted), already finished, or a stale duplicate of an attempt already recorded.
   if (!delivery || delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) return undefined;

@@ -5,7 +5,7 @@
 import { recordAttempts, type AttemptWrite } from '../../db/sql/record-attempts.js';
 import { newId } from '../../shared/ids.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
-import type { AppDeps } from '../deps.js';
+import type { DeliveryPool, Shared } from '../deps.js';
 import { endpointHealthRules, judgeAttempt } from '../endpoints/health.js';
 import type { PostResult } from './http.js';
 import { deliverJobMaxAttempts } from './jobs.js';
@@ -58,7 +58,7 @@ export function toAttemptWrite({ delivery, attempt, sent, outcome }: AttemptToRe
   };
 }
 
-export function createAttemptRecorder(deps: AppDeps, options: AttemptRecorderOptions = {}): AttemptRecorder {
+export function createAttemptRecorder(deps: DeliveryPool & Pick<Shared, 'config'>, options: AttemptRecorderOptions = {}): AttemptRecorder {
   return createBatcher<AttemptToRecord, void>(
     // A deadlock or one attempt's bad data fails only that attempt (its job is then retried).
     writeAloneOnItemFailure(async (attempts) => {

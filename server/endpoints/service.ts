@@ -6,13 +6,14 @@
 // (./header-secrets.ts).
 // Every function takes `tenantId` and every query filters on it: another tenant's endpoint is
 // indistinguishable from a missing one.
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, sql } from 'drizzle-orm';
+import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { endpoints, tenants } from '../../db/schema.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
 import { generateEd25519Keys, generateSecret } from '../../shared/signing.js';
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
 import { findUnavailableEventTypes } from '../event-types/service.js';
 import {
@@ -24,6 +25,9 @@ import {
 } from './header-secrets.js';
 import { MANUAL_DISABLE_REASON } from './health.js';
 import { normalizeCustomHeaders } from './headers.js';
+
+/** The endpoint service's parts: the process' pool (it runs transactions), the URL policy and limits, the secret box. */
+type EndpointDeps = ApiPool & Pick<Shared, 'config' | 'secretBox'>;
 
 export interface Endpoint {
   id: string;
@@ -73,7 +77,7 @@ type EndpointRow = Omit<Endpoint, 'disabledAt' | 'createdAt' | 'updatedAt'> & {
   updatedAt: Date;
 };
 
-function present(deps: AppDeps, row: EndpointRow): Endpoint {
+function present(deps: EndpointDeps, row: EndpointRow): Endpoint {
   return {
     id: row.id,
     tenantId: row.tenantId,
@@ -137,7 +141,7 @@ function signingProblem(deps: AppDeps, input: NewEndpointInput): string | null {
 }
 
 /** The canonical form of an acceptable URL; InvalidInputError with the rule's reason otherwise. */
-function checkUrl(deps: AppDeps, raw: string): string {
+function checkUrl(deps: EndpointDeps, raw: string): string {
   const verdict = judgeUrl(raw, deps.config.urlPolicy);
   if (!verdict.ok) throw new InvalidInputError(`endpoint URL rejected: ${refusalMessage(verdict)}`);
   return verdict.url.href;
@@ -147,7 +151,7 @@ function checkUrl(deps: AppDeps, raw: string): string {
  * The filter as stored: entries checked and de-duplicated in order. Exact names must be in the
  * catalog and not archived; wildcards need only a valid prefix (types may be added later).
  */
-async function checkEventTypeFilter(deps: AppDeps, filters: readonly string[]): Promise<string[]> {
+async function checkEventTypeFilter(deps: EndpointDeps, filters: readonly string[]): Promise<string[]> {
   const unique = [...new Set(filters)];
   const exact: string[] = [];
   for (const entry of unique) {
@@ -171,7 +175,7 @@ function limitMessage(max: number): string {
 
 /** Registers an endpoint. The secret is returned here and by rotateEndpointSecret, never again. */
 export async function createEndpoint(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   input: NewEndpointInput,
 ): Promise<{ endpoint: Endpoint; secret: string }> {
@@ -216,7 +220,7 @@ export async function createEndpoint(
   return { endpoint: present(deps, row), secret: keys.shown };
 }
 
-export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
+export async function getEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
   const [row] = await deps.db
     .select(endpointColumns)
     .from(endpoints)
@@ -227,18 +231,17 @@ export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: s
 
 /** The tenant's endpoints, oldest first; `cursor` is the last id of the previous page. */
 export async function listEndpoints(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
-  input: { cursor?: string | undefined; limit: number },
-): Promise<{ items: Endpoint[]; nextCursor: string | null }> {
+  input: PageRequest,
+): Promise<Page<Endpoint>> {
   const rows = await deps.db
     .select(endpointColumns)
     .from(endpoints)
-    .where(and(eq(endpoints.tenantId, tenantId), input.cursor ? gt(endpoints.id, input.cursor) : undefined))
+    .where(and(eq(endpoints.tenantId, tenantId), afterCursor(endpoints.id, input.cursor)))
     .orderBy(asc(endpoints.id))
-    .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { items: page.map((row) => present(deps, row)), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+    .limit(rowsToRead(input.limit));
+  return toPage(rows, input.limit, (row) => present(deps, row));
 }
 
 /**
@@ -248,7 +251,7 @@ export async function listEndpoints(
  * endpoint clears that and resets its failure run.
  */
 export async function updateEndpoint(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   endpointId: string,
   patch: EndpointPatch,
@@ -276,7 +279,7 @@ export async function updateEndpoint(
 }
 
 /** Custom headers as stored: checked, names lowercased, values sealed. */
-function checkHeaders(deps: AppDeps, headers: Record<string, string>): Record<string, string> {
+function checkHeaders(deps: EndpointDeps, headers: Record<string, string>): Record<string, string> {
   return sealHeaderValues(normalizeCustomHeaders(headers, deps.config.headerPrefix), (plain) => deps.secretBox.seal(plain));
 }
 
@@ -288,8 +291,8 @@ type Checked = Omit<EndpointPatch, 'url' | 'eventTypes' | 'headers'> & {
 };
 
 async function writeUpdate(
-  deps: AppDeps,
-  db: Pick<AppDeps['db'], 'update'>,
+  deps: EndpointDeps,
+  db: Pick<EndpointDeps['db'], 'update'>,
   tenantId: string,
   endpointId: string,
   patch: Checked,
@@ -327,7 +330,7 @@ async function writeUpdate(
 }
 
 /** Deletes the endpoint and, by cascade, its deliveries and their attempts. */
-export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<void> {
+export async function deleteEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<void> {
   const deleted = await deps.db
     .delete(endpoints)
     .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
@@ -342,7 +345,7 @@ export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId
  * signing read first never changes (it is fixed at creation).
  */
 export async function rotateEndpointSecret(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   endpointId: string,
   graceSeconds: number,

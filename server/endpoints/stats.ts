@@ -9,7 +9,7 @@
 import { and, desc, eq, gt, gte, sql } from 'drizzle-orm';
 import { attempts, deliveries, endpoints } from '../../db/schema.js';
 import { idFloor } from '../../shared/ids.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { readWithTimeout } from '../limits/read-timeout.js';
 
@@ -28,7 +28,7 @@ const maxSpanMs = 31 * 24 * hourMs;
 const succeeded = sql`${attempts.statusCode} between 200 and 299`;
 
 export async function getEndpointStats(
-  deps: AppDeps,
+  deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string,
   endpointId: string,
   sinceIso: string | undefined,

@@ -86,7 +86,7 @@ function schemaProblem(schema: Record<string, unknown>): string | null {
  * `null` clears them.
  */
 export async function upsertEventType(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db'>,
   input: {
     name: string;
     description?: string | null | undefined;
@@ -117,7 +117,7 @@ export async function upsertEventType(
 }
 
 /** Archives the event type (idempotent); NotFoundError when it was never registered. */
-export async function archiveEventType(deps: AppDeps, name: string): Promise<EventType> {
+export async function archiveEventType(deps: Pick<AppDeps, 'db'>, name: string): Promise<EventType> {
   const [row] = await deps.db
     .update(eventTypes)
     .set({ archivedAt: sql`coalesce(${eventTypes.archivedAt}, now())`, updatedAt: sql`now()` })
@@ -128,7 +128,7 @@ export async function archiveEventType(deps: AppDeps, name: string): Promise<Eve
 }
 
 /** The catalog, by name; archived types only when asked. */
-export async function listEventTypes(deps: AppDeps, input: { includeArchived: boolean }): Promise<{ items: EventType[] }> {
+export async function listEventTypes(deps: Pick<AppDeps, 'db'>, input: { includeArchived: boolean }): Promise<{ items: EventType[] }> {
   const rows = await deps.db
     .select(eventTypeColumns)
     .from(eventTypes)
@@ -138,7 +138,7 @@ export async function listEventTypes(deps: AppDeps, input: { includeArchived: bo
 }
 
 /** Of these names, those not registered or archived (in the order given). */
-export async function findUnavailableEventTypes(deps: AppDeps, names: readonly string[]): Promise<string[]> {
+export async function findUnavailableEventTypes(deps: Pick<AppDeps, 'db'>, names: readonly string[]): Promise<string[]> {
   if (names.length === 0) return [];
   const rows = await deps.db
     .select({ name: eventTypes.name })

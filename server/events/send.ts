@@ -8,10 +8,13 @@ import { idAlphabet, idBlockSuffixLength, newId, newIdBlock } from '../../shared
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import { deliverJobMaxAttempts } from '../delivery/jobs.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { payloadChecker } from '../event-types/payload-check.js';
 import { presentDelivery, presentEvent, type Delivery, type Event } from './present.js';
+
+/** What a send uses: the process' pool and the configured limits and URL rules. */
+export type SendDeps = ApiPool & Pick<Shared, 'config'>;
 
 export interface SendEventInput {
   type: string;
@@ -31,7 +34,7 @@ type Created = { event: Event; deliveries: Delivery[] };
 const jobsPerPriorityStep = 10;
 
 export async function sendEvent(
-  deps: AppDeps,
+  deps: SendDeps,
   tenantId: string,
   input: SendEventInput,
 ): Promise<Created> {
@@ -69,7 +72,7 @@ export interface EventSpec {
 }
 
 export async function createEventWithDeliveries(
-  deps: AppDeps,
+  deps: SendDeps,
   tenantId: string,
   spec: EventSpec,
 ): Promise<Created> {
@@ -110,9 +113,9 @@ interface FanOutResult {
 // Concurrent sends of one process share a statement (group commit, see server/batcher.ts): under
 // load the commits, the WAL flushes and graphile-worker's NOTIFY are paid once per batch instead
 // of once per event. A lone send still goes out at once.
-const fanOutBatchers = new WeakMap<AppDeps, (item: FanOutItem) => Promise<FanOutResult>>();
+const fanOutBatchers = new WeakMap<SendDeps, (item: FanOutItem) => Promise<FanOutResult>>();
 
-function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutResult> {
+function fanOutBatcher(deps: SendDeps): (item: FanOutItem) => Promise<FanOutResult> {
   let batcher = fanOutBatchers.get(deps);
   if (!batcher) {
     batcher = createBatcher<FanOutItem, FanOutResult>(
@@ -131,7 +134,7 @@ function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutResul
   return batcher;
 }
 
-async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: EventSpec): Promise<Created | undefined> {
+async function insertEventAndFanOut(deps: SendDeps, tenantId: string, spec: EventSpec): Promise<Created | undefined> {
   const eventId = newId('event');
   // Delivery ids: one time-ordered block per fan-out, the row number filling its last characters.
   const deliveryIds = newIdBlock('delivery');
@@ -180,7 +183,7 @@ async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: Event
  * missing. Its deliveries go to the matching enabled endpoints, to its one-off URL, or to exactly
  * the endpoint a test event names.
  */
-async function fanOut(deps: AppDeps, items: FanOutItem[]): Promise<FanOutResult[]> {
+async function fanOut(deps: SendDeps, items: FanOutItem[]): Promise<FanOutResult[]> {
   const { sql } = deps;
   // Inserted in a fixed order, so two batches that share idempotency keys lock them in the same order.
   const ordered = [...items].sort((a, b) =>
@@ -259,7 +262,7 @@ const deliveryIdSuffix = Array.from({ length: idBlockSuffixLength }, (_, i) => i
  * when the key was older than the window (and is now free again).
  */
 async function findIdempotentEvent(
-  deps: AppDeps,
+  deps: SendDeps,
   tenantId: string,
   key: string,
 ): Promise<Created | 'expired' | undefined> {

@@ -13,7 +13,7 @@ import {
   testEventSentSchema,
 } from '../../shared/api/endpoint.js';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
-import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, flag, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
+import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, firstPage, flag, metadataSchema, pageFields, safeText } from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
 import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
 import { getEndpointStats } from '../endpoints/stats.js';
@@ -61,7 +61,7 @@ export const endpointsRouter = router({
 
   list: tenantScopedProcedure
     .meta({ openapi: { method: 'GET', path: '/endpoints', tags: ['endpoints'], summary: "List the tenant's endpoints" } })
-    .input(tenantInput({ cursor: endpointIdSchema.optional(), limit: pageLimit }).default({ limit: 50 }))
+    .input(tenantInput(pageFields(endpointIdSchema)).default(firstPage))
     .output(endpointPageSchema)
     .query(({ ctx, input }) => listEndpoints(ctx.deps, ctx.tenantId, input)),
 

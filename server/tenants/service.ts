@@ -1,6 +1,7 @@
 // Tenants: create, read, update, delete, and rotate their API key and signing secret.
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { isUniqueViolation } from '../../db/errors.js';
+import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { tenants } from '../../db/schema.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
@@ -33,7 +34,7 @@ function present(row: TenantRow): Tenant {
 }
 
 export async function createTenant(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'secretBox'>,
   input: { name: string; externalId?: string | undefined; metadata?: Record<string, string> | undefined },
 ): Promise<{ tenant: Tenant; apiKey: string; signingSecret: string }> {
   const apiKey = issueApiKey();
@@ -58,33 +59,32 @@ export async function createTenant(
   }
 }
 
-export async function getTenant(deps: AppDeps, tenantId: string): Promise<Tenant> {
+export async function getTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<Tenant> {
   const [row] = await deps.db.select(tenantColumns).from(tenants).where(eq(tenants.id, tenantId));
   if (!row) throw new NotFoundError('tenant not found');
   return present(row);
 }
 
 export async function listTenants(
-  deps: AppDeps,
-  input: { cursor?: string | undefined; limit: number; externalId?: string | undefined },
-): Promise<{ items: Tenant[]; nextCursor: string | null }> {
+  deps: Pick<AppDeps, 'db'>,
+  input: PageRequest & { externalId?: string | undefined },
+): Promise<Page<Tenant>> {
   const rows = await deps.db
     .select(tenantColumns)
     .from(tenants)
     .where(
       and(
-        input.cursor ? gt(tenants.id, input.cursor) : undefined,
+        afterCursor(tenants.id, input.cursor),
         input.externalId ? eq(tenants.externalId, input.externalId) : undefined,
       ),
     )
     .orderBy(asc(tenants.id))
-    .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { items: page.map(present), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+    .limit(rowsToRead(input.limit));
+  return toPage(rows, input.limit, present);
 }
 
 export async function updateTenant(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db'>,
   tenantId: string,
   patch: { name?: string | undefined; externalId?: string | null | undefined; metadata?: Record<string, string> | undefined },
 ): Promise<Tenant> {
@@ -108,13 +108,13 @@ export async function updateTenant(
 }
 
 /** Deletes the tenant and, by cascade, everything it owns (endpoints, events, deliveries, attempts). */
-export async function deleteTenant(deps: AppDeps, tenantId: string): Promise<void> {
+export async function deleteTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<void> {
   const deleted = await deps.db.delete(tenants).where(eq(tenants.id, tenantId)).returning({ id: tenants.id });
   if (deleted.length === 0) throw new NotFoundError('tenant not found');
 }
 
 /** A new API key; the old one stops working at once. */
-export async function rotateTenantApiKey(deps: AppDeps, tenantId: string): Promise<{ apiKey: string }> {
+export async function rotateTenantApiKey(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<{ apiKey: string }> {
   const apiKey = issueApiKey();
   const updated = await deps.db
     .update(tenants)
@@ -132,7 +132,7 @@ export async function rotateTenantApiKey(deps: AppDeps, tenantId: string): Promi
  * just before it (a read, then a write, lost one: both kept the same old secret).
  */
 export async function rotateTenantSigningSecret(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'secretBox'>,
   tenantId: string,
   graceSeconds: number,
 ): Promise<{ signingSecret: string }> {

@@ -21,7 +21,7 @@ import {
   jobsForNextAttempt,
   queueIsBehind,
 } from '../delivery/stranded.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 
 export interface StrandedSweeperOptions {
   intervalMs?: number;
@@ -57,7 +57,7 @@ export interface StrandedSweeper {
 
 export const defaultGiveUpAfterMs = 24 * 3_600_000;
 
-export function createStrandedSweeper(deps: AppDeps, options: StrandedSweeperOptions = {}): StrandedSweeper {
+export function createStrandedSweeper(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: StrandedSweeperOptions = {}): StrandedSweeper {
   const intervalMs = options.intervalMs ?? deps.config.sweepIntervalMs;
   const graceMs = options.graceMs ?? 60_000;
   const backlogAfterMs = options.backlogAfterMs ?? 60_000;

@@ -13,7 +13,6 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
-import { connectDatabase } from '../../db/client.js';
 import { createDeliverTask } from '../delivery/deliver.js';
 import { createDeliveryFairness, type DeliveryFairness } from '../delivery/fairness.js';
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
@@ -24,6 +23,7 @@ import type { AppDeps } from '../deps.js';
 import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
+import { connectDeliveryPool, deliveryDeps } from './delivery-pool.js';
 import { startQueueVacuum } from './queue-vacuum.js';
 import { createRetryWake } from './retry-wake.js';
 import { slotPolicy, workerRunnerSettings } from './settings.js';
@@ -57,16 +57,11 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** The worker's own query pool (graphile-worker keeps another for its jobs). */
-const workerPoolSize = 10;
-
 export async function startWorker(processDeps: AppDeps, options: WorkerOptions = {}): Promise<Worker> {
   const { config } = processDeps;
-  // Deliveries get a pool of their own, set for what they run: batched statements that find rows by
-  // key and no transactions (see db/client.ts). The upkeep (liveness, queue vacuum, retention)
-  // scans and deletes in bulk, so it stays on the process' pool with the default planner.
-  const pool = connectDatabase(config.databaseUrl, { max: workerPoolSize, maxPipeline: 1, keyLookupsOnly: true });
-  const deps: AppDeps = { ...processDeps, db: pool.db, sql: pool.sql };
+  // Deliveries run on a pool of their own (./delivery-pool.ts); the upkeep stays on the process' pool.
+  const pool = connectDeliveryPool(config.databaseUrl);
+  const deps = deliveryDeps(processDeps, pool);
   const http = createWebhookHttpClient({
     policy: config.urlPolicy,
     timeoutMs: config.timeoutMs,
