@@ -131,7 +131,7 @@ function newKeys(signing: EndpointSigning): { sealedSecret: string; publicKey: s
 }
 
 /** Why this signing cannot be used for a new endpoint here, or null. */
-function signingProblem(deps: AppDeps, input: NewEndpointInput): string | null {
+function signingProblem(deps: Pick<Shared, 'config'>, input: NewEndpointInput): string | null {
   if (input.signing !== 'ed25519') return null;
   if (deps.config.signatureScheme !== 'standard') {
     return `signing "ed25519" needs the standard signature scheme (Standard Webhooks v1a); this deployment signs with "${deps.config.signatureScheme}" (HOOKLINE_SIGNATURE_SCHEME)`;

@@ -94,10 +94,10 @@ export function createPayloadChecker(deps: Pick<AppDeps, 'sql' | 'logger'>): Pay
   };
 }
 
-const checkers = new WeakMap<AppDeps, PayloadChecker>();
+const checkers = new WeakMap<object, PayloadChecker>();
 
 /** The process's checker for these deps (created on first use). */
-export function payloadChecker(deps: AppDeps): PayloadChecker {
+export function payloadChecker(deps: Pick<AppDeps, 'sql' | 'logger'>): PayloadChecker {
   let checker = checkers.get(deps);
   if (!checker) {
     checker = createPayloadChecker(deps);

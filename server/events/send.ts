@@ -14,7 +14,7 @@ import { payloadChecker } from '../event-types/payload-check.js';
 import { presentDelivery, presentEvent, type Delivery, type Event } from './present.js';
 
 /** What a send uses: the process' pool and the configured limits and URL rules. */
-export type SendDeps = ApiPool & Pick<Shared, 'config'>;
+export type SendDeps = ApiPool & Pick<Shared, 'config' | 'logger'>;
 
 export interface SendEventInput {
   type: string;
