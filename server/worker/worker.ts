@@ -17,6 +17,7 @@ import { connectDatabase } from '../../db/client.js';
 import { createDeliverTask } from '../delivery/deliver.js';
 import { createDeliveryFairness, type DeliveryFairness } from '../delivery/fairness.js';
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
+import { createOperatorTenant, operatorUrlPolicy } from '../operator/operational-events.js';
 import type { Outcome } from '../delivery/outcome.js';
 import { createPaceEstimator } from '../delivery/pace.js';
 import { createStepAsideQueue } from '../delivery/step-aside.js';
@@ -74,6 +75,17 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     ...(options.resolver && { resolver: options.resolver }),
     logger: deps.logger,
   });
+  const operatorTenant = createOperatorTenant(deps);
+  const operator = operatorTenant && {
+    tenant: operatorTenant,
+    http: createWebhookHttpClient({
+      policy: operatorUrlPolicy(config.urlPolicy),
+      timeoutMs: config.timeoutMs,
+      dnsTimeoutMs: config.dnsTimeoutMs,
+      ...(options.resolver && { resolver: options.resolver }),
+      logger: deps.logger,
+    }),
+  };
   const fairnessWindowMs = options.fairnessWindowMs ?? 250;
   const fairness = createDeliveryFairness({
     policy: slotPolicy(config),
@@ -119,6 +131,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         retention: createRetentionTask(processDeps) as never,
         deliver: createDeliverTask(deps, {
           http,
+          operator,
           fairness,
           onRetryScheduled: retryWake.at,
           ...(options.onAttempt && { onAttempt: options.onAttempt }),
@@ -133,7 +146,9 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     await liveness.start();
   } catch (error) {
     // Half started: release what did start (a failure here must not hide the first one).
-    await inTurn([() => runner?.stop(), () => liveness.stop(), () => http.close(), () => pool.close()]).catch(() => {});
+    await inTurn([() => runner?.stop(), () => liveness.stop(), () => http.close(), async () => operator?.http.close(), () => pool.close()]).catch(
+      () => {},
+    );
     throw error;
   }
   const queueVacuum = startQueueVacuum(processDeps);
@@ -230,6 +245,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         () => retryWake.stop(),
         () => liveness.stop(),
         () => http.close(),
+        async () => operator?.http.close(),
         () => pool.close(),
       ]);
       return stopped;
