@@ -101,7 +101,13 @@ function when(iso) {
 
 function stateOf(endpoint) {
   return endpoint.disabled
-    ? h('span', { class: 'state disabled' }, 'Disabled', endpoint.disabledReason ? ` (${endpoint.disabledReason})` : '')
+    ? h(
+        'span',
+        { class: 'state disabled', title: endpoint.disabledAt ? `Disabled since ${when(endpoint.disabledAt)}` : undefined },
+        'Disabled',
+        endpoint.disabledReason ? ` (${endpoint.disabledReason})` : '',
+        endpoint.disabledAt ? ` since ${when(endpoint.disabledAt)}` : '',
+      )
     : h('span', { class: 'state enabled' }, 'Enabled');
 }
 

@@ -248,8 +248,11 @@ describe('the tenant portal in a browser', () => {
     const get = () => app.client(tenantKey).endpoints.get.query({ endpointId: endpoint.id });
 
     await clickButton(page, 'Disable');
-    expect((await get()).disabled).toBe(true);
-    expect(await text(page)).toContain('Disabled');
+    const disabled = await get();
+    expect(disabled.disabled).toBe(true);
+    // Why and since when, as the tenant's browser shows the time.
+    const since = await page.evaluate((iso) => new Date(iso).toLocaleString(), disabled.disabledAt!);
+    expect(await text(page)).toContain(`Disabled (disabled through the API) since ${since}`);
     await clickButton(page, 'Enable');
     expect((await get()).disabled).toBe(false);
 

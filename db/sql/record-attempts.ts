@@ -9,6 +9,7 @@
 // in server/endpoints/health.ts; test/endpoint-health.test.ts runs both on the same attempts.
 import type postgres from 'postgres';
 import type { attempts, deliveries } from '../schema.js';
+import { deliveryExhaustedBodySql, endpointDisabledBodySql, OPERATOR_TENANT_ID, type OperationalTarget } from './operational-events.js';
 
 type DeliveryRow = typeof deliveries.$inferSelect;
 type AttemptRow = typeof attempts.$inferSelect;
@@ -51,6 +52,13 @@ export interface RecordAttemptsParams {
   rules: HealthFoldRules;
   /** graphile-worker's max_attempts for the retry jobs. */
   jobMaxAttempts: number;
+  /**
+   * Where operational events go (null: nowhere): an endpoint this statement disables emits
+   * `endpoint.disabled`, a delivery it fails for good after a request `delivery.exhausted` (not one
+   * failed because its endpoint is disabled, and not an operational delivery itself). Needs two
+   * ids of each kind per attempt.
+   */
+  operational?: OperationalTarget | null;
 }
 
 export interface RecordAttemptsResult {
@@ -59,6 +67,8 @@ export interface RecordAttemptsResult {
   attempts: number;
   endpoints: number;
   scheduled: number;
+  /** Operational events written. */
+  operational: number;
 }
 
 /** One attempt as the statement reads it (json_to_recordset). `ord` is its place in the batch. */
@@ -95,7 +105,7 @@ function toInputRow(a: AttemptWrite, ord: number) {
  */
 export async function recordAttempts(
   sql: postgres.Sql | postgres.TransactionSql,
-  { attempts, rules, jobMaxAttempts }: RecordAttemptsParams,
+  { attempts, rules, jobMaxAttempts, operational }: RecordAttemptsParams,
 ): Promise<RecordAttemptsResult> {
   const rows = attempts.map(toInputRow);
   // Every row of a growing table is reached through its key (`= any(...)`), whatever plan a
@@ -103,6 +113,9 @@ export async function recordAttempts(
   const deliveryIds = rows.map((r) => r.delivery_id);
   const endpointIds = [...new Set(rows.flatMap((r) => (r.endpoint_id ? [r.endpoint_id] : [])))];
   const { disableAfterMs, minFailures, successRefreshMs, tooLongReasonFormat } = rules;
+  const operatorUrl = operational?.url ?? null;
+  const operationalEventIds = operational?.eventIds ?? [];
+  const operationalDeliveryIds = operational?.deliveryIds ?? [];
   const [result] = await sql<RecordAttemptsResult[]>`
     with input as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as i(
@@ -117,9 +130,9 @@ export async function recordAttempts(
         from input i
        where d.id = any(${deliveryIds}::text[])
          and d.id = i.delivery_id and d.status = 'pending' and d.attempt_count = i.attempt - 1
-      returning i.ord
+      returning i.ord, d.event_id
     ), recorded as (
-      select i.* from input i join delivery using (ord)
+      select i.*, delivery.event_id from input i join delivery using (ord)
     ), attempt as (
       insert into attempts (id, delivery_id, tenant_id, number, started_at, status_code, error, error_message, duration_ms, response_body)
       select attempt_id, delivery_id, tenant_id, attempt, started_at, status_code, error, error_message, duration_ms, response_body
@@ -146,7 +159,7 @@ export async function recordAttempts(
         from outcome
        group by endpoint_id
     ), folded as (
-      select ep.id, h.disable_reason,
+      select ep.id, h.disable_reason, ep.disabled as was_disabled,
              case when h.succeeded then now() else ep.last_success_at end as last_success_at,
              case when h.succeeded then h.ending_failures else ep.failures_since_success + h.ending_failures end as failures_since_success,
              case when h.succeeded then case when h.ending_failures > 0 then now() end
@@ -185,7 +198,36 @@ export async function recordAttempts(
              updated_at = now()
         from folded j
        where ep.id = any(${endpointIds}::text[]) and ep.id = j.id
-      returning 1
+      returning ep.id, ep.tenant_id, ep.url, ep.disabled, ep.disabled_reason, ep.disabled_at, j.was_disabled
+    ), operational as (
+      -- Operational events (db/sql/operational-events.ts), numbered to take the ids given.
+      select row_number() over ()::int as n, type, body from (
+        select 'endpoint.disabled' as type, ${sql.unsafe(endpointDisabledBodySql('e'))} as body
+          from endpoint e
+         where e.disabled and not e.was_disabled
+        union all
+        select 'delivery.exhausted', ${sql.unsafe(deliveryExhaustedBodySql('r'))}
+          from recorded r
+         -- Not for a delivery failed without a request (its endpoint is disabled) nor for the one
+         -- whose answer disabled it (a 410): the endpoint.disabled says it. Never for an
+         -- operational delivery (no event about events).
+         where r.status = 'failed' and r.sent and r.disable_reason is null and r.tenant_id <> ${OPERATOR_TENANT_ID}
+      ) as caused
+       where ${operatorUrl}::text is not null and exists (select 1 from tenants where id = ${OPERATOR_TENANT_ID})
+    ), operational_event as (
+      insert into events (id, tenant_id, type, payload, url)
+      select (${operationalEventIds}::text[])[n], ${OPERATOR_TENANT_ID}, type, body, ${operatorUrl} from operational
+      returning id
+    ), operational_delivery as (
+      insert into deliveries (id, tenant_id, event_id, endpoint_id)
+      select (${operationalDeliveryIds}::text[])[n], ${OPERATOR_TENANT_ID}, (${operationalEventIds}::text[])[n], null from operational
+      returning id
+    ), operational_job as (
+      select count(*) as jobs from graphile_worker.add_jobs(array(
+        select row('deliver', json_build_object('deliveryId', id, 'tenantId', ${OPERATOR_TENANT_ID}::text, 'endpointId', null, 'attempt', 1),
+                   null, null, ${jobMaxAttempts}::int, null, null, null)::graphile_worker.job_spec
+          from operational_delivery))
+       where exists (select 1 from operational)
     ), next_job as (
       -- (A scalar subquery under WHERE: add_jobs is not called at all when no retry is due.)
       select (select count(*) from graphile_worker.add_jobs(array(
@@ -196,6 +238,7 @@ export async function recordAttempts(
        where exists (select 1 from recorded where next_attempt_at is not null)
     )
     select (select count(*) from delivery)::int as recorded, (select count(*) from attempt)::int as attempts,
-           (select count(*) from endpoint)::int as endpoints, coalesce((select jobs from next_job), 0)::int as scheduled`;
+           (select count(*) from endpoint)::int as endpoints, coalesce((select jobs from next_job), 0)::int as scheduled,
+           coalesce((select jobs from operational_job), 0)::int as operational`;
   return result!;
 }

@@ -11,9 +11,12 @@ import { fairnessKeyOf, type DeliverJob } from './jobs.js';
 import { decideOutcome, type Outcome } from './outcome.js';
 import { createDeliveryLoader, type DeliveryLoader } from './load.js';
 import { createAttemptRecorder, type AttemptRecorder } from './record.js';
+import { OPERATOR_TENANT_ID, type OperatorTenant } from '../operator/operational-events.js';
 
 export interface DeliverTaskOptions {
   http: WebhookHttpClient;
+  /** Operational events, when configured: their tenant row, and the client their deliveries use. */
+  operator?: { tenant: OperatorTenant; http: WebhookHttpClient } | undefined;
   fairness: DeliveryFairness;
   random?: () => number;
   /** Told each retry's run_at once its job has committed (see worker/retry-wake.ts). */
@@ -27,7 +30,7 @@ export function createDeliverTask(deps: DeliveryDeps, options: DeliverTaskOption
   // finish together share a statement.
   const store: DeliveryStore = {
     load: createDeliveryLoader(deps),
-    record: createAttemptRecorder(deps, { onRetryScheduled: options.onRetryScheduled }),
+    record: createAttemptRecorder(deps, { onRetryScheduled: options.onRetryScheduled, operator: options.operator?.tenant }),
   };
   return async (job, helpers) => {
     // A delivery slot first. One tenant's, or one endpoint's, slow or dead deliveries may not
@@ -83,7 +86,9 @@ async function deliverOnce(deps: Pick<DeliveryDeps, 'config' | 'logger'>, store:
     }),
   };
   const startedAt = new Date();
-  const result = await options.http.post(delivery.url, { headers, body: delivery.body });
+  // The operator's own URL is exempt from the private-address rule (server/operator/operational-events.ts).
+  const http = delivery.tenantId === OPERATOR_TENANT_ID && options.operator ? options.operator.http : options.http;
+  const result = await http.post(delivery.url, { headers, body: delivery.body });
   const outcome = decideOutcome(result, job.attempt, {
     retryScheduleMs: deps.config.retryScheduleMs,
     ...(options.random && { random: options.random }),

@@ -3,6 +3,7 @@
 // are being written are recorded together in ONE statement (group commit, server/batcher.ts; the
 // statement is db/sql/record-attempts.ts, the health rules it applies server/endpoints/health.ts).
 import { recordAttempts, type AttemptWrite } from '../../db/sql/record-attempts.js';
+import { operationalTarget, type OperatorTenant } from '../operator/operational-events.js';
 import { newId } from '../../shared/ids.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import type { DeliveryPool, Shared } from '../deps.js';
@@ -29,6 +30,8 @@ export type AttemptRecorder = (attempt: AttemptToRecord) => Promise<void>;
 export interface AttemptRecorderOptions {
   /** Told the run_at of each retry job once it has committed (the worker wakes its job fetch then). */
   onRetryScheduled?: (runAt: Date) => void;
+  /** Set when operational events are configured: what they need (server/operator/operational-events.ts). */
+  operator?: OperatorTenant | undefined;
 }
 
 /** The attempt as the record statement writes it; its endpoint's health as endpoints/health.ts judges it. */
@@ -59,13 +62,15 @@ export function toAttemptWrite({ delivery, attempt, sent, outcome }: AttemptToRe
 }
 
 export function createAttemptRecorder(deps: DeliveryPool & Pick<Shared, 'config'>, options: AttemptRecorderOptions = {}): AttemptRecorder {
+  const operator: OperatorTenant | undefined = options.operator;
   return createBatcher<AttemptToRecord, void>(
     // A deadlock or one attempt's bad data fails only that attempt (its job is then retried).
     writeAloneOnItemFailure(async (attempts) => {
       const writes = attempts.map(toAttemptWrite);
       // HOOKLINE_DISABLE_AFTER=0 turns automatic disabling off.
       const rules = endpointHealthRules(deps.config.disableAfterMs);
-      await recordAttempts(deps.sql, { attempts: writes, rules, jobMaxAttempts: deliverJobMaxAttempts });
+      const operational = operator ? await operationalTarget(operator, writes) : null;
+      await recordAttempts(deps.sql, { attempts: writes, rules, jobMaxAttempts: deliverJobMaxAttempts, operational });
       for (const write of writes) {
         if (write.delivery.nextAttemptAt !== null) options.onRetryScheduled?.(write.delivery.nextAttemptAt);
       }

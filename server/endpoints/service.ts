@@ -9,6 +9,8 @@
 import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { endpoints, tenants } from '../../db/schema.js';
+import { emitDisabledByHandSql, ensureOperatorTenant } from '../../db/sql/operational-events.js';
+import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
 import { generateEd25519Keys, generateSecret } from '../../shared/signing.js';
@@ -259,9 +261,17 @@ export async function updateEndpoint(
   const url = patch.url !== undefined ? checkUrl(deps, patch.url) : undefined;
   const eventTypes = patch.eventTypes !== undefined ? await checkEventTypeFilter(deps, patch.eventTypes) : undefined;
   const sentHeaders = patch.headers;
+  // A disable by hand tells the operator (`endpoint.disabled`), in the same transaction.
+  const tellOperator = patch.disabled === true && deps.config.operatorWebhook !== undefined;
+  if (tellOperator) await ensureOperatorTenant(deps.sql, deps.secretBox.seal(deps.config.operatorWebhook!.secret));
   if (sentHeaders === undefined || !Object.values(sentHeaders).some(isMaskedHeaderValue)) {
     const headers = sentHeaders !== undefined ? checkHeaders(deps, sentHeaders) : undefined;
-    return writeUpdate(deps, deps.db, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+    if (!tellOperator) return writeUpdate(deps, deps.db, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+    return deps.db.transaction(async (tx) => {
+      const endpoint = await writeUpdate(deps, tx, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+      await emitDisabledByHand(deps, tx, tenantId, endpointId);
+      return endpoint;
+    });
   }
   // Masked values stand for the stored ones: read them under the row lock, so a concurrent update
   // cannot change what they stand for before this one writes.
@@ -274,8 +284,16 @@ export async function updateEndpoint(
     if (!current) throw notFound();
     const stored = openHeaderValues(current.headers, (sealed) => deps.secretBox.open(sealed));
     const headers = checkHeaders(deps, unmaskHeaderValues(sentHeaders, stored));
-    return writeUpdate(deps, tx, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+    const endpoint = await writeUpdate(deps, tx, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+    if (tellOperator) await emitDisabledByHand(deps, tx, tenantId, endpointId);
+    return endpoint;
   });
+}
+
+/** `endpoint.disabled` to the operator if this transaction disabled the endpoint (not if it already was). */
+async function emitDisabledByHand(deps: Pick<Shared, 'config'>, tx: Pick<ApiPool['db'], 'execute'>, tenantId: string, endpointId: string): Promise<void> {
+  const target = { url: deps.config.operatorWebhook!.url, eventIds: [newId('event')], deliveryIds: [newId('delivery')] };
+  await tx.execute(emitDisabledByHandSql(target, tenantId, endpointId, deliverJobMaxAttempts));
 }
 
 /** Custom headers as stored: checked, names lowercased, values sealed. */

@@ -3,10 +3,11 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { isUniqueViolation } from '../../db/errors.js';
 import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { tenants } from '../../db/schema.js';
+import { OPERATOR_TENANT_ID } from '../../db/sql/operational-events.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
 import type { AppDeps } from '../deps.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { issueApiKey } from '../security/api-keys.js';
 
 export interface Tenant {
@@ -109,6 +110,9 @@ export async function updateTenant(
 
 /** Deletes the tenant and, by cascade, everything it owns (endpoints, events, deliveries, attempts). */
 export async function deleteTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<void> {
+  if (tenantId === OPERATOR_TENANT_ID) {
+    throw new InvalidInputError("the operator's tenant holds hookline's operational events and cannot be deleted");
+  }
   const deleted = await deps.db.delete(tenants).where(eq(tenants.id, tenantId)).returning({ id: tenants.id });
   if (deleted.length === 0) throw new NotFoundError('tenant not found');
 }

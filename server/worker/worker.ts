@@ -16,6 +16,7 @@ import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-w
 import { createDeliverTask } from '../delivery/deliver.js';
 import { createDeliveryFairness, type DeliveryFairness } from '../delivery/fairness.js';
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
+import { createOperatorTenant, operatorUrlPolicy } from '../operator/operational-events.js';
 import type { Outcome } from '../delivery/outcome.js';
 import { createPaceEstimator } from '../delivery/pace.js';
 import { createStepAsideQueue } from '../delivery/step-aside.js';
@@ -69,6 +70,17 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     ...(options.resolver && { resolver: options.resolver }),
     logger: deps.logger,
   });
+  const operatorTenant = createOperatorTenant(deps);
+  const operator = operatorTenant && {
+    tenant: operatorTenant,
+    http: createWebhookHttpClient({
+      policy: operatorUrlPolicy(config.urlPolicy),
+      timeoutMs: config.timeoutMs,
+      dnsTimeoutMs: config.dnsTimeoutMs,
+      ...(options.resolver && { resolver: options.resolver }),
+      logger: deps.logger,
+    }),
+  };
   const fairnessWindowMs = options.fairnessWindowMs ?? 250;
   const fairness = createDeliveryFairness({
     policy: slotPolicy(config),
@@ -114,6 +126,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         retention: createRetentionTask(processDeps) as never,
         deliver: createDeliverTask(deps, {
           http,
+          operator,
           fairness,
           onRetryScheduled: retryWake.at,
           ...(options.onAttempt && { onAttempt: options.onAttempt }),
@@ -128,7 +141,9 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     await liveness.start();
   } catch (error) {
     // Half started: release what did start (a failure here must not hide the first one).
-    await inTurn([() => runner?.stop(), () => liveness.stop(), () => http.close(), () => pool.close()]).catch(() => {});
+    await inTurn([() => runner?.stop(), () => liveness.stop(), () => http.close(), async () => operator?.http.close(), () => pool.close()]).catch(
+      () => {},
+    );
     throw error;
   }
   const queueVacuum = startQueueVacuum(processDeps);
@@ -225,6 +240,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         () => retryWake.stop(),
         () => liveness.stop(),
         () => http.close(),
+        async () => operator?.http.close(),
         () => pool.close(),
       ]);
       return stopped;
