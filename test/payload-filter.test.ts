@@ -4,7 +4,10 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesPayloadFilter, parsePayloadFilter, type PayloadFilter } from '../shared/payload-filter.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { errorOf } from './helpers/errors.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 let database: TestDatabase;
 let sql: postgres.Sql;
@@ -175,3 +178,101 @@ function nest(depth: number): PayloadFilter {
   for (let i = 0; i < depth; i++) filter = { $not: filter };
   return filter;
 }
+
+describe('endpoints with filters, end to end', () => {
+  let app: TestApp;
+  let receiver: Receiver;
+  let tenantKey: string;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({ worker: true });
+    receiver = await startReceiver();
+    const created = await app.admin.tenants.create.mutate({ name: 'Filtering Tenant' });
+    tenantKey = created.apiKey;
+    tenantId = created.tenant.id;
+    await app.admin.eventTypes.upsert.mutate({ name: 'job.finished' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await receiver.close();
+  });
+
+  it('delivers each event only to the endpoints whose filter its payload matches', async () => {
+    const tenant = app.client(tenantKey);
+    const url = (name: string) => `${receiver.url}/${name}`;
+    const failed = await tenant.endpoints.create.mutate({ url: url('failed'), filter: { status: 'failed' } });
+    const bigPro = await tenant.endpoints.create.mutate({
+      url: url('big-pro'),
+      filter: { $and: [{ 'job.seconds': { $gte: 60 } }, { 'customer.plan': { $in: ['pro', 'enterprise'] } }] },
+    });
+    const everything = await tenant.endpoints.create.mutate({ url: url('everything') });
+    expect(failed.endpoint.filter).toEqual({ status: 'failed' });
+    expect(everything.endpoint.filter).toBeNull();
+    expect((await tenant.endpoints.get.query({ endpointId: bigPro.endpoint.id })).filter).toEqual({
+      $and: [{ 'job.seconds': { $gte: 60 } }, { 'customer.plan': { $in: ['pro', 'enterprise'] } }],
+    });
+
+    const targets = async (payload: Record<string, unknown>) => {
+      // Events come from the operator's backend (the admin key), endpoints from the tenant.
+      const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.finished', payload });
+      return sent.deliveries.map((d) => d.endpointId).sort();
+    };
+    const sorted = (...ids: string[]) => ids.sort();
+    expect(await targets({ status: 'failed', job: { seconds: 5 } })).toEqual(sorted(failed.endpoint.id, everything.endpoint.id));
+    expect(await targets({ status: 'done', job: { seconds: 90 }, customer: { plan: 'pro' } })).toEqual(
+      sorted(bigPro.endpoint.id, everything.endpoint.id),
+    );
+    expect(await targets({ status: 'done', job: { seconds: 90 }, customer: { plan: 'free' } })).toEqual([everything.endpoint.id]);
+    expect(await targets({ job: ['no', 'seconds', 'here'] })).toEqual([everything.endpoint.id]);
+
+    // What arrives is what was targeted: 2 + 2 + 1 + 1 requests, split by path.
+    const requests = await receiver.waitFor(6);
+    const byPath = (path: string) => requests.filter((r) => r.path === `/${path}`).length;
+    expect([byPath('failed'), byPath('big-pro'), byPath('everything')]).toEqual([1, 1, 4]);
+  });
+
+  it('update replaces a filter, null removes it, and leaving it out keeps it', async () => {
+    const tenant = app.client(tenantKey);
+    const { endpoint } = await tenant.endpoints.create.mutate({ url: `${receiver.url}/changing`, filter: { a: 1 } });
+    expect((await tenant.endpoints.update.mutate({ endpointId: endpoint.id, description: 'kept' })).filter).toEqual({ a: 1 });
+    expect((await tenant.endpoints.update.mutate({ endpointId: endpoint.id, filter: { b: { $exists: true } } })).filter).toEqual({
+      b: { $exists: true },
+    });
+    expect((await tenant.endpoints.update.mutate({ endpointId: endpoint.id, filter: null })).filter).toBeNull();
+  });
+
+  it('a bad filter is BAD_REQUEST naming the key, at create and update, and nothing is stored', async () => {
+    const tenant = app.client(tenantKey);
+    const before = (await tenant.endpoints.list.query()).items.length;
+    const created = await errorOf(tenant.endpoints.create.mutate({ url: `${receiver.url}/bad`, filter: { 'job.status': { $regex: 'x' } } }));
+    expect(created.data?.code).toBe('BAD_REQUEST');
+    expect(created.message).toContain('filter.job.status.$regex: unknown operator');
+    expect((await tenant.endpoints.list.query()).items.length).toBe(before);
+
+    const { endpoint } = await tenant.endpoints.create.mutate({ url: `${receiver.url}/good` });
+    const updated = await errorOf(tenant.endpoints.update.mutate({ endpointId: endpoint.id, filter: { $or: [] } }));
+    expect(updated.data?.code).toBe('BAD_REQUEST');
+    expect(updated.message).toContain('$or: must be a non-empty list of filters');
+    expect((await tenant.endpoints.get.query({ endpointId: endpoint.id })).filter).toBeNull();
+  });
+
+  it('REST takes and shows the filter too', async () => {
+    const response = await fetch(`${app.url}/api/v1/endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenantKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiver.url}/rest`, filter: { 'job.status': { $ne: 'queued' } } }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { endpoint: { filter: unknown } };
+    expect(body.endpoint.filter).toEqual({ 'job.status': { $ne: 'queued' } });
+
+    const bad = await fetch(`${app.url}/api/v1/endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenantKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiver.url}/rest`, filter: { n: { $gt: 'five' } } }),
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('filter.n.$gt: must be a number');
+  });
+});
