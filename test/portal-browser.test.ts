@@ -195,12 +195,12 @@ describe('the tenant portal in a browser', () => {
     await clickButton(page, 'Add endpoint');
     expect(await page.$eval('#status', (e) => e.className)).toContain('error');
     // So is a filter that is not JSON, or breaks the filter rules.
-    await page.$eval('input[name=url]', (e) => ((e as HTMLInputElement).value = ''));
+    await page.$eval('input[name=url]', (e) => ((e as unknown as { value: string }).value = ''));
     await page.type('input[name=url]', `${ok.url}/filtered`);
     await page.type('textarea[name=filter]', '{"plan": ');
     await clickButton(page, 'Add endpoint');
     expect(await page.$eval('#status', (e) => e.textContent)).toContain('The payload filter is not valid JSON.');
-    await page.$eval('textarea[name=filter]', (e) => ((e as HTMLTextAreaElement).value = ''));
+    await page.$eval('textarea[name=filter]', (e) => ((e as unknown as { value: string }).value = ''));
     await page.type('textarea[name=filter]', '{"plan": {"$like": "pro"}}');
     await clickButton(page, 'Add endpoint');
     expect(await page.$eval('#status', (e) => e.textContent)).toContain('unknown operator');
