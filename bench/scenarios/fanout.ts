@@ -64,7 +64,7 @@ export const fanoutScenario: Scenario = {
       const usage = cpu.stop();
 
       // Every endpoint gets a filter of three conditions that the bench payload meets.
-      await api.sql`update endpoints set filter = ${api.sql.json(FILTER)} where tenant_id = ${tenant!.id}`;
+      await api.sql`update endpoints set filter = ${JSON.stringify(FILTER)}::jsonb where tenant_id = ${tenant!.id}`;
       await fanOutOnce(repeats + 1);
       await sleep(1000);
       const filtered: Array<Awaited<ReturnType<typeof fanOutOnce>>> = [];
