@@ -74,6 +74,8 @@ export const endpoints = pgTable(
     eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
     // Null = every payload; see shared/payload-filter.ts (evaluated in SQL by hookline_payload_matches).
     filter: jsonb('filter').$type<PayloadFilter>(),
+    // The filter compiled for the fan-out statement (see the migration that defines the function).
+    filterProgram: jsonb('filter_program').generatedAlwaysAs(sql`hookline_compile_payload_filter(filter)`),
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
     disabled: boolean('disabled').notNull().default(false),

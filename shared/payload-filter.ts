@@ -12,9 +12,10 @@
 // A missing path matches only $ne, $nin and `$exists: false`. Path segments name object keys; on an
 // array, a segment that is a whole number (`items.0.sku`) picks an element.
 //
-// The delivery engine evaluates filters in PostgreSQL with `hookline_payload_matches(payload, filter)`
-// (db/migrations, the function of the same name), and the two must agree: test/payload-filter.test.ts
-// runs every case through both.
+// The delivery engine evaluates filters in PostgreSQL: `endpoints.filter_program` is the filter
+// compiled by `hookline_compile_payload_filter` (a generated column), and the fan-out statement
+// judges it with `hookline_payload_matches` (both defined in db/migrations/0005_payload_filters.sql).
+// The two must agree: test/payload-filter.test.ts runs every case through both.
 
 /** The largest filter, as JSON in UTF-8. */
 export const MAX_PAYLOAD_FILTER_BYTES = 4096;

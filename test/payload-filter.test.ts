@@ -133,7 +133,8 @@ describe('the TypeScript evaluator and the SQL function agree', () => {
       expect(parsePayloadFilter(filter)).toEqual({ filter });
       expect(matchesPayloadFilter(filter, payload)).toBe(expected);
       const [row] = await sql<{ matches: boolean }[]>`
-        select hookline_payload_matches(${sql.json(payload as postgres.JSONValue)}::jsonb, ${sql.json(filter as postgres.JSONValue)}::jsonb) as matches`;
+        select hookline_payload_matches(${sql.json(payload as postgres.JSONValue)}::jsonb,
+                                        hookline_compile_payload_filter(${sql.json(filter as postgres.JSONValue)}::jsonb)) as matches`;
       expect(row!.matches).toBe(expected);
     });
   }

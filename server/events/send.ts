@@ -224,7 +224,7 @@ async function fanOut(deps: AppDeps, items: FanOutItem[]): Promise<FanOutResult[
                    select 1 from unnest(ep.event_types) as f
                     where f = i.type or (right(f, 2) = '.*' and starts_with(i.type, left(f, -1)))))
              -- Mirrors shared/payload-filter.ts (test/payload-filter.test.ts checks they agree).
-             and (ep.filter is null or hookline_payload_matches(p.document, ep.filter))
+             and (ep.filter_program is null or hookline_payload_matches(p.document, ep.filter_program))
         ) as t
     ), delivery as (
       insert into deliveries (id, tenant_id, event_id, endpoint_id)
