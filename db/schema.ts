@@ -10,6 +10,7 @@
 //   delivery  — one event to one endpoint (or to a one-off URL); pending → succeeded | failed.
 //   attempt   — one POST of a delivery, with its outcome.
 import { sql } from 'drizzle-orm';
+import type { PayloadFilter } from '../shared/payload-filter.js';
 import {
   boolean,
   index,
@@ -71,6 +72,10 @@ export const endpoints = pgTable(
     description: text('description'),
     // Empty = every event type; entries are exact names or `prefix.*`.
     eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+    // Null = every payload; see shared/payload-filter.ts (evaluated in SQL by hookline_payload_matches).
+    filter: jsonb('filter').$type<PayloadFilter>(),
+    // The filter compiled for the fan-out statement (see the migration that defines the function).
+    filterProgram: jsonb('filter_program').generatedAlwaysAs(sql`hookline_compile_payload_filter(filter)`),
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
     disabled: boolean('disabled').notNull().default(false),

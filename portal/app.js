@@ -288,7 +288,7 @@ function pager(nextCursor, nextHref, firstHref) {
   );
 }
 
-/** The add/edit form: URL, description, event types from the catalog, custom headers; the signing when adding (fixed after). */
+/** The add/edit form: URL, description, event types from the catalog, payload filter, custom headers; the signing when adding (fixed after). */
 async function endpointForm(endpoint) {
   const catalog = await query('eventTypes.list', {});
   const chosen = new Set(endpoint?.eventTypes ?? []);
@@ -296,6 +296,11 @@ async function endpointForm(endpoint) {
   const description = h('input', { type: 'text', name: 'description', value: endpoint?.description ?? '', maxlength: 1000 });
   const typeBoxes = catalog.items.map((type) =>
     h('label', {}, h('input', { type: 'checkbox', name: 'eventTypes', value: type.name, checked: chosen.has(type.name) }), h('span', { class: 'mono' }, type.name), type.description ? h('span', { class: 'hint' }, ` — ${type.description}`) : null),
+  );
+  const filter = h(
+    'textarea',
+    { name: 'filter', rows: 4, class: 'mono', spellcheck: 'false', placeholder: '{"job.status": {"$in": ["failed", "cancelled"]}}' },
+    endpoint?.filter ? JSON.stringify(endpoint.filter, null, 2) : '',
   );
   const headerRows = h('div', {});
   const addHeaderRow = (name = '', value = '') => {
@@ -335,6 +340,13 @@ async function endpointForm(endpoint) {
       typeBoxes.length ? typeBoxes : h('p', { class: 'empty' }, 'The catalog is empty.'),
     ),
     h(
+      'label',
+      {},
+      'Payload filter (optional, JSON)',
+      h('span', { class: 'hint' }, 'Deliver only events whose payload matches, e.g. {"job.status": "failed"}; leave empty for every event.'),
+      filter,
+    ),
+    h(
       'fieldset',
       {},
       h('legend', {}, 'Custom headers'),
@@ -350,9 +362,18 @@ async function endpointForm(endpoint) {
       const [name, value] = row.querySelectorAll('input');
       if (name.value.trim()) headers[name.value.trim()] = value.value;
     }
+    let parsedFilter = null;
+    if (filter.value.trim()) {
+      try {
+        parsedFilter = JSON.parse(filter.value);
+      } catch {
+        throw new ApiError('BAD_REQUEST', 'The payload filter is not valid JSON.');
+      }
+    }
     return {
       url: url.value.trim(),
       description: description.value.trim() || null,
+      filter: parsedFilter,
       eventTypes: typeBoxes.map((label) => label.querySelector('input')).filter((box) => box.checked).map((box) => box.value),
       headers,
       ...(signing && { signing: signing.querySelector('input[name="signing"]:checked')?.value ?? 'hmac' }),
@@ -372,6 +393,7 @@ async function newEndpointPage() {
     try {
       const values = read();
       if (!values.description) delete values.description;
+      if (values.filter === null) delete values.filter;
       const created = await mutate('endpoints.create', values);
       say('Endpoint added.');
       show(
@@ -430,6 +452,8 @@ async function endpointPage(endpointId) {
       h('dt', {}, 'Signing'),
       h('dd', {}, endpoint.signing === 'ed25519' ? 'Public key (Ed25519)' : 'Shared secret (HMAC)'),
       endpoint.publicKey ? [h('dt', {}, 'Public key'), h('dd', { class: 'mono', 'data-public-key': '' }, endpoint.publicKey)] : null,
+      h('dt', {}, 'Payload filter'),
+      h('dd', { class: endpoint.filter ? 'mono' : '' }, endpoint.filter ? JSON.stringify(endpoint.filter) : 'Every payload'),
       h('dt', {}, 'Created'),
       h('dd', {}, when(endpoint.createdAt)),
       h('dt', {}, 'Last result'),

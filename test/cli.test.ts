@@ -393,6 +393,27 @@ describe('event types, endpoints, events', () => {
     expect(noTenant.stderr).toContain("required option '--tenant <id>' not specified");
   }, slow);
 
+  it('endpoint payload filters: --filter at create and update, --clear-filter, a bad filter named', async () => {
+    const { tenant } = await app.admin.tenants.create.mutate({ name: 'Filter Setter' });
+    const filterFile = join(cwd, 'filter.json');
+    writeFileSync(filterFile, JSON.stringify({ 'job.status': { $in: ['failed', 'cancelled'] } }));
+    const created = await json(['admin', 'endpoints', 'create', 'https://hooks.example.com/f', '--tenant', tenant.id, '--filter', `@${filterFile}`]);
+    expect(created.endpoint.filter).toEqual({ 'job.status': { $in: ['failed', 'cancelled'] } });
+    const id: string = created.endpoint.id;
+
+    const shown = await hookline(['admin', 'endpoints', 'get', id, '--tenant', tenant.id]);
+    expect(shown.stdout).toContain('{"job.status":{"$in":["failed","cancelled"]}}');
+
+    const updated = await json(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--filter', '{"plan": "pro"}']);
+    expect(updated.filter).toEqual({ plan: 'pro' });
+    const cleared = await json(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--clear-filter']);
+    expect(cleared.filter).toBeNull();
+
+    const line = await failure(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--filter', '{"n": {"$gt": "5"}}']);
+    expect(line).toContain('BAD_REQUEST');
+    expect(line).toContain('filter.n.$gt: must be a number');
+  });
+
   it('endpoint headers: shown masked; update --keep-header keeps a stored credential without retyping it', async () => {
     const { tenant } = await app.admin.tenants.create.mutate({ name: 'Header Keeper' });
     const token = 'Bearer sk_live_cli_0123456789abcd1234';

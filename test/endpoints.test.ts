@@ -41,6 +41,7 @@ const endpointKeys = [
   'disabledAt',
   'disabledReason',
   'eventTypes',
+  'filter',
   'headers',
   'id',
   'metadata',

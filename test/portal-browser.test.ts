@@ -170,6 +170,7 @@ describe('the tenant portal in a browser', () => {
     await page.type('input[name=url]', `${ok.url}/new-hooks`);
     await page.type('input[name=description]', 'Added from the portal');
     await page.click('input[name=eventTypes][value="invoice.overdue"]');
+    await page.type('textarea[name=filter]', '{"invoice.amount": {"$gte": 100}}');
     await clickButton(page, 'Add header');
     await page.type('input[name=headerName]', 'X-Team');
     await page.type('input[name=headerValue]', 'billing');
@@ -180,7 +181,11 @@ describe('the tenant portal in a browser', () => {
     expect(secret).toMatch(/^whsec_/);
 
     const created = (await app.client(tenantKey).endpoints.list.query()).items.find((e) => e.url === `${ok.url}/new-hooks`);
-    expect(created).toMatchObject({ description: 'Added from the portal', eventTypes: ['invoice.overdue'] });
+    expect(created).toMatchObject({
+      description: 'Added from the portal',
+      eventTypes: ['invoice.overdue'],
+      filter: { 'invoice.amount': { $gte: 100 } },
+    });
     expect(Object.keys(created!.headers)).toEqual(['x-team']);
 
     // A bad URL is refused with the API's reason, and nothing is created.
@@ -189,6 +194,16 @@ describe('the tenant portal in a browser', () => {
     await page.type('input[name=url]', 'ftp://127.0.0.1/x');
     await clickButton(page, 'Add endpoint');
     expect(await page.$eval('#status', (e) => e.className)).toContain('error');
+    // So is a filter that is not JSON, or breaks the filter rules.
+    await page.$eval('input[name=url]', (e) => ((e as unknown as { value: string }).value = ''));
+    await page.type('input[name=url]', `${ok.url}/filtered`);
+    await page.type('textarea[name=filter]', '{"plan": ');
+    await clickButton(page, 'Add endpoint');
+    expect(await page.$eval('#status', (e) => e.textContent)).toContain('The payload filter is not valid JSON.');
+    await page.$eval('textarea[name=filter]', (e) => ((e as unknown as { value: string }).value = ''));
+    await page.type('textarea[name=filter]', '{"plan": {"$like": "pro"}}');
+    await clickButton(page, 'Add endpoint');
+    expect(await page.$eval('#status', (e) => e.textContent)).toContain('unknown operator');
     expect((await app.client(tenantKey).endpoints.list.query()).items).toHaveLength(3);
     await page.close();
   });

@@ -17,6 +17,7 @@ import { generateEd25519Keys, generateSecret } from '../../shared/signing.js';
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
+import type { PayloadFilter } from '../../shared/payload-filter.js';
 import { findUnavailableEventTypes } from '../event-types/service.js';
 import {
   isMaskedHeaderValue,
@@ -38,6 +39,8 @@ export interface Endpoint {
   description: string | null;
   /** Empty = every event type; entries are exact names or `prefix.*`. */
   eventTypes: string[];
+  /** Null = every payload; see shared/payload-filter.ts. */
+  filter: PayloadFilter | null;
   /** Values masked (`Bearer ••••1234`); sending one back unchanged in an update keeps it. */
   headers: Record<string, string>;
   metadata: Record<string, string>;
@@ -61,6 +64,7 @@ const endpointColumns = {
   url: endpoints.url,
   description: endpoints.description,
   eventTypes: endpoints.eventTypes,
+  filter: endpoints.filter,
   headers: endpoints.headers,
   metadata: endpoints.metadata,
   disabled: endpoints.disabled,
@@ -86,6 +90,7 @@ function present(deps: EndpointDeps, row: EndpointRow): Endpoint {
     url: row.url,
     description: row.description,
     eventTypes: row.eventTypes,
+    filter: row.filter,
     headers: maskHeaderValues(openHeaderValues(row.headers, (sealed) => deps.secretBox.open(sealed))),
     metadata: row.metadata,
     disabled: row.disabled,
@@ -104,6 +109,8 @@ export interface EndpointInput {
   url: string;
   description?: string | null | undefined;
   eventTypes?: readonly string[] | undefined;
+  /** Checked by the API schema (shared/schemas.ts payloadFilterSchema). */
+  filter?: PayloadFilter | null | undefined;
   headers?: Record<string, string> | undefined;
   disabled?: boolean | undefined;
   metadata?: Record<string, string> | undefined;
@@ -205,6 +212,7 @@ export async function createEndpoint(
         url,
         description: input.description ?? null,
         eventTypes,
+        filter: input.filter ?? null,
         headers,
         metadata: input.metadata ?? {},
         disabled: input.disabled ?? false,
@@ -325,6 +333,7 @@ async function writeUpdate(
       ...(url !== undefined && { url }),
       ...(patch.description !== undefined && { description: patch.description }),
       ...(eventTypes !== undefined && { eventTypes }),
+      ...(patch.filter !== undefined && { filter: patch.filter }),
       ...(headers !== undefined && { headers }),
       ...(patch.metadata !== undefined && { metadata: patch.metadata }),
       ...(patch.disabled === true && {

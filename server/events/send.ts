@@ -208,6 +208,11 @@ async function fanOut(deps: SendDeps, items: FanOutItem[]): Promise<FanOutResult
              row_number() over (partition by i.event_id order by t.endpoint_id) - 1 as n
         from input i
         join event e on e.id = i.event_id
+        -- The payload parsed once per event (OFFSET 0 keeps it from being re-parsed per endpoint),
+        -- only when endpoints may have payload filters to judge.
+        cross join lateral (
+          select case when i.url is null and i.only_endpoint_id is null then i.body::jsonb end as document offset 0
+        ) as p
         cross join lateral (
           -- A one-off URL: one delivery without an endpoint.
           select null::text as endpoint_id where i.url is not null
@@ -224,6 +229,8 @@ async function fanOut(deps: SendDeps, items: FanOutItem[]): Promise<FanOutResult
              and (cardinality(ep.event_types) = 0 or exists (
                    select 1 from unnest(ep.event_types) as f
                     where f = i.type or (right(f, 2) = '.*' and starts_with(i.type, left(f, -1)))))
+             -- Mirrors shared/payload-filter.ts (test/payload-filter.test.ts checks they agree).
+             and (ep.filter_program is null or hookline_payload_matches(p.document, ep.filter_program))
         ) as t
     ), delivery as (
       insert into deliveries (id, tenant_id, event_id, endpoint_id)

@@ -12,6 +12,8 @@ export const endpointSchema = z
     description: z.string().nullable(),
     /** Empty = every event type; entries are exact names or `prefix.*`. */
     eventTypes: z.array(z.string()),
+    /** Null = every payload; otherwise only events whose payload matches (see payload filters). */
+    filter: z.record(z.string(), z.unknown()).nullable(),
     /** Values masked (`Bearer ••••1234`); sending one back unchanged in an update keeps it. */
     headers: z.record(z.string(), z.string()),
     metadata: metadataOutput,
