@@ -17,7 +17,7 @@
 //     runAt: 'next_attempt_at',
 //   }))} from recorded where next_attempt_at is not null))
 import { sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../client.js';
+import type { Executor } from './executor.js';
 
 /**
  * The payload of a `deliver` job: which delivery, whose, to which endpoint, and which attempt it is
@@ -63,9 +63,6 @@ export function deliverJobPayload(fields: { [K in keyof DeliverJob]-?: string })
     `'endpointId', ${fields.endpointId}, 'attempt', ${fields.attempt})`
   );
 }
-
-/** Runs statements: the Drizzle database handle or one of its transactions. */
-export type Executor = Pick<Db, 'execute'>;
 
 /**
  * One statement adding a `deliver` job per entry (a fan-out of 1,000 is still one round trip), to
