@@ -7,9 +7,12 @@ import type { SelectResultFields } from 'drizzle-orm/query-builders/select.types
 import { endpoints } from '../schema.js';
 import type { Selector } from './executor.js';
 
-/** The condition "this endpoint, of this tenant". */
-export function endpointOfTenant(tenantId: string, endpointId: string): SQL {
-  return and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId))!;
+/**
+ * The condition "this endpoint, of this tenant"; `tenantId` undefined = of any tenant (the
+ * operator's view, whose functions take `tenantId: string | undefined` on purpose).
+ */
+export function endpointOfTenant(tenantId: string | undefined, endpointId: string): SQL {
+  return and(tenantId !== undefined ? eq(endpoints.tenantId, tenantId) : undefined, eq(endpoints.id, endpointId))!;
 }
 
 /**
@@ -18,7 +21,7 @@ export function endpointOfTenant(tenantId: string, endpointId: string): SQL {
  */
 export async function findEndpoint<Fields extends SelectedFields>(
   db: Selector,
-  tenantId: string,
+  tenantId: string | undefined,
   endpointId: string,
   fields: Fields,
 ): Promise<SelectResultFields<Fields> | undefined> {

@@ -6,6 +6,7 @@
 // indistinguishable from a missing one.
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import { endpoints, tenants } from '../../db/schema.js';
+import { endpointOfTenant, findEndpoint } from '../../db/sql/endpoints.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
@@ -175,10 +176,7 @@ export async function createEndpoint(
 }
 
 export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
-  const [row] = await deps.db
-    .select(endpointColumns)
-    .from(endpoints)
-    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)));
+  const row = await findEndpoint(deps.db, tenantId, endpointId, endpointColumns);
   if (!row) throw notFound();
   return present(deps, row);
 }
@@ -225,7 +223,7 @@ export async function updateEndpoint(
     const [current] = await tx
       .select({ headers: endpoints.headers })
       .from(endpoints)
-      .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+      .where(endpointOfTenant(tenantId, endpointId))
       .for('update');
     if (!current) throw notFound();
     const stored = openHeaderValues(current.headers, (sealed) => deps.secretBox.open(sealed));
@@ -288,7 +286,7 @@ async function writeUpdate(
 export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<void> {
   const deleted = await deps.db
     .delete(endpoints)
-    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+    .where(endpointOfTenant(tenantId, endpointId))
     .returning({ id: endpoints.id });
   if (deleted.length === 0) throw notFound();
 }
@@ -314,7 +312,7 @@ export async function rotateEndpointSecret(
       previousSecretExpiresAt: keepPrevious ? new Date(Date.now() + graceSeconds * 1000) : null,
       updatedAt: sql`now()`,
     })
-    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+    .where(endpointOfTenant(tenantId, endpointId))
     .returning({ id: endpoints.id });
   if (updated.length === 0) throw notFound();
   return { secret };

@@ -8,6 +8,7 @@
 // chart leaves out. The read runs under HOOKLINE_READ_TIMEOUT like every list.
 import { and, desc, eq, gt, gte, sql } from 'drizzle-orm';
 import { attempts, deliveries, endpoints } from '../../db/schema.js';
+import { findEndpoint } from '../../db/sql/endpoints.js';
 import { idFloor } from '../../shared/ids.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
@@ -39,10 +40,7 @@ export async function getEndpointStats(
   const retrySpanMs = deps.config.retryScheduleMs.reduce((total, ms) => total + ms, 0);
   const oldestDelivery = idFloor('delivery', new Date(since.getTime() - retrySpanMs - hourMs));
   return readWithTimeout(deps, async (db) => {
-    const [endpoint] = await db
-      .select({ id: endpoints.id })
-      .from(endpoints)
-      .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)));
+    const endpoint = await findEndpoint(db, tenantId, endpointId, { id: endpoints.id });
     if (!endpoint) throw new NotFoundError('endpoint not found');
     const ofEndpoint = and(eq(deliveries.tenantId, tenantId), eq(deliveries.endpointId, endpointId));
     const hour = sql<string>`to_char(date_trunc('hour', ${attempts.startedAt} at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:00:00.000"Z"')`;

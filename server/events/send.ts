@@ -2,9 +2,11 @@
 // stored as the exact bytes to send), one delivery per matching enabled endpoint (or one to a
 // one-off URL) and one job per delivery. All of it is ONE SQL statement (atomic on its own, one
 // round trip whatever the fan-out), so an accepted event always has its deliveries and jobs.
-import { and, eq } from 'drizzle-orm';
-import { deliveries, events, tenants } from '../../db/schema.js';
+import { tenants } from '../../db/schema.js';
+import { listEventDeliveries } from '../../db/sql/deliveries.js';
+import { clearIdempotencyKey, findEventByIdempotencyKey } from '../../db/sql/events.js';
 import { insertEventsWithDeliveries, type FanOutItem, type FanOutResult } from '../../db/sql/fan-out.js';
+import { findTenant } from '../../db/sql/tenants.js';
 import { newId, newIdBlock } from '../../shared/ids.js';
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
@@ -75,7 +77,7 @@ export async function createEventWithDeliveries(
     if (earlier === 'expired') return createEventWithDeliveries(deps, tenantId, spec);
     if (earlier) return earlier; // sent before, or by a concurrent send that committed first
   }
-  const [tenant] = await deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
+  const tenant = await findTenant(deps.db, tenantId, { id: tenants.id });
   if (!tenant) throw new NotFoundError('tenant not found');
   throw new InvalidInputError(`event type "${spec.type}" is not registered (or is archived)`);
 }
@@ -155,16 +157,13 @@ async function findIdempotentEvent(
   tenantId: string,
   key: string,
 ): Promise<Created | 'expired' | undefined> {
-  const [existing] = await deps.db
-    .select()
-    .from(events)
-    .where(and(eq(events.tenantId, tenantId), eq(events.idempotencyKey, key)));
+  const existing = await findEventByIdempotencyKey(deps.db, tenantId, key);
   if (!existing) return undefined;
   if (existing.createdAt.getTime() <= Date.now() - idempotencyWindowMs) {
     // An expired key may be used again: the old event keeps its history, not the key.
-    await deps.db.update(events).set({ idempotencyKey: null }).where(eq(events.id, existing.id));
+    await clearIdempotencyKey(deps.db, existing.id);
     return 'expired';
   }
-  const rows = await deps.db.select().from(deliveries).where(eq(deliveries.eventId, existing.id)).orderBy(deliveries.id);
+  const rows = await listEventDeliveries(deps.db, { eventId: existing.id });
   return { event: presentEvent(existing), deliveries: rows.map(presentDelivery) };
 }

@@ -2,6 +2,7 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { isUniqueViolation } from '../../db/errors.js';
 import { tenants } from '../../db/schema.js';
+import { findTenant } from '../../db/sql/tenants.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
 import type { AppDeps } from '../deps.js';
@@ -59,7 +60,7 @@ export async function createTenant(
 }
 
 export async function getTenant(deps: AppDeps, tenantId: string): Promise<Tenant> {
-  const [row] = await deps.db.select(tenantColumns).from(tenants).where(eq(tenants.id, tenantId));
+  const row = await findTenant(deps.db, tenantId, tenantColumns);
   if (!row) throw new NotFoundError('tenant not found');
   return present(row);
 }
