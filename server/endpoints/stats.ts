@@ -6,8 +6,8 @@
 // since `since` minus the whole retry schedule (and an hour) are read: an attempt in the window
 // belongs to one of them, unless it is a manual retry or recover of an older delivery, which this
 // chart leaves out. The read runs under HOOKLINE_READ_TIMEOUT like every list.
-import { and, desc, eq, gt, gte, sql } from 'drizzle-orm';
-import { attempts, deliveries, endpoints } from '../../db/schema.js';
+import { endpoints } from '../../db/schema.js';
+import { countAttemptsPerHour, findLastAttempt } from '../../db/sql/endpoint-stats.js';
 import { findEndpoint } from '../../db/sql/endpoints.js';
 import { idFloor } from '../../shared/ids.js';
 import type { AppDeps } from '../deps.js';
@@ -25,9 +25,6 @@ export interface EndpointStats {
 const hourMs = 3_600_000;
 const maxSpanMs = 31 * 24 * hourMs;
 
-/** An attempt succeeded when the endpoint answered 2xx (server/delivery/outcome.ts). */
-const succeeded = sql`${attempts.statusCode} between 200 and 299`;
-
 export async function getEndpointStats(
   deps: AppDeps,
   tenantId: string,
@@ -42,51 +39,9 @@ export async function getEndpointStats(
   return readWithTimeout(deps, async (db) => {
     const endpoint = await findEndpoint(db, tenantId, endpointId, { id: endpoints.id });
     if (!endpoint) throw new NotFoundError('endpoint not found');
-    const ofEndpoint = and(eq(deliveries.tenantId, tenantId), eq(deliveries.endpointId, endpointId));
-    const hour = sql<string>`to_char(date_trunc('hour', ${attempts.startedAt} at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:00:00.000"Z"')`;
-    const counts = await db
-      .select({
-        hour,
-        succeeded: sql<number>`(count(*) filter (where ${succeeded}))::int`,
-        failed: sql<number>`(count(*) filter (where not coalesce(${succeeded}, false)))::int`,
-      })
-      .from(attempts)
-      .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
-      .where(and(ofEndpoint, gte(deliveries.id, oldestDelivery), gte(attempts.startedAt, since)))
-      .groupBy(hour);
-    const lastColumns = {
-      at: attempts.startedAt,
-      statusCode: attempts.statusCode,
-      error: attempts.error,
-      errorMessage: attempts.errorMessage,
-      durationMs: attempts.durationMs,
-    };
-    let [last] = await db
-      .select(lastColumns)
-      .from(attempts)
-      .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
-      .where(and(ofEndpoint, gte(deliveries.id, oldestDelivery)))
-      .orderBy(desc(attempts.startedAt))
-      .limit(1);
-    if (!last) {
-      // Nothing recent: the last attempt of the newest delivery that had one.
-      [last] = await db
-        .select(lastColumns)
-        .from(attempts)
-        .where(
-          eq(
-            attempts.deliveryId,
-            db
-              .select({ id: deliveries.id })
-              .from(deliveries)
-              .where(and(ofEndpoint, gt(deliveries.attemptCount, 0)))
-              .orderBy(desc(deliveries.id))
-              .limit(1),
-          ),
-        )
-        .orderBy(desc(attempts.number))
-        .limit(1);
-    }
+    const scope = { tenantId, endpointId, oldestDeliveryId: oldestDelivery };
+    const counts = await countAttemptsPerHour(db, { ...scope, since });
+    const last = await findLastAttempt(db, scope);
     const byHour = new Map(counts.map((c) => [c.hour, c]));
     const hours: EndpointStats['hours'] = [];
     for (let t = Math.floor(since.getTime() / hourMs) * hourMs; t <= now; t += hourMs) {
