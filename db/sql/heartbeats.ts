@@ -53,3 +53,8 @@ export async function unlockJobsOfDeadWorkers(
     select (select count(*) from dead)::int as dead, (select count(*) from unlock)::int as unlocked`;
   return { dead: row?.dead ?? 0 };
 }
+
+/** Unlocks the jobs locked under these graphile-worker ids (a runner of this process that stopped). */
+export async function unlockJobsOfWorkers(sql: postgres.Sql, params: { lockIds: readonly string[] }): Promise<void> {
+  await sql`select graphile_worker.force_unlock_workers(${params.lockIds as string[]}::text[])`;
+}
