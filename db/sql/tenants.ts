@@ -116,3 +116,12 @@ export async function replaceTenantSigningSecret(
     .returning({ id: tenants.id });
   return updated.length > 0;
 }
+
+/** The tenant whose API key has this lookup prefix, with the key's hash to compare (server/context.ts). */
+export async function findTenantByApiKeyPrefix(
+  db: Selector,
+  prefix: string,
+): Promise<Pick<TenantRow, 'id' | 'apiKeyHash'> | undefined> {
+  const [row] = await db.select({ id: tenants.id, apiKeyHash: tenants.apiKeyHash }).from(tenants).where(eq(tenants.apiKeyPrefix, prefix));
+  return row;
+}
