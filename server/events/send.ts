@@ -1,7 +1,8 @@
 // events.send: accept an event for a tenant and fan it out — the event (payload serialized once,
 // stored as the exact bytes to send), one delivery per matching enabled endpoint (or one to a
-// one-off URL) and one job per delivery. All of it is ONE SQL statement (atomic on its own, one
-// round trip whatever the fan-out), so an accepted event always has its deliveries and jobs.
+// one-off URL) and one job per delivery. All of it is ONE SQL statement (db/sql/fan-out.ts: atomic
+// on its own, one round trip whatever the fan-out), so an accepted event always has its deliveries
+// and jobs. This file holds the rules: size and URL checks, batching, idempotency, errors.
 import { tenants } from '../../db/schema.js';
 import { listEventDeliveries } from '../../db/sql/deliveries.js';
 import { clearIdempotencyKey, findEventByIdempotencyKey } from '../../db/sql/events.js';
