@@ -3,10 +3,14 @@
 // and returns the parsed payload. Imports only node:crypto and the shared signing code. One verifier
 // per scheme (`schemeVerifiers`): a scheme hookline signs with and this file misses does not compile.
 import { timingSafeEqual } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import {
   decodeStandardSecret,
+  ed25519PublicKey,
+  ed25519PublicKeyPrefix,
   hmacDigest,
   standardDigest,
+  verifyEd25519Signature,
   type SignatureScheme as SigningScheme,
 } from '../shared/signing.js';
 
@@ -47,7 +51,10 @@ export interface VerifyWebhookOptions {
   /** The raw request body, exactly as received (never re-serialized JSON). */
   body: string | Uint8Array;
   headers: WebhookRequestHeaders;
-  /** The endpoint secret; or `secrets` for several (during a rotation). At least one is needed. */
+  /**
+   * The endpoint secret (`whsec_…`, or the public key `whpk_…` of an Ed25519 endpoint); or `secrets`
+   * for several (during a rotation). At least one is needed.
+   */
   secret?: string;
   secrets?: readonly string[];
   /** Default 'standard'; must match the server's HOOKLINE_SIGNATURE_SCHEME. */
@@ -139,22 +146,34 @@ const schemeVerifiers: Record<SignatureScheme, SchemeVerifier> = {
 
 /**
  * Standard Webhooks: `v1,<base64 HMAC>` signatures of `{id}.{timestamp}.{body}` under `whsec_`
- * secrets. (Asymmetric `v1a,` signatures under `whpk_` public keys would be checked here too, as a
- * second list of keys and signatures; entries of a version not known are skipped.)
+ * secrets, and `v1a,<base64 Ed25519 signature>` of the same content under `whpk_` public keys.
+ * Entries of a version not known are skipped.
  */
 function verifyStandard({ body, header, secrets }: SignedRequest): SchemeVerdict {
   const id = requireHeader(header, 'webhook-id');
   const timestamp = parseTimestamp(requireHeader(header, 'webhook-timestamp'), 'webhook-timestamp');
   const signatures = requireHeader(header, 'webhook-signature');
-  const keys = secrets.map((secret) => {
+  const hmacKeys: Buffer[] = [];
+  const publicKeys: KeyObject[] = [];
+  for (const secret of secrets) {
     try {
-      return decodeStandardSecret(secret);
+      if (secret.startsWith(ed25519PublicKeyPrefix)) publicKeys.push(ed25519PublicKey(secret));
+      else hmacKeys.push(decodeStandardSecret(secret));
     } catch (error) {
-      throw new WebhookVerificationError('no_secret', 'a secret is not a whsec_<base64> secret', { cause: error });
+      throw new WebhookVerificationError('no_secret', 'a secret is neither a whsec_<base64> secret nor a whpk_<base64> public key', {
+        cause: error,
+      });
     }
-  });
-  const expected = keys.map((key) => standardDigest(key, id, timestamp, body));
-  return { authentic: anyMatch(expected, parseStandardSignatures(signatures)), signedTimestamp: timestamp };
+  }
+  const expected = hmacKeys.map((key) => standardDigest(key, id, timestamp, body));
+  let authentic = anyMatch(expected, parseStandardSignatures(signatures));
+  if (publicKeys.length > 0) {
+    // Every pair is checked (no early exit), as anyMatch does; a public-key check reveals no secret anyway.
+    for (const signature of parseEd25519Signatures(signatures)) {
+      for (const key of publicKeys) if (verifyEd25519Signature(key, id, timestamp, body, signature)) authentic = true;
+    }
+  }
+  return { authentic, signedTimestamp: timestamp };
 }
 
 /** `{prefix}-Signature: <hex HMAC>` of the body, or of `{timestamp}.{body}` when timestamped. */
@@ -229,6 +248,19 @@ function parseStandardSignatures(header: string): Buffer[] {
     if (!token.startsWith('v1,')) continue;
     const encoded = token.slice(3);
     if (standardSignaturePattern.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
+  }
+  return out;
+}
+
+const ed25519SignaturePattern = /^[A-Za-z0-9+/]{86}==$/;
+
+/** `v1a,<base64>` entries → raw 64-byte Ed25519 signatures; malformed entries are skipped. */
+function parseEd25519Signatures(header: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (const token of tokens(header)) {
+    if (!token.startsWith('v1a,')) continue;
+    const encoded = token.slice(4);
+    if (ed25519SignaturePattern.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
   }
   return out;
 }

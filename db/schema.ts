@@ -10,6 +10,7 @@
 //   delivery  — one event to one endpoint (or to a one-off URL); pending → succeeded | failed.
 //   attempt   — one POST of a delivery, with its outcome.
 import { sql } from 'drizzle-orm';
+import type { PayloadFilter } from '../shared/payload-filter.js';
 import {
   boolean,
   index,
@@ -71,14 +72,23 @@ export const endpoints = pgTable(
     description: text('description'),
     // Empty = every event type; entries are exact names or `prefix.*`.
     eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+    // Null = every payload; see shared/payload-filter.ts (evaluated in SQL by hookline_payload_matches).
+    filter: jsonb('filter').$type<PayloadFilter>(),
+    // The filter compiled for the fan-out statement (see the migration that defines the function).
+    filterProgram: jsonb('filter_program').generatedAlwaysAs(sql`hookline_compile_payload_filter(filter)`),
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
     disabled: boolean('disabled').notNull().default(false),
     disabledReason: text('disabled_reason'),
     disabledAt: at('disabled_at'),
+    // Sealed: a `whsec_` HMAC secret, or for `signing = 'ed25519'` the `whsk_` private key.
     secret: text('secret').notNull(),
     previousSecret: text('previous_secret'),
     previousSecretExpiresAt: at('previous_secret_expires_at'),
+    // How deliveries are signed, fixed at creation: 'hmac' (`v1,` or the hex schemes) or 'ed25519'
+    // (`v1a,`); for 'ed25519', `public_key` is the current key's `whpk_` form (public, not sealed).
+    signing: text('signing').$type<'hmac' | 'ed25519'>().notNull().default('hmac'),
+    publicKey: text('public_key'),
     // Health: failures since the last success decide automatic disabling.
     lastSuccessAt: at('last_success_at'),
     firstFailureAt: at('first_failure_at'),

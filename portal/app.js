@@ -101,7 +101,13 @@ function when(iso) {
 
 function stateOf(endpoint) {
   return endpoint.disabled
-    ? h('span', { class: 'state disabled' }, 'Disabled', endpoint.disabledReason ? ` (${endpoint.disabledReason})` : '')
+    ? h(
+        'span',
+        { class: 'state disabled', title: endpoint.disabledAt ? `Disabled since ${when(endpoint.disabledAt)}` : undefined },
+        'Disabled',
+        endpoint.disabledReason ? ` (${endpoint.disabledReason})` : '',
+        endpoint.disabledAt ? ` since ${when(endpoint.disabledAt)}` : '',
+      )
     : h('span', { class: 'state enabled' }, 'Enabled');
 }
 
@@ -282,7 +288,7 @@ function pager(nextCursor, nextHref, firstHref) {
   );
 }
 
-/** The add/edit form: URL, description, event types from the catalog, custom headers. */
+/** The add/edit form: URL, description, event types from the catalog, payload filter, custom headers; the signing when adding (fixed after). */
 async function endpointForm(endpoint) {
   const catalog = await query('eventTypes.list', {});
   const chosen = new Set(endpoint?.eventTypes ?? []);
@@ -290,6 +296,11 @@ async function endpointForm(endpoint) {
   const description = h('input', { type: 'text', name: 'description', value: endpoint?.description ?? '', maxlength: 1000 });
   const typeBoxes = catalog.items.map((type) =>
     h('label', {}, h('input', { type: 'checkbox', name: 'eventTypes', value: type.name, checked: chosen.has(type.name) }), h('span', { class: 'mono' }, type.name), type.description ? h('span', { class: 'hint' }, ` — ${type.description}`) : null),
+  );
+  const filter = h(
+    'textarea',
+    { name: 'filter', rows: 4, class: 'mono', spellcheck: 'false', placeholder: '{"job.status": {"$in": ["failed", "cancelled"]}}' },
+    endpoint?.filter ? JSON.stringify(endpoint.filter, null, 2) : '',
   );
   const headerRows = h('div', {});
   const addHeaderRow = (name = '', value = '') => {
@@ -303,6 +314,19 @@ async function endpointForm(endpoint) {
     headerRows.append(row);
   };
   for (const [name, value] of Object.entries(endpoint?.headers ?? {})) addHeaderRow(name, value);
+  const signingChoice = (value, label, hint) =>
+    h('label', {}, h('input', { type: 'radio', name: 'signing', value, checked: value === 'hmac' }), label, h('span', { class: 'hint' }, ` — ${hint}`));
+  // Offered when adding only, and only where the deployment's scheme allows it (/portal/session says).
+  const signing = endpoint || !session.signings?.includes('ed25519')
+    ? null
+    : h(
+        'fieldset',
+        {},
+        h('legend', {}, 'Signing'),
+        signingChoice('hmac', 'Shared secret (HMAC)', 'the usual: your receiver keeps a secret'),
+        signingChoice('ed25519', 'Public key (Ed25519)', 'your receiver verifies with a public key, which it need not keep secret'),
+        h('p', { class: 'hint' }, 'Fixed once the endpoint is added.'),
+      );
   const form = h(
     'form',
     { class: 'stack', novalidate: true },
@@ -316,6 +340,13 @@ async function endpointForm(endpoint) {
       typeBoxes.length ? typeBoxes : h('p', { class: 'empty' }, 'The catalog is empty.'),
     ),
     h(
+      'label',
+      {},
+      'Payload filter (optional, JSON)',
+      h('span', { class: 'hint' }, 'Deliver only events whose payload matches, e.g. {"job.status": "failed"}; leave empty for every event.'),
+      filter,
+    ),
+    h(
       'fieldset',
       {},
       h('legend', {}, 'Custom headers'),
@@ -323,6 +354,7 @@ async function endpointForm(endpoint) {
       headerRows,
       h('button', { type: 'button', onclick: () => addHeaderRow() }, 'Add header'),
     ),
+    signing,
   );
   const read = () => {
     const headers = {};
@@ -330,11 +362,21 @@ async function endpointForm(endpoint) {
       const [name, value] = row.querySelectorAll('input');
       if (name.value.trim()) headers[name.value.trim()] = value.value;
     }
+    let parsedFilter = null;
+    if (filter.value.trim()) {
+      try {
+        parsedFilter = JSON.parse(filter.value);
+      } catch {
+        throw new ApiError('BAD_REQUEST', 'The payload filter is not valid JSON.');
+      }
+    }
     return {
       url: url.value.trim(),
       description: description.value.trim() || null,
+      filter: parsedFilter,
       eventTypes: typeBoxes.map((label) => label.querySelector('input')).filter((box) => box.checked).map((box) => box.value),
       headers,
+      ...(signing && { signing: signing.querySelector('input[name="signing"]:checked')?.value ?? 'hmac' }),
     };
   };
   return { form, read };
@@ -351,11 +393,12 @@ async function newEndpointPage() {
     try {
       const values = read();
       if (!values.description) delete values.description;
+      if (values.filter === null) delete values.filter;
       const created = await mutate('endpoints.create', values);
       say('Endpoint added.');
       show(
         h('h1', {}, 'Endpoint added'),
-        secretPanel(created.secret, 'Its signing secret'),
+        created.endpoint.signing === 'ed25519' ? publicKeyPanel(created.secret, 'Its public key') : secretPanel(created.secret, 'Its signing secret'),
         h('div', { class: 'actions' }, h('a', { class: 'button primary', href: `#/endpoints/${created.endpoint.id}` }, 'Open the endpoint'), h('a', { href: '#/endpoints' }, 'All endpoints')),
       );
     } catch (error) {
@@ -378,6 +421,17 @@ function secretPanel(secret, title) {
   );
 }
 
+/** An Ed25519 endpoint's public key: not secret, and shown on the endpoint's page too. */
+function publicKeyPanel(publicKey, title) {
+  return h(
+    'section',
+    { class: 'secret', 'aria-label': title },
+    h('h2', {}, title),
+    h('p', {}, 'Use it to verify the v1a signature of each webhook. It is not secret; the endpoint page shows it too.'),
+    h('p', { class: 'mono', 'data-public-key': '' }, publicKey),
+  );
+}
+
 async function endpointPage(endpointId) {
   const [endpoint, stats] = await Promise.all([
     query('endpoints.get', { endpointId }),
@@ -395,6 +449,11 @@ async function endpointPage(endpointId) {
       h('dd', {}, stateOf(endpoint)),
       h('dt', {}, 'Event types'),
       h('dd', {}, endpoint.eventTypes.length ? endpoint.eventTypes.join(', ') : 'All event types'),
+      h('dt', {}, 'Signing'),
+      h('dd', {}, endpoint.signing === 'ed25519' ? 'Public key (Ed25519)' : 'Shared secret (HMAC)'),
+      endpoint.publicKey ? [h('dt', {}, 'Public key'), h('dd', { class: 'mono', 'data-public-key': '' }, endpoint.publicKey)] : null,
+      h('dt', {}, 'Payload filter'),
+      h('dd', { class: endpoint.filter ? 'mono' : '' }, endpoint.filter ? JSON.stringify(endpoint.filter) : 'Every payload'),
       h('dt', {}, 'Created'),
       h('dd', {}, when(endpoint.createdAt)),
       h('dt', {}, 'Last result'),
@@ -420,7 +479,9 @@ async function endpointPage(endpointId) {
         }),
         actionButton('Rotate secret', async () => {
           const rotated = await mutate('endpoints.rotateSecret', { endpointId });
-          extra.replaceChildren(secretPanel(rotated.secret, 'The new signing secret'));
+          extra.replaceChildren(
+            endpoint.signing === 'ed25519' ? publicKeyPanel(rotated.secret, 'The new public key') : secretPanel(rotated.secret, 'The new signing secret'),
+          );
           say('Secret rotated; the old one keeps working for a grace period.');
         }),
         actionButton('Delete…', async () => extra.replaceChildren(deleteConfirmation(endpoint)), { class: 'danger' }),

@@ -31,7 +31,7 @@ function adminKeyDigest(adminKey: string): Buffer {
 
 /** Who the Authorization header names; `failure` says why a presented key was not accepted. */
 export async function resolveCaller(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'config'>,
   authorization: string | undefined,
 ): Promise<{ caller: Caller; failure?: AuthFailure }> {
   const anonymous = { kind: 'anonymous' } as const;

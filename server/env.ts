@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseAllowedNetworks, type UrlPolicy } from '../shared/url-rules.js';
 import { signatureSchemes } from '../shared/signing.js';
 import { parseDuration, parseDurationList } from '../shared/duration.js';
+import { endpointSecretSchema } from '../shared/schemas.js';
 import { defaultDnsTimeoutMs } from './delivery/dns.js';
 
 const booleanString = z
@@ -99,6 +100,9 @@ const envSchema = z.object({
   HOOKLINE_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
   HOOKLINE_AUTH_FAILURE_DELAY: duration('HOOKLINE_AUTH_FAILURE_DELAY').default(1_000),
   HOOKLINE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Operational events (endpoint.disabled, delivery.exhausted) to the operator's own receiver.
+  HOOKLINE_OPERATOR_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  HOOKLINE_OPERATOR_WEBHOOK_SECRET: endpointSecretSchema.optional(),
   // The tenant portal (/portal): who may frame it, and its default look.
   HOOKLINE_PORTAL_FRAME_ANCESTORS: z
     .string()
@@ -158,6 +162,8 @@ export interface Config {
   publicUrl: string;
   /** The tenant portal: the CSP frame-ancestors sources and the default theme of its sessions. */
   portal: Readonly<{ frameAncestors: string; productName: string; accentColor: string }>;
+  /** Where hookline's own events go (server/operator/operational-events.ts); undefined = nowhere. */
+  operatorWebhook: Readonly<{ url: string; secret: string }> | undefined;
 }
 
 export interface RateLimit {
@@ -186,6 +192,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if ((e.HOOKLINE_OPERATOR_WEBHOOK_URL === undefined) !== (e.HOOKLINE_OPERATOR_WEBHOOK_SECRET === undefined)) {
+    throw new ConfigError(
+      'invalid configuration:\n  HOOKLINE_OPERATOR_WEBHOOK_URL, HOOKLINE_OPERATOR_WEBHOOK_SECRET: set both (the URL and its whsec_ secret) or neither',
+    );
+  }
   if (e.HOOKLINE_DNS_TIMEOUT !== undefined && e.HOOKLINE_DNS_TIMEOUT >= e.HOOKLINE_TIMEOUT) {
     throw new ConfigError('invalid configuration:\n  HOOKLINE_DNS_TIMEOUT: must be shorter than HOOKLINE_TIMEOUT');
   }
@@ -229,6 +240,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       productName: e.HOOKLINE_PORTAL_PRODUCT_NAME,
       accentColor: e.HOOKLINE_PORTAL_ACCENT_COLOR,
     }),
+    operatorWebhook:
+      e.HOOKLINE_OPERATOR_WEBHOOK_URL && e.HOOKLINE_OPERATOR_WEBHOOK_SECRET
+        ? Object.freeze({ url: e.HOOKLINE_OPERATOR_WEBHOOK_URL, secret: e.HOOKLINE_OPERATOR_WEBHOOK_SECRET })
+        : undefined,
   } satisfies Config);
 }
 

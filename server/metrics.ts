@@ -27,7 +27,7 @@ export interface Metrics {
   serve(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-export function createMetrics(deps: AppDeps, options: { worker: boolean }): Metrics {
+export function createMetrics(deps: Pick<AppDeps, 'sql' | 'logger'>, options: { worker: boolean }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -104,7 +104,7 @@ export function createMetrics(deps: AppDeps, options: { worker: boolean }): Metr
 }
 
 /** The figures of `readDatabaseFigures`, or undefined (logged) when the database does not answer in time. */
-async function readFiguresInTime(deps: AppDeps): Promise<DatabaseFigures | undefined> {
+async function readFiguresInTime(deps: Pick<AppDeps, 'sql' | 'logger'>): Promise<DatabaseFigures | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([

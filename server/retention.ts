@@ -8,7 +8,7 @@
 // large number of rows. Every table is walked through its created_at index.
 import { parseCronItems, type ParsedCronItem, type Task } from 'graphile-worker';
 import { deleteExpiredAttempts, deleteExpiredDeliveries, deleteExpiredEvents } from '../db/sql/retention.js';
-import type { AppDeps } from './deps.js';
+import type { ApiPool, Shared } from './deps.js';
 
 /** The payload graphile-worker's cron gives a scheduled job. */
 export interface RetentionJob {
@@ -51,7 +51,7 @@ export function retentionCronItems(): ParsedCronItem[] {
   return parseCronItems([{ ...retentionCronItem, options: { ...retentionCronItem.options } }]);
 }
 
-export async function deleteExpiredData(deps: AppDeps, options: RetentionOptions = {}): Promise<RetentionCounts> {
+export async function deleteExpiredData(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: RetentionOptions = {}): Promise<RetentionCounts> {
   const now = options.now ?? new Date();
   const batchSize = options.batchSize ?? defaultRetentionBatchSize;
   const cutoff = new Date(now.getTime() - deps.config.retentionMs);
@@ -76,7 +76,7 @@ async function inBatches(batchSize: number, statement: (limit: number) => Promis
   }
 }
 
-export function createRetentionTask(deps: AppDeps): Task<'retention'> {
+export function createRetentionTask(deps: ApiPool & Pick<Shared, 'config' | 'logger'>): Task<'retention'> {
   return async () => {
     await deleteExpiredData(deps);
   };

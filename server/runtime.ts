@@ -1,18 +1,21 @@
 // Process start-up shared by every command: configuration, the database (DATABASE_URL or the
-// embedded one under .hookline/), migrations, the admin and encryption keys, and the shared deps.
+// embedded one under .hookline/), migrations, the admin and encryption keys, then the process'
+// parts from the composition root (./compose.ts). The embedded PostgreSQL is development tooling:
+// it is imported only when the quickstart needs it (no DATABASE_URL), never by a production process.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
-import { connectDatabase, type Database } from '../db/client.js';
-import { startEmbeddedPostgres } from '../db/embedded.js';
+import type { Database } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
+import { composeApp, type App } from './compose.js';
 import type { AppDeps } from './deps.js';
 import { ConfigError, loadConfig, type ReadyConfig } from './env.js';
 import { createLogger, type Logger } from './logger.js';
-import { createSecretBox } from './security/secret-box.js';
 
 export interface Runtime {
+  /** The process' parts (./compose.ts). */
+  app: App;
   deps: AppDeps;
   database: Database;
   logger: Logger;
@@ -41,6 +44,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   } else {
     const dataDir = resolve(base.dataDir);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const { startEmbeddedPostgres } = await import('../db/embedded.js');
     const embedded = await startEmbeddedPostgres({ dataDir, log: (line) => logger.debug({ postgres: line }) });
     stopEmbedded = embedded.stop;
     const databaseUrl = await ensureDatabase(embedded.url, 'hookline');
@@ -58,11 +62,17 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
   }
 
-  const secretBox = createSecretBox(config.encryptionKey);
-  if (options.migrate !== false) await migrateDatabase(config.databaseUrl, { secretBox });
-  const database = connectDatabase(config.databaseUrl, { max: options.poolSize ?? 10 });
-  const deps: AppDeps = { config, db: database.db, sql: database.sql, secretBox, logger };
+  // (The pool connects on its first query, so the migrations still run first.)
+  const app = composeApp(config, { poolSize: options.poolSize ?? 10, logger });
+  const { deps, database } = app;
+  if (options.migrate !== false) {
+    await migrateDatabase(config.databaseUrl, { secretBox: deps.secretBox }).catch(async (error: unknown) => {
+      await database.close();
+      throw error;
+    });
+  }
   return {
+    app,
     deps,
     database,
     logger,

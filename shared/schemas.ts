@@ -1,6 +1,7 @@
 // zod schemas for API inputs, shared by the server (validation) and the client (types).
 import { z } from 'zod';
 import { idPattern } from './ids.js';
+import { parsePayloadFilter, type PayloadFilter } from './payload-filter.js';
 
 /** Text PostgreSQL can store: no NUL characters. */
 export const safeText = (max: number) =>
@@ -18,6 +19,20 @@ export const deliveryIdSchema = z.string().regex(idPattern('delivery'), 'not a d
 export const metadataSchema = z
   .record(safeText(64).min(1), safeText(1024))
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 metadata keys');
+
+/** An endpoint's payload filter (shared/payload-filter.ts); the message names the offending key. */
+export const payloadFilterSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((value, ctx) => {
+    const parsed = parsePayloadFilter(value);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+  })
+  .transform((value) => value as PayloadFilter)
+  .meta({
+    description:
+      'Matched against the event payload: keys are dotted paths ("job.status"), a plain value means equals; ' +
+      'operators $eq $ne $gt $gte $lt $lte $in $nin $exists $startsWith; $and $or $not combine.',
+  });
 
 export const tenantName = safeText(200).trim().min(1);
 export const externalId = safeText(200).min(1);
@@ -40,7 +55,18 @@ export const flag = z.preprocess((value: boolean) => fromQueryBoolean(value), z.
 export const wholeNumber = (min: number, max: number) =>
   z.preprocess((value: number) => fromQueryNumber(value), z.number().int().min(min).max(max));
 
-export const pageLimit = wholeNumber(1, 500).default(50);
+/** Items a page shows when the caller does not say. */
+export const defaultPageLimit = 50;
+export const pageLimit = wholeNumber(1, 500).default(defaultPageLimit);
+
+/**
+ * The paging fields of every list's input (keyset pages, db/paging.ts): `cursor`, the previous
+ * page's `nextCursor` (an id of the kind listed), and `limit`.
+ */
+export const pageFields = <Cursor extends z.ZodType>(cursor: Cursor) => ({ cursor: cursor.optional(), limit: pageLimit });
+
+/** A list's input when none is given: the first page. */
+export const firstPage = { limit: defaultPageLimit };
 
 /** Event type names: lowercase letters, digits, `_`, `-` and `.`, 1–100 characters. */
 export const eventTypeName = z

@@ -9,7 +9,13 @@
 // - 'hmac-sha256-hex-timestamped': as above over `{timestamp}.{body}` (what U-Gen receivers expect).
 // During a rotation grace period every valid secret signs: one signature per secret, newest first,
 // space-separated in the one header.
-import { createHmac, randomBytes } from 'node:crypto';
+//
+// Ed25519 (an endpoint created with `signing: "ed25519"`, standard scheme only): its secret is a
+// private key `whsk_<base64 of the 32-byte seed>`, which signs `v1a,<base64 Ed25519 signature of
+// "{id}.{timestamp}.{body}">`; receivers verify with the public key `whpk_<base64 of the 32-byte raw
+// key>` (Standard Webhooks 1.0, asymmetric). In the standard scheme each secret signs by its
+// prefix, so a rotation grace period works alike for both kinds.
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 
 export const signatureSchemes = ['standard', 'hmac-sha256-hex', 'hmac-sha256-hex-timestamped'] as const;
 export type SignatureScheme = (typeof signatureSchemes)[number];
@@ -39,6 +45,81 @@ function assertTimestamp(timestamp: number): void {
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
     throw new RangeError(`timestamp must be whole Unix seconds, got ${timestamp}`);
   }
+}
+
+export const ed25519SecretKeyPrefix = 'whsk_';
+export const ed25519PublicKeyPrefix = 'whpk_';
+
+// DER headers that make a raw 32-byte Ed25519 key a PKCS#8 private key / SPKI public key (RFC 8410).
+const pkcs8Ed25519Header = Buffer.from('302e020100300506032b657004220420', 'hex');
+const spkiEd25519Header = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** A new Ed25519 key pair: the private key (`whsk_…`, kept sealed) and the public key (`whpk_…`, shown). */
+export function generateEd25519Keys(): { secretKey: string; publicKey: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(pkcs8Ed25519Header.length);
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(spkiEd25519Header.length);
+  return { secretKey: ed25519SecretKeyPrefix + seed.toString('base64'), publicKey: ed25519PublicKeyPrefix + raw.toString('base64') };
+}
+
+function decodeRawKey(key: string, prefix: string, what: string): Buffer {
+  const raw = key.startsWith(prefix) ? Buffer.from(key.slice(prefix.length), 'base64') : Buffer.alloc(0);
+  if (raw.length !== 32) throw new TypeError(`${what} must be ${prefix}<base64 of 32 bytes>`);
+  return raw;
+}
+
+// Parsing a key costs more than a signature; a process signs with few keys, so they are kept.
+const maxKeyObjects = 10_000;
+const keyObjects = new Map<string, KeyObject>();
+
+function keyObject(key: string, make: () => KeyObject): KeyObject {
+  let object = keyObjects.get(key);
+  if (!object) {
+    object = make();
+    if (keyObjects.size >= maxKeyObjects) keyObjects.clear();
+    keyObjects.set(key, object);
+  }
+  return object;
+}
+
+function ed25519PrivateKey(secretKey: string): KeyObject {
+  return keyObject(secretKey, () =>
+    createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Header, decodeRawKey(secretKey, ed25519SecretKeyPrefix, 'an Ed25519 secret key')]), format: 'der', type: 'pkcs8' }),
+  );
+}
+
+/** A `whpk_` public key as a KeyObject; throws a TypeError when it is not 32 bytes of base64 after the prefix. */
+export function ed25519PublicKey(publicKey: string): KeyObject {
+  return keyObject(publicKey, () =>
+    createPublicKey({ key: Buffer.concat([spkiEd25519Header, decodeRawKey(publicKey, ed25519PublicKeyPrefix, 'an Ed25519 public key')]), format: 'der', type: 'spki' }),
+  );
+}
+
+/** The `whpk_` public key of a `whsk_` private key. */
+export function ed25519PublicKeyOf(secretKey: string): string {
+  const raw = createPublicKey(ed25519PrivateKey(secretKey)).export({ format: 'der', type: 'spki' }).subarray(spkiEd25519Header.length);
+  return ed25519PublicKeyPrefix + raw.toString('base64');
+}
+
+/** What Standard Webhooks signs: `{id}.{timestamp}.{body}` as bytes. */
+function standardContent(id: string, timestamp: number, body: SignableBody): Buffer {
+  assertTimestamp(timestamp);
+  return Buffer.concat([Buffer.from(`${id}.${timestamp}.`), typeof body === 'string' ? Buffer.from(body) : body]);
+}
+
+/** The raw 64-byte Ed25519 signature of the standard scheme's content. */
+export function ed25519Signature(secretKey: string, id: string, timestamp: number, body: SignableBody): Buffer {
+  return sign(null, standardContent(id, timestamp, body), ed25519PrivateKey(secretKey));
+}
+
+/** Whether `signature` (raw 64 bytes) is the public key's signature of the standard scheme's content. */
+export function verifyEd25519Signature(publicKey: KeyObject, id: string, timestamp: number, body: SignableBody, signature: Uint8Array): boolean {
+  return verify(null, standardContent(id, timestamp, body), publicKey, signature);
+}
+
+/** One Standard Webhooks asymmetric signature: `v1a,<base64>`. */
+export function signStandardEd25519(secretKey: string, id: string, timestamp: number, body: SignableBody): string {
+  return 'v1a,' + ed25519Signature(secretKey, id, timestamp, body).toString('base64');
 }
 
 /** The raw 32-byte HMAC of the standard scheme. `key` is a decoded key or a `whsec_` secret. */
@@ -95,7 +176,12 @@ export function webhookHeaders(opts: WebhookHeadersOptions): Record<string, stri
   if (!Number.isSafeInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be 1-based, got ${attempt}`);
   const signatures: string[] = new Array(secrets.length);
   if (scheme === 'standard') {
-    for (let i = 0; i < secrets.length; i++) signatures[i] = signStandard(secrets[i]!, id, timestamp, body);
+    for (let i = 0; i < secrets.length; i++) {
+      const secret = secrets[i]!;
+      signatures[i] = secret.startsWith(ed25519SecretKeyPrefix)
+        ? signStandardEd25519(secret, id, timestamp, body)
+        : signStandard(secret, id, timestamp, body);
+    }
     return {
       'webhook-id': id,
       'webhook-timestamp': String(timestamp),

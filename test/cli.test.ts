@@ -375,12 +375,44 @@ describe('event types, endpoints, events', () => {
       'hookline: --data must be a JSON object',
     );
 
+    // --signing ed25519: the secret is the public key, shown by get too (in both output forms).
+    const asymmetric = await json(['admin', 'endpoints', 'create', 'http://127.0.0.1:65000/ed', '--tenant', tenant.id, '--signing', 'ed25519']);
+    expect(asymmetric.secret).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    expect(asymmetric.endpoint).toMatchObject({ signing: 'ed25519', publicKey: asymmetric.secret });
+    const shown = await hookline(['admin', 'endpoints', 'get', asymmetric.endpoint.id, '--tenant', tenant.id]);
+    expect(shown.stdout).toContain(`ed25519, public key ${asymmetric.secret}`);
+    const refused = await hookline(['admin', 'endpoints', 'create', 'http://127.0.0.1:65000/x', '--tenant', tenant.id, '--signing', 'rsa']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("option '--signing <kind>' argument 'rsa' is invalid. Allowed choices are hmac, ed25519.");
+    await json(['admin', 'endpoints', 'delete', asymmetric.endpoint.id, '--tenant', tenant.id]);
+
     expect(await json(['admin', 'endpoints', 'delete', endpointId, '--tenant', tenant.id])).toEqual({ deleted: true });
     expect(await failure(['admin', 'endpoints', 'get', endpointId, '--tenant', tenant.id])).toMatch(/^hookline: NOT_FOUND: /);
     const noTenant = await hookline(['admin', 'endpoints', 'list']);
     expect(noTenant.code).toBe(1);
     expect(noTenant.stderr).toContain("required option '--tenant <id>' not specified");
   }, slow);
+
+  it('endpoint payload filters: --filter at create and update, --clear-filter, a bad filter named', async () => {
+    const { tenant } = await app.admin.tenants.create.mutate({ name: 'Filter Setter' });
+    const filterFile = join(cwd, 'filter.json');
+    writeFileSync(filterFile, JSON.stringify({ 'job.status': { $in: ['failed', 'cancelled'] } }));
+    const created = await json(['admin', 'endpoints', 'create', 'https://hooks.example.com/f', '--tenant', tenant.id, '--filter', `@${filterFile}`]);
+    expect(created.endpoint.filter).toEqual({ 'job.status': { $in: ['failed', 'cancelled'] } });
+    const id: string = created.endpoint.id;
+
+    const shown = await hookline(['admin', 'endpoints', 'get', id, '--tenant', tenant.id]);
+    expect(shown.stdout).toContain('{"job.status":{"$in":["failed","cancelled"]}}');
+
+    const updated = await json(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--filter', '{"plan": "pro"}']);
+    expect(updated.filter).toEqual({ plan: 'pro' });
+    const cleared = await json(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--clear-filter']);
+    expect(cleared.filter).toBeNull();
+
+    const line = await failure(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--filter', '{"n": {"$gt": "5"}}']);
+    expect(line).toContain('BAD_REQUEST');
+    expect(line).toContain('filter.n.$gt: must be a number');
+  });
 
   it('endpoint headers: shown masked; update --keep-header keeps a stored credential without retyping it', async () => {
     const { tenant } = await app.admin.tenants.create.mutate({ name: 'Header Keeper' });

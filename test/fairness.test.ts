@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStepAsideQueue } from '../server/delivery/step-aside.js';
 import { sendEvent } from '../server/events/send.js';
-import { startWorker, type Worker } from '../server/worker/worker.js';
+import type { Worker } from '../server/worker/worker.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { startReceiver, type Receiver, type Reply } from './helpers/receiver.js';
 
@@ -25,7 +25,7 @@ async function receiver(reply: () => Reply = () => ({})): Promise<Receiver> {
   return r;
 }
 async function worker(a: TestApp): Promise<Worker> {
-  const w = await startWorker(a.deps, { pollIntervalMs: 200 });
+  const w = await a.composed.startWorker({ pollIntervalMs: 200 });
   cleanups.push(() => w.stop());
   return w;
 }

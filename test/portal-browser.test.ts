@@ -170,6 +170,7 @@ describe('the tenant portal in a browser', () => {
     await page.type('input[name=url]', `${ok.url}/new-hooks`);
     await page.type('input[name=description]', 'Added from the portal');
     await page.click('input[name=eventTypes][value="invoice.overdue"]');
+    await page.type('textarea[name=filter]', '{"invoice.amount": {"$gte": 100}}');
     await clickButton(page, 'Add header');
     await page.type('input[name=headerName]', 'X-Team');
     await page.type('input[name=headerValue]', 'billing');
@@ -180,7 +181,11 @@ describe('the tenant portal in a browser', () => {
     expect(secret).toMatch(/^whsec_/);
 
     const created = (await app.client(tenantKey).endpoints.list.query()).items.find((e) => e.url === `${ok.url}/new-hooks`);
-    expect(created).toMatchObject({ description: 'Added from the portal', eventTypes: ['invoice.overdue'] });
+    expect(created).toMatchObject({
+      description: 'Added from the portal',
+      eventTypes: ['invoice.overdue'],
+      filter: { 'invoice.amount': { $gte: 100 } },
+    });
     expect(Object.keys(created!.headers)).toEqual(['x-team']);
 
     // A bad URL is refused with the API's reason, and nothing is created.
@@ -189,8 +194,46 @@ describe('the tenant portal in a browser', () => {
     await page.type('input[name=url]', 'ftp://127.0.0.1/x');
     await clickButton(page, 'Add endpoint');
     expect(await page.$eval('#status', (e) => e.className)).toContain('error');
+    // So is a filter that is not JSON, or breaks the filter rules.
+    await page.$eval('input[name=url]', (e) => ((e as unknown as { value: string }).value = ''));
+    await page.type('input[name=url]', `${ok.url}/filtered`);
+    await page.type('textarea[name=filter]', '{"plan": ');
+    await clickButton(page, 'Add endpoint');
+    expect(await page.$eval('#status', (e) => e.textContent)).toContain('The payload filter is not valid JSON.');
+    await page.$eval('textarea[name=filter]', (e) => ((e as unknown as { value: string }).value = ''));
+    await page.type('textarea[name=filter]', '{"plan": {"$like": "pro"}}');
+    await clickButton(page, 'Add endpoint');
+    expect(await page.$eval('#status', (e) => e.textContent)).toContain('unknown operator');
     expect((await app.client(tenantKey).endpoints.list.query()).items).toHaveLength(3);
     await page.close();
+  });
+
+  it('adds an Ed25519 endpoint: shows its public key, on its page too, and a rotation shows the new one', async () => {
+    const page = await openPortal((await session()).token);
+    await clickButton(page, 'Add endpoint');
+    await page.type('input[name=url]', `${ok.url}/ed25519`);
+    await page.click('input[name=eventTypes][value="invoice.overdue"]');
+    await page.click('input[name=signing][value="ed25519"]');
+    await clickButton(page, 'Add endpoint');
+    await page.waitForSelector('[data-public-key]');
+    const publicKey = await page.$eval('[data-public-key]', (e) => e.textContent);
+    expect(publicKey).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    const created = (await app.client(tenantKey).endpoints.list.query()).items.find((e) => e.url === `${ok.url}/ed25519`)!;
+    expect(created).toMatchObject({ signing: 'ed25519', publicKey });
+
+    await clickButton(page, 'Open the endpoint');
+    expect(await text(page)).toContain('Public key (Ed25519)');
+    expect(await page.$eval('[data-public-key]', (e) => e.textContent)).toBe(publicKey);
+    // The edit form has no signing choice: it is fixed at creation.
+    expect(await page.$$('input[name=signing]')).toHaveLength(0);
+    await clickButton(page, 'Rotate secret');
+    const rotated = await page.$$eval('[data-public-key]', (all) => all.map((e) => e.textContent));
+    const { publicKey: current } = await app.client(tenantKey).endpoints.get.query({ endpointId: created.id });
+    expect(current).not.toBe(publicKey);
+    expect(rotated).toContain(current);
+    await page.close();
+    // Gone again, so the tests below see the endpoints they expect.
+    await app.client(tenantKey).endpoints.delete.mutate({ endpointId: created.id });
   });
 
   it("shows an endpoint's 24-hour success chart with a text alternative, and 'No attempts yet' for a new one", async () => {
@@ -220,8 +263,11 @@ describe('the tenant portal in a browser', () => {
     const get = () => app.client(tenantKey).endpoints.get.query({ endpointId: endpoint.id });
 
     await clickButton(page, 'Disable');
-    expect((await get()).disabled).toBe(true);
-    expect(await text(page)).toContain('Disabled');
+    const disabled = await get();
+    expect(disabled.disabled).toBe(true);
+    // Why and since when, as the tenant's browser shows the time.
+    const since = await page.evaluate((iso) => new Date(iso).toLocaleString(), disabled.disabledAt!);
+    expect(await text(page)).toContain(`Disabled (disabled through the API) since ${since}`);
     await clickButton(page, 'Enable');
     expect((await get()).disabled).toBe(false);
 

@@ -230,6 +230,7 @@ describe('session lifecycle', () => {
       tenant: { id: tenantA.id, name: 'Portal A' },
       readOnly: true,
       theme: { productName: 'Acme Hooks', accentColor: '#aa3300' },
+      signings: ['hmac', 'ed25519'],
     });
     const ended = await fetch(`${app.url}/api/v1/portal/sessions/${created.sessionId}`, { method: 'DELETE', headers });
     expect(ended.status).toBe(200);

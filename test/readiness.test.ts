@@ -5,7 +5,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createMetrics } from '../server/metrics.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { eventually } from './helpers/receiver.js';
 
@@ -63,7 +62,7 @@ describe('GET /readyz', () => {
 
       // Metrics still answer; the database figures read NaN (unknown; prom-client writes `Nan`, which
       // Prometheus parses) rather than stale numbers.
-      const text = await createMetrics(app.deps, { worker: false }).registry.metrics();
+      const text = await app.composed.createMetrics({ worker: false }).registry.metrics();
       expect(text).toContain('process_cpu_user_seconds_total');
       expect(text).toMatch(/^hookline_queue_depth\{state="pending"\} NaN$/im);
       expect(text).toMatch(/^hookline_endpoints_disabled NaN$/im);

@@ -8,9 +8,12 @@ import { createDeliveryLoader, type DeliveryLoader, type DeliveryToSend } from '
 import type { Outcome } from '../server/delivery/outcome.js';
 import { createAttemptRecorder, type AttemptRecorder } from '../server/delivery/record.js';
 import { sendEvent } from '../server/events/send.js';
+import { connectDeliveryPool, deliveryDeps } from '../server/worker/delivery-pool.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 let app: TestApp;
+/** The worker's delivery pool, which load and record run on in production. */
+let pool: ReturnType<typeof connectDeliveryPool>;
 let load: DeliveryLoader;
 let record: AttemptRecorder;
 let tenantId: string;
@@ -19,10 +22,14 @@ let endpointId: string;
 beforeAll(async () => {
   app = await startTestApp();
   await app.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
-  load = createDeliveryLoader(app.deps);
-  record = createAttemptRecorder(app.deps);
+  pool = connectDeliveryPool(app.config.databaseUrl);
+  load = createDeliveryLoader(deliveryDeps(app.deps, pool));
+  record = createAttemptRecorder(deliveryDeps(app.deps, pool));
 });
-afterAll(() => app.close());
+afterAll(async () => {
+  await pool.close();
+  await app.close();
+});
 
 beforeEach(async () => {
   const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Batch Co' });

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../shared/ids.js';
 import { deleteExpiredData, retentionCronItems } from '../server/retention.js';
-import { startWorker } from '../server/worker/worker.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 let app: TestApp;
@@ -108,7 +107,7 @@ describe('the cron item', () => {
   it('is registered with the worker: a queued retention job runs the deletion', async () => {
     const old = await seed(5, 31, 'failed', 1);
     await app.deps.sql`select graphile_worker.add_job('retention', '{}'::json)`;
-    const worker = await startWorker(app.deps, { pollIntervalMs: 100 });
+    const worker = await app.composed.startWorker({ pollIntervalMs: 100 });
     try {
       const deadline = Date.now() + 10_000;
       while ((await countRows(old.events)).events > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

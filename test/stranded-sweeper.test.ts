@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/env.js';
 import { createStrandedSweeper, type StrandedSweeperOptions } from '../server/worker/stranded-sweeper.js';
-import { startWorker, type Worker } from '../server/worker/worker.js';
+import type { Worker } from '../server/worker/worker.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { errorOf } from './helpers/errors.js';
 import { eventually, receiverTracker, type Receiver } from './helpers/receiver.js';
@@ -30,7 +30,7 @@ afterAll(() => app.close());
 const sweeper = (options: StrandedSweeperOptions = {}) => createStrandedSweeper(app.deps, { graceMs: 0, ...options });
 
 async function startDelivering(sweep: StrandedSweeperOptions = { intervalMs: 50, graceMs: 0 }) {
-  worker = await startWorker(app.deps, { pollIntervalMs: 100, sweeper: sweep });
+  worker = await app.composed.startWorker({ pollIntervalMs: 100, sweeper: sweep });
 }
 
 interface Setup {

@@ -1,5 +1,6 @@
 // hookline as the benchmarks run it: the product's own runtime (startRuntime, the same env parsing
-// and pool sizes as `hookline worker`), the product's startWorker in this process, and an "API
+// and pool sizes as `hookline worker`, wired by the composition root, server/compose.ts), the
+// product's worker in this process (started through that root, as `hookline worker` does), and an "API
 // side" runtime with its own pool that sends events with the product's sendEvent, as an API
 // process would. Nothing here changes how the product behaves; knobs come from HOOKLINE_* env.
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import { createEndpoint } from '../../server/endpoints/service.js';
 import { upsertEventType } from '../../server/event-types/service.js';
 import { startRuntime, type Runtime } from '../../server/runtime.js';
 import { createTenant } from '../../server/tenants/service.js';
-import { startWorker, type Worker } from '../../server/worker/worker.js';
+import type { Worker } from '../../server/worker/worker.js';
 import { now } from './clock.js';
 import type { FreshDatabase } from './environment.js';
 
@@ -78,7 +79,7 @@ export async function startHookline(database: FreshDatabase): Promise<BenchHookl
     apiRuntime,
     async startWorker() {
       const attempts = createAttemptCounter();
-      const worker = await startWorker(workerRuntime.deps, { onAttempt: attempts.record });
+      const worker = await workerRuntime.app.startWorker({ onAttempt: attempts.record });
       let stopped: Promise<void> | undefined;
       const running: RunningWorker = {
         worker,

@@ -1,8 +1,7 @@
 // Load generators over the product's sendEvent: closed loop (as fast as `concurrency` senders
 // go) and open loop (events at fixed intended times, whatever the system does — latency is
 // measured from the intended time, so a stall is not hidden by sending less during it).
-import { sendEvent } from '../../server/events/send.js';
-import type { AppDeps } from '../../server/deps.js';
+import { sendEvent, type SendDeps } from '../../server/events/send.js';
 import { now, sleep } from './clock.js';
 import { benchEventType, benchPayload } from './hookline.js';
 
@@ -21,7 +20,7 @@ export interface SendFailure {
   error: string;
 }
 
-async function sendOne(deps: AppDeps, tenantId: string, n: number, intendedAt: number): Promise<SentEvent> {
+async function sendOne(deps: SendDeps, tenantId: string, n: number, intendedAt: number): Promise<SentEvent> {
   const startedAt = now();
   const { event, deliveries } = await sendEvent(deps, tenantId, { type: benchEventType, payload: benchPayload(n) });
   return { tenantId, eventId: event.id, intendedAt, sendMs: now() - startedAt, deliveries: deliveries.length };
@@ -29,7 +28,7 @@ async function sendOne(deps: AppDeps, tenantId: string, n: number, intendedAt: n
 
 /** Sends `total` events round-robin over `tenantIds` with `concurrency` senders in parallel. */
 export async function sendClosedLoop(
-  deps: AppDeps,
+  deps: SendDeps,
   spec: { tenantIds: readonly string[]; total: number; concurrency: number; offset?: number },
 ): Promise<{ sent: SentEvent[]; startedAt: number; endedAt: number }> {
   const sent: SentEvent[] = [];
@@ -50,7 +49,7 @@ export async function sendClosedLoop(
  * intended time. Returns once every send has settled (bounded: sendEvent is one transaction).
  */
 export async function sendOpenLoop(
-  deps: AppDeps,
+  deps: SendDeps,
   spec: { tenantIds: readonly string[]; ratePerSecond: number; durationMs: number; offset?: number; signal?: AbortSignal },
 ): Promise<{ sent: SentEvent[]; failed: SendFailure[]; startedAt: number; maxLagMs: number }> {
   const intervalMs = 1000 / spec.ratePerSecond;

@@ -92,6 +92,11 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
              row_number() over (partition by i.event_id order by t.endpoint_id) - 1 as n
         from input i
         join event e on e.id = i.event_id
+        -- The payload parsed once per event (OFFSET 0 keeps it from being re-parsed per endpoint),
+        -- only when endpoints may have payload filters to judge.
+        cross join lateral (
+          select case when i.url is null and i.only_endpoint_id is null then i.body::jsonb end as document offset 0
+        ) as p
         cross join lateral (
           -- A one-off URL: one delivery without an endpoint.
           select null::text as endpoint_id where i.url is not null
@@ -106,6 +111,8 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
            where i.url is null and i.only_endpoint_id is null
              and ep.tenant_id = i.tenant_id and not ep.disabled
              and ${sql.unsafe(eventTypeFilterMatchesSql('ep.event_types', 'i.type'))}
+             -- Mirrors shared/payload-filter.ts (test/payload-filter.test.ts checks they agree).
+             and (ep.filter_program is null or hookline_payload_matches(p.document, ep.filter_program))
         ) as t
     ), delivery as (
       insert into deliveries (id, tenant_id, event_id, endpoint_id)

@@ -1,5 +1,6 @@
 // Tenant rows: the finder and the statements of the tenants service (server/tenants/service.ts).
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { afterCursor } from '../paging.js';
 import type { SelectedFields } from 'drizzle-orm/pg-core';
 import type { SelectResultFields } from 'drizzle-orm/query-builders/select.types';
 import { tenants } from '../schema.js';
@@ -48,7 +49,7 @@ export async function listTenantRows(
     .from(tenants)
     .where(
       and(
-        params.cursor ? gt(tenants.id, params.cursor) : undefined,
+        afterCursor(tenants.id, params.cursor),
         params.externalId ? eq(tenants.externalId, params.externalId) : undefined,
       ),
     )

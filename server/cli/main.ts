@@ -1,16 +1,14 @@
 // The `hookline` command line. The process commands (start, serve, worker, migrate) load the server
 // only when they run: `hookline admin …` loads the typed client alone, so it starts fast.
-import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { hooklineVersion } from '../../shared/version.js';
 import { registerAdminCommands } from './admin/index.js';
 import { describeError } from './admin/output.js';
-
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 const program = new Command()
   .name('hookline')
   .description('Self-hosted, multi-tenant webhooks on PostgreSQL')
-  .version(version)
+  .version(hooklineVersion)
   .showHelpAfterError();
 
 const processes = () => import('./processes.js');

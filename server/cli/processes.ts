@@ -7,11 +7,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isConnectionError } from '../../db/errors.js';
 import { limitHeapGrowth } from '../heap.js';
-import { createApiServer } from '../http/server.js';
 import type { Logger } from '../logger.js';
-import { createMetrics } from '../metrics.js';
 import { startRuntime, type Runtime } from '../runtime.js';
-import { startWorker, type Worker } from '../worker/worker.js';
+import type { Worker } from '../worker/worker.js';
 
 /** Extra time past the per-attempt timeout before a shutdown gives up and exits 1. */
 const shutdownGraceMs = 15_000;
@@ -57,15 +55,15 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   // Without the API, the process pool only serves the worker's upkeep, /metrics and /readyz: the
   // deliveries have a pool of their own.
   runtime = await startRuntime({ poolSize: parts.api ? 10 : 3 });
-  const { deps, logger } = runtime;
+  const { app, deps, logger } = runtime;
   const servers: Server[] = [];
   let worker: Worker | undefined;
-  const metrics = createMetrics(deps, { worker: parts.worker });
+  const metrics = app.createMetrics({ worker: parts.worker });
   const notReadyReason = () => (worker && !worker.isRunning() ? 'delivery worker restarting' : undefined);
 
   try {
     if (parts.worker && !stopRequested) {
-      worker = await startWorker(deps, {
+      worker = await app.startWorker({
         onAttempt: metrics.onAttempt,
         // A worker-only process that cannot get a job runner going again exits 1, so that its
         // orchestrator restarts it; `start` (API and worker, nothing to restart it) keeps trying.
@@ -83,14 +81,14 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
       logger.info({ concurrency: deps.config.workerConcurrency, workerId: worker.processId }, 'worker started');
     }
     if (parts.api && !stopRequested) {
-      const server = createApiServer(deps, { routes: { '/metrics': metrics.serve }, notReadyReason });
+      const server = app.createApiServer({ routes: { '/metrics': metrics.serve }, notReadyReason });
       servers.push(server);
       const port = await listen(server, deps.config.port, deps.config.host);
       logger.info({ url: `http://${deps.config.host}:${port}` }, 'API listening');
       process.stdout.write(`hookline API on http://${deps.config.host}:${port}/trpc (health: /healthz)\n`);
     }
     if (deps.config.metricsPort !== undefined && !stopRequested) {
-      const server = createApiServer(deps, { trpc: false, routes: { '/metrics': metrics.serve }, notReadyReason });
+      const server = app.createApiServer({ trpc: false, routes: { '/metrics': metrics.serve }, notReadyReason });
       servers.push(server);
       const port = await listen(server, deps.config.metricsPort, deps.config.host);
       logger.info({ url: `http://${deps.config.host}:${port}/metrics` }, 'metrics listening');

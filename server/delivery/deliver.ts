@@ -3,17 +3,20 @@
 // A permanent failure is recorded, not thrown; a retry is a new job at the scheduled time.
 import type { Task } from 'graphile-worker';
 import { webhookHeaders } from '../../shared/signing.js';
-import type { AppDeps } from '../deps.js';
-import { hooklineVersion } from '../routers/health.js';
+import { hooklineVersion } from '../../shared/version.js';
+import type { DeliveryDeps } from '../deps.js';
 import type { DeliveryFairness, SlotEnd } from './fairness.js';
 import type { PostResult, WebhookHttpClient } from './http.js';
 import { fairnessKeyOf, type DeliverJob } from './jobs.js';
 import { decideOutcome, type Outcome } from './outcome.js';
 import { createDeliveryLoader, type DeliveryLoader } from './load.js';
 import { createAttemptRecorder, type AttemptRecorder } from './record.js';
+import { OPERATOR_TENANT_ID, type OperatorTenant } from '../operator/operational-events.js';
 
 export interface DeliverTaskOptions {
   http: WebhookHttpClient;
+  /** Operational events, when configured: their tenant row, and the client their deliveries use. */
+  operator?: { tenant: OperatorTenant; http: WebhookHttpClient } | undefined;
   fairness: DeliveryFairness;
   random?: () => number;
   /** Told each retry's run_at once its job has committed (see worker/retry-wake.ts). */
@@ -22,12 +25,12 @@ export interface DeliverTaskOptions {
   onAttempt?: (info: { outcome: Outcome['kind']; durationMs: number }) => void;
 }
 
-export function createDeliverTask(deps: AppDeps, options: DeliverTaskOptions): Task<'deliver'> {
+export function createDeliverTask(deps: DeliveryDeps, options: DeliverTaskOptions): Task<'deliver'> {
   // Shared by every job of the worker: loads that start together share a query, attempts that
   // finish together share a statement.
   const store: DeliveryStore = {
     load: createDeliveryLoader(deps),
-    record: createAttemptRecorder(deps, { onRetryScheduled: options.onRetryScheduled }),
+    record: createAttemptRecorder(deps, { onRetryScheduled: options.onRetryScheduled, operator: options.operator?.tenant }),
   };
   return async (job, helpers) => {
     // A delivery slot first. One tenant's, or one endpoint's, slow or dead deliveries may not
@@ -57,7 +60,7 @@ interface DeliveryStore {
 }
 
 /** Makes the attempt; returns what the POST got, or undefined when nothing was sent. */
-async function deliverOnce(deps: AppDeps, store: DeliveryStore, options: DeliverTaskOptions, job: DeliverJob): Promise<PostResult | undefined> {
+async function deliverOnce(deps: Pick<DeliveryDeps, 'config' | 'logger'>, store: DeliveryStore, options: DeliverTaskOptions, job: DeliverJob): Promise<PostResult | undefined> {
   const delivery = await store.load(job.deliveryId);
   // Gone (tenant deleted), already finished, or a stale duplicate of an attempt already recorded.
   if (!delivery || delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) return undefined;
@@ -83,7 +86,9 @@ async function deliverOnce(deps: AppDeps, store: DeliveryStore, options: Deliver
     }),
   };
   const startedAt = new Date();
-  const result = await options.http.post(delivery.url, { headers, body: delivery.body });
+  // The operator's own URL is exempt from the private-address rule (server/operator/operational-events.ts).
+  const http = delivery.tenantId === OPERATOR_TENANT_ID && options.operator ? options.operator.http : options.http;
+  const result = await http.post(delivery.url, { headers, body: delivery.body });
   const outcome = decideOutcome(result, job.attempt, {
     retryScheduleMs: deps.config.retryScheduleMs,
     ...(options.random && { random: options.random }),

@@ -4,7 +4,7 @@
 // share one query: on this kind of machine a round trip costs far more than the rows it reads.
 import { loadDeliveriesToSend, type DeliveryToSendRow } from '../../db/sql/deliveries-to-send.js';
 import { createBatcher, toError } from '../batcher.js';
-import type { AppDeps } from '../deps.js';
+import type { DeliveryPool, Shared } from '../deps.js';
 import { openHeaderValues } from '../endpoints/header-secrets.js';
 
 export interface DeliveryToSend {
@@ -32,7 +32,7 @@ export type DeliveryLoader = (deliveryId: string) => Promise<DeliveryToSend | un
  */
 const maxOpenedSecrets = 10_000;
 
-export function createDeliveryLoader(deps: AppDeps): DeliveryLoader {
+export function createDeliveryLoader(deps: DeliveryPool & Pick<Shared, 'secretBox'>): DeliveryLoader {
   // Opening a sealed secret (AES-GCM) costs more than signing with it; the plaintext is what this
   // process signs with anyway, and a sealed value never changes meaning, so it is opened once.
   const opened = new Map<string, string>();

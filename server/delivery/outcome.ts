@@ -1,5 +1,6 @@
 // What an attempt's result means for its delivery: succeeded, retry after a delay, or failed.
 // Pure, so the retry rules can be read and tested on their own.
+import { goneDisableReason, goneStatus } from '../endpoints/health.js';
 import type { PostResult } from './http.js';
 
 export type Outcome =
@@ -22,9 +23,8 @@ export function decideOutcome(result: PostResult, attempt: number, rules: Outcom
   if (result.kind === 'response') {
     const { status } = result;
     if (status >= 200 && status < 300) return { kind: 'succeeded' };
-    if (status === 410) {
-      return { kind: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: 'the endpoint answered 410 Gone' };
-    }
+    // The 410 rule (endpoints/health.ts): the delivery fails and the endpoint is disabled.
+    if (status === goneStatus) return { kind: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: goneDisableReason };
     const reason = status >= 300 && status < 400 ? `HTTP ${status} (redirects are not followed)` : `HTTP ${status}`;
     const retryAfter = status === 429 || status === 503 ? parseRetryAfter(header(result.headers, 'retry-after'), rules.now) : undefined;
     return retryOrFail(attempt, rules, reason, retryAfter);

@@ -4,7 +4,8 @@
 // the delivery is pending and expects that attempt — holds for re-queued deliveries too.
 import { and, eq, sql } from 'drizzle-orm';
 import { deliveries, endpoints } from '../../db/schema.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool } from '../deps.js';
+import { disabledEndpointMessage } from '../endpoints/health.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { presentDelivery, type Delivery } from '../events/present.js';
 import { addDeliverJobsSql, type DeliverJob } from './jobs.js';
@@ -26,16 +27,12 @@ export function nextAttemptJob(row: { id: string; tenantId: string; endpointId: 
   return { deliveryId: row.id, tenantId: row.tenantId, endpointId: row.endpointId, attempt: row.attemptCount + 1 };
 }
 
-export function disabledEndpointMessage(endpointId: string, reason: string | null, doing: string): string {
-  return `endpoint ${endpointId} is disabled${reason ? ` (${reason})` : ''}; re-enable it (endpoints.update with disabled: false) before ${doing}`;
-}
-
 /**
  * Re-queues one succeeded or failed delivery, or a pending one that no job will attempt (stranded:
  * see stranded.ts). A pending one with a live job (queued, or being attempted) is refused rather
  * than sent twice; so is one whose endpoint is disabled.
  */
-export async function retryDelivery(deps: AppDeps, tenantId: string, deliveryId: string): Promise<Delivery> {
+export async function retryDelivery(deps: ApiPool, tenantId: string, deliveryId: string): Promise<Delivery> {
   return deps.db.transaction(async (tx) => {
     // The row lock orders this against a concurrent retry or recover of the same delivery.
     const [current] = await tx

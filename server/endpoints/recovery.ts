@@ -7,11 +7,12 @@ import { lockFailedDeliveriesOfEndpoint, requeueFailedDeliveries } from '../../d
 import { findEndpoint } from '../../db/sql/endpoints.js';
 import { addDeliverJobs } from '../../db/sql/jobs.js';
 import { idFloor } from '../../shared/ids.js';
-import { disabledEndpointMessage, nextAttemptJob } from '../delivery/requeue.js';
-import type { AppDeps } from '../deps.js';
+import { nextAttemptJob } from '../delivery/requeue.js';
+import type { ApiPool } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { TEST_EVENT_TYPE } from '../event-types/service.js';
-import { createEventWithDeliveries } from '../events/send.js';
+import { createEventWithDeliveries, type SendDeps } from '../events/send.js';
+import { disabledEndpointMessage } from './health.js';
 
 /** How far back endpoints.recover reaches (as Svix does). */
 export const RECOVER_WINDOW_MS = 14 * 86_400_000;
@@ -23,7 +24,7 @@ export const RECOVER_BATCH_SIZE = 500;
 const notFound = () => new NotFoundError('endpoint not found');
 
 /** The endpoint, if it is the tenant's and enabled; NOT_FOUND or BAD_REQUEST otherwise. */
-async function enabledEndpoint(deps: AppDeps, tenantId: string, endpointId: string, doing: string): Promise<void> {
+async function enabledEndpoint(deps: Pick<ApiPool, 'db'>, tenantId: string, endpointId: string, doing: string): Promise<void> {
   const endpoint = await findEndpoint(deps.db, tenantId, endpointId, {
     disabled: endpoints.disabled,
     disabledReason: endpoints.disabledReason,
@@ -39,7 +40,7 @@ async function enabledEndpoint(deps: AppDeps, tenantId: string, endpointId: stri
  * fail again meanwhile are not picked twice. Returns how many were re-queued.
  */
 export async function recoverEndpoint(
-  deps: AppDeps,
+  deps: ApiPool,
   tenantId: string,
   endpointId: string,
   since: string,
@@ -73,7 +74,7 @@ export async function recoverEndpoint(
  * Sends the endpoint a signed `hookline.test` event, whatever its event-type filter says. The event
  * is an ordinary one otherwise: listed, inspectable, retried on failure like any other.
  */
-export async function sendTestEvent(deps: AppDeps, tenantId: string, endpointId: string): Promise<{ eventId: string }> {
+export async function sendTestEvent(deps: SendDeps, tenantId: string, endpointId: string): Promise<{ eventId: string }> {
   await enabledEndpoint(deps, tenantId, endpointId, 'sending it a test event');
   const body = JSON.stringify({ type: TEST_EVENT_TYPE, endpointId, sentAt: new Date().toISOString() });
   try {

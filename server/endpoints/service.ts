@@ -1,18 +1,24 @@
 // Endpoints: a tenant's receiver URLs, each with an event-type filter, custom headers and its own
 // signing secret. Registration judges the URL by the SSRF rules but never contacts it. Secrets are
 // returned only by create and rotateSecret and are stored sealed (server/security/secret-box.ts);
-// custom header values are stored sealed too and shown masked (./header-secrets.ts).
+// an Ed25519 endpoint's sealed secret is its private key, and what create, rotateSecret and get
+// show is its public key. Custom header values are stored sealed too and shown masked
+// (./header-secrets.ts).
 // Every function takes `tenantId` and every query filters on it: another tenant's endpoint is
 // indistinguishable from a missing one.
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, sql } from 'drizzle-orm';
+import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { endpoints, tenants } from '../../db/schema.js';
 import { endpointOfTenant, findEndpoint } from '../../db/sql/endpoints.js';
+import { emitDisabledByHandSql, ensureOperatorTenant } from '../../db/sql/operational-events.js';
+import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
-import { generateSecret } from '../../shared/signing.js';
+import { generateEd25519Keys, generateSecret } from '../../shared/signing.js';
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
+import type { PayloadFilter } from '../../shared/payload-filter.js';
 import { findUnavailableEventTypes } from '../event-types/service.js';
 import {
   isMaskedHeaderValue,
@@ -21,10 +27,11 @@ import {
   sealHeaderValues,
   unmaskHeaderValues,
 } from './header-secrets.js';
+import { MANUAL_DISABLE_REASON } from './health.js';
 import { normalizeCustomHeaders } from './headers.js';
 
-/** The reason recorded when an endpoint is disabled through the API (at creation or by update). */
-export const MANUAL_DISABLE_REASON = 'disabled through the API';
+/** The endpoint service's parts: the process' pool (it runs transactions), the URL policy and limits, the secret box. */
+type EndpointDeps = ApiPool & Pick<Shared, 'config' | 'secretBox'>;
 
 export interface Endpoint {
   id: string;
@@ -33,15 +40,23 @@ export interface Endpoint {
   description: string | null;
   /** Empty = every event type; entries are exact names or `prefix.*`. */
   eventTypes: string[];
+  /** Null = every payload; see shared/payload-filter.ts. */
+  filter: PayloadFilter | null;
   /** Values masked (`Bearer ••••1234`); sending one back unchanged in an update keeps it. */
   headers: Record<string, string>;
   metadata: Record<string, string>;
   disabled: boolean;
   disabledReason: string | null;
   disabledAt: string | null;
+  /** How deliveries are signed, fixed at creation. */
+  signing: EndpointSigning;
+  /** For 'ed25519': the current public key (`whpk_…`) receivers verify with; null for 'hmac'. */
+  publicKey: string | null;
   createdAt: string;
   updatedAt: string;
 }
+
+export type EndpointSigning = 'hmac' | 'ed25519';
 
 // The secret columns are deliberately absent: nothing selected here can leak one.
 const endpointColumns = {
@@ -50,11 +65,15 @@ const endpointColumns = {
   url: endpoints.url,
   description: endpoints.description,
   eventTypes: endpoints.eventTypes,
+  filter: endpoints.filter,
   headers: endpoints.headers,
   metadata: endpoints.metadata,
   disabled: endpoints.disabled,
   disabledReason: endpoints.disabledReason,
   disabledAt: endpoints.disabledAt,
+  signing: endpoints.signing,
+  // Public: the `whpk_` key of an Ed25519 endpoint (its private key is in the sealed `secret`).
+  publicKey: endpoints.publicKey,
   createdAt: endpoints.createdAt,
   updatedAt: endpoints.updatedAt,
 };
@@ -65,18 +84,21 @@ type EndpointRow = Omit<Endpoint, 'disabledAt' | 'createdAt' | 'updatedAt'> & {
   updatedAt: Date;
 };
 
-function present(deps: AppDeps, row: EndpointRow): Endpoint {
+function present(deps: EndpointDeps, row: EndpointRow): Endpoint {
   return {
     id: row.id,
     tenantId: row.tenantId,
     url: row.url,
     description: row.description,
     eventTypes: row.eventTypes,
+    filter: row.filter,
     headers: maskHeaderValues(openHeaderValues(row.headers, (sealed) => deps.secretBox.open(sealed))),
     metadata: row.metadata,
     disabled: row.disabled,
     disabledReason: row.disabledReason,
     disabledAt: row.disabledAt?.toISOString() ?? null,
+    signing: row.signing,
+    publicKey: row.publicKey,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -88,6 +110,8 @@ export interface EndpointInput {
   url: string;
   description?: string | null | undefined;
   eventTypes?: readonly string[] | undefined;
+  /** Checked by the API schema (shared/schemas.ts payloadFilterSchema). */
+  filter?: PayloadFilter | null | undefined;
   headers?: Record<string, string> | undefined;
   disabled?: boolean | undefined;
   metadata?: Record<string, string> | undefined;
@@ -98,10 +122,36 @@ export type EndpointPatch = Partial<EndpointInput>;
 export interface NewEndpointInput extends EndpointInput {
   /** An existing `whsec_` secret to keep (checked by the API schema); generated when absent. */
   secret?: string | undefined;
+  /** Default 'hmac'. 'ed25519' needs the standard scheme and a generated key. */
+  signing?: EndpointSigning | undefined;
+}
+
+/**
+ * The endpoint's keys for its signing: what is stored sealed (the HMAC secret or the `whsk_`
+ * private key), the public key (Ed25519 only), and what the caller is shown (the HMAC secret or
+ * the `whpk_` public key).
+ */
+function newKeys(signing: EndpointSigning): { sealedSecret: string; publicKey: string | null; shown: string } {
+  if (signing === 'ed25519') {
+    const { secretKey, publicKey } = generateEd25519Keys();
+    return { sealedSecret: secretKey, publicKey, shown: publicKey };
+  }
+  const secret = generateSecret();
+  return { sealedSecret: secret, publicKey: null, shown: secret };
+}
+
+/** Why this signing cannot be used for a new endpoint here, or null. */
+function signingProblem(deps: Pick<Shared, 'config'>, input: NewEndpointInput): string | null {
+  if (input.signing !== 'ed25519') return null;
+  if (deps.config.signatureScheme !== 'standard') {
+    return `signing "ed25519" needs the standard signature scheme (Standard Webhooks v1a); this deployment signs with "${deps.config.signatureScheme}" (HOOKLINE_SIGNATURE_SCHEME)`;
+  }
+  if (input.secret !== undefined) return 'secret: an Ed25519 endpoint gets a generated key pair; an existing secret can be kept only with signing "hmac"';
+  return null;
 }
 
 /** The canonical form of an acceptable URL; InvalidInputError with the rule's reason otherwise. */
-function checkUrl(deps: AppDeps, raw: string): string {
+function checkUrl(deps: EndpointDeps, raw: string): string {
   const verdict = judgeUrl(raw, deps.config.urlPolicy);
   if (!verdict.ok) throw new InvalidInputError(`endpoint URL rejected: ${refusalMessage(verdict)}`);
   return verdict.url.href;
@@ -111,7 +161,7 @@ function checkUrl(deps: AppDeps, raw: string): string {
  * The filter as stored: entries checked and de-duplicated in order. Exact names must be in the
  * catalog and not archived; wildcards need only a valid prefix (types may be added later).
  */
-async function checkEventTypeFilter(deps: AppDeps, filters: readonly string[]): Promise<string[]> {
+async function checkEventTypeFilter(deps: EndpointDeps, filters: readonly string[]): Promise<string[]> {
   const unique = [...new Set(filters)];
   const exact: string[] = [];
   for (const entry of unique) {
@@ -135,14 +185,17 @@ function limitMessage(max: number): string {
 
 /** Registers an endpoint. The secret is returned here and by rotateEndpointSecret, never again. */
 export async function createEndpoint(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   input: NewEndpointInput,
 ): Promise<{ endpoint: Endpoint; secret: string }> {
   const url = checkUrl(deps, input.url);
   const headers = checkHeaders(deps, input.headers ?? {});
   const eventTypes = await checkEventTypeFilter(deps, input.eventTypes ?? []);
-  const secret = input.secret ?? generateSecret();
+  const problem = signingProblem(deps, input);
+  if (problem) throw new InvalidInputError(problem);
+  const signing = input.signing ?? 'hmac';
+  const keys = input.secret !== undefined ? { sealedSecret: input.secret, publicKey: null, shown: input.secret } : newKeys(signing);
   const max = deps.config.maxEndpointsPerTenant;
   const row = await deps.db.transaction(async (tx) => {
     // The tenant row lock serialises concurrent creations for one tenant, so count + insert
@@ -160,22 +213,25 @@ export async function createEndpoint(
         url,
         description: input.description ?? null,
         eventTypes,
+        filter: input.filter ?? null,
         headers,
         metadata: input.metadata ?? {},
         disabled: input.disabled ?? false,
         disabledReason: input.disabled ? MANUAL_DISABLE_REASON : null,
         disabledAt: input.disabled ? now : null,
-        secret: deps.secretBox.seal(secret),
+        secret: deps.secretBox.seal(keys.sealedSecret),
+        signing,
+        publicKey: keys.publicKey,
         createdAt: now,
         updatedAt: now,
       })
       .returning(endpointColumns);
     return inserted!;
   });
-  return { endpoint: present(deps, row), secret };
+  return { endpoint: present(deps, row), secret: keys.shown };
 }
 
-export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
+export async function getEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
   const row = await findEndpoint(deps.db, tenantId, endpointId, endpointColumns);
   if (!row) throw notFound();
   return present(deps, row);
@@ -183,29 +239,27 @@ export async function getEndpoint(deps: AppDeps, tenantId: string, endpointId: s
 
 /** The tenant's endpoints, oldest first; `cursor` is the last id of the previous page. */
 export async function listEndpoints(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
-  input: { cursor?: string | undefined; limit: number },
-): Promise<{ items: Endpoint[]; nextCursor: string | null }> {
+  input: PageRequest,
+): Promise<Page<Endpoint>> {
   const rows = await deps.db
     .select(endpointColumns)
     .from(endpoints)
-    .where(and(eq(endpoints.tenantId, tenantId), input.cursor ? gt(endpoints.id, input.cursor) : undefined))
+    .where(and(eq(endpoints.tenantId, tenantId), afterCursor(endpoints.id, input.cursor)))
     .orderBy(asc(endpoints.id))
-    .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { items: page.map((row) => present(deps, row)), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+    .limit(rowsToRead(input.limit));
+  return toPage(rows, input.limit, (row) => present(deps, row));
 }
 
 /**
  * Changes the given fields; `headers`, `eventTypes` and `metadata` are replaced whole. A header
- * sent back with exactly the masked value `get` shows keeps its stored value. Disabling records
- * when and why; re-enabling a disabled endpoint clears that and resets its health (failures since
- * success, first failure), so delivery resumes with a clean slate. Sending `disabled` equal to the
- * current state changes nothing about it.
+ * sent back with exactly the masked value `get` shows keeps its stored value. `disabled` follows
+ * the endpoint health rules (./health.ts): disabling records when and why; re-enabling a disabled
+ * endpoint clears that and resets its failure run.
  */
 export async function updateEndpoint(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   endpointId: string,
   patch: EndpointPatch,
@@ -213,9 +267,17 @@ export async function updateEndpoint(
   const url = patch.url !== undefined ? checkUrl(deps, patch.url) : undefined;
   const eventTypes = patch.eventTypes !== undefined ? await checkEventTypeFilter(deps, patch.eventTypes) : undefined;
   const sentHeaders = patch.headers;
+  // A disable by hand tells the operator (`endpoint.disabled`), in the same transaction.
+  const tellOperator = patch.disabled === true && deps.config.operatorWebhook !== undefined;
+  if (tellOperator) await ensureOperatorTenant(deps.sql, deps.secretBox.seal(deps.config.operatorWebhook!.secret));
   if (sentHeaders === undefined || !Object.values(sentHeaders).some(isMaskedHeaderValue)) {
     const headers = sentHeaders !== undefined ? checkHeaders(deps, sentHeaders) : undefined;
-    return writeUpdate(deps, deps.db, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+    if (!tellOperator) return writeUpdate(deps, deps.db, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+    return deps.db.transaction(async (tx) => {
+      const endpoint = await writeUpdate(deps, tx, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+      await emitDisabledByHand(deps, tx, tenantId, endpointId);
+      return endpoint;
+    });
   }
   // Masked values stand for the stored ones: read them under the row lock, so a concurrent update
   // cannot change what they stand for before this one writes.
@@ -228,12 +290,20 @@ export async function updateEndpoint(
     if (!current) throw notFound();
     const stored = openHeaderValues(current.headers, (sealed) => deps.secretBox.open(sealed));
     const headers = checkHeaders(deps, unmaskHeaderValues(sentHeaders, stored));
-    return writeUpdate(deps, tx, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+    const endpoint = await writeUpdate(deps, tx, tenantId, endpointId, { ...patch, url, eventTypes, headers });
+    if (tellOperator) await emitDisabledByHand(deps, tx, tenantId, endpointId);
+    return endpoint;
   });
 }
 
+/** `endpoint.disabled` to the operator if this transaction disabled the endpoint (not if it already was). */
+async function emitDisabledByHand(deps: Pick<Shared, 'config'>, tx: Pick<ApiPool['db'], 'execute'>, tenantId: string, endpointId: string): Promise<void> {
+  const target = { url: deps.config.operatorWebhook!.url, eventIds: [newId('event')], deliveryIds: [newId('delivery')] };
+  await tx.execute(emitDisabledByHandSql(target, tenantId, endpointId, deliverJobMaxAttempts));
+}
+
 /** Custom headers as stored: checked, names lowercased, values sealed. */
-function checkHeaders(deps: AppDeps, headers: Record<string, string>): Record<string, string> {
+function checkHeaders(deps: EndpointDeps, headers: Record<string, string>): Record<string, string> {
   return sealHeaderValues(normalizeCustomHeaders(headers, deps.config.headerPrefix), (plain) => deps.secretBox.seal(plain));
 }
 
@@ -245,14 +315,15 @@ type Checked = Omit<EndpointPatch, 'url' | 'eventTypes' | 'headers'> & {
 };
 
 async function writeUpdate(
-  deps: AppDeps,
-  db: Pick<AppDeps['db'], 'update'>,
+  deps: EndpointDeps,
+  db: Pick<EndpointDeps['db'], 'update'>,
   tenantId: string,
   endpointId: string,
   patch: Checked,
 ): Promise<Endpoint> {
   const { url, eventTypes, headers } = patch;
-  // In SET, column references read the row as it was before this update.
+  // In SET, column references read the row as it was before this update. `disabled` is
+  // setDisabledByHand (./health.ts) in SQL: disabling keeps an earlier reason, re-enabling resets.
   const wasDisabled = sql`${endpoints.disabled}`;
   const [row] = await db
     .update(endpoints)
@@ -260,6 +331,7 @@ async function writeUpdate(
       ...(url !== undefined && { url }),
       ...(patch.description !== undefined && { description: patch.description }),
       ...(eventTypes !== undefined && { eventTypes }),
+      ...(patch.filter !== undefined && { filter: patch.filter }),
       ...(headers !== undefined && { headers }),
       ...(patch.metadata !== undefined && { metadata: patch.metadata }),
       ...(patch.disabled === true && {
@@ -283,7 +355,7 @@ async function writeUpdate(
 }
 
 /** Deletes the endpoint and, by cascade, its deliveries and their attempts. */
-export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId: string): Promise<void> {
+export async function deleteEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<void> {
   const deleted = await deps.db
     .delete(endpoints)
     .where(endpointOfTenant(tenantId, endpointId))
@@ -292,28 +364,33 @@ export async function deleteEndpoint(deps: AppDeps, tenantId: string, endpointId
 }
 
 /**
- * A new signing secret. The current one stays valid (the delivery engine signs with both) for
- * `graceSeconds`; 0 drops it at once. One statement, so concurrent rotations cannot lose a secret
- * that was handed out.
+ * A new signing secret (for an Ed25519 endpoint, a new key pair; the answer is its public key).
+ * The current one stays valid (the delivery engine signs with both) for `graceSeconds`; 0 drops it
+ * at once. One statement, so concurrent rotations cannot lose a secret that was handed out; the
+ * signing read first never changes (it is fixed at creation).
  */
 export async function rotateEndpointSecret(
-  deps: AppDeps,
+  deps: EndpointDeps,
   tenantId: string,
   endpointId: string,
   graceSeconds: number,
 ): Promise<{ secret: string }> {
-  const secret = generateSecret();
+  const byId = endpointOfTenant(tenantId, endpointId);
+  const [current] = await deps.db.select({ signing: endpoints.signing }).from(endpoints).where(byId);
+  if (!current) throw notFound();
+  const keys = newKeys(current.signing);
   const keepPrevious = graceSeconds > 0;
   const updated = await deps.db
     .update(endpoints)
     .set({
-      secret: deps.secretBox.seal(secret),
+      secret: deps.secretBox.seal(keys.sealedSecret),
+      publicKey: keys.publicKey,
       previousSecret: keepPrevious ? sql`${endpoints.secret}` : null,
       previousSecretExpiresAt: keepPrevious ? new Date(Date.now() + graceSeconds * 1000) : null,
       updatedAt: sql`now()`,
     })
-    .where(endpointOfTenant(tenantId, endpointId))
+    .where(byId)
     .returning({ id: endpoints.id });
   if (updated.length === 0) throw notFound();
-  return { secret };
+  return { secret: keys.shown };
 }

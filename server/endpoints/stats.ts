@@ -10,7 +10,7 @@ import { endpoints } from '../../db/schema.js';
 import { countAttemptsPerHour, findLastAttempt } from '../../db/sql/endpoint-stats.js';
 import { findEndpoint } from '../../db/sql/endpoints.js';
 import { idFloor } from '../../shared/ids.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { readWithTimeout } from '../limits/read-timeout.js';
 
@@ -26,7 +26,7 @@ const hourMs = 3_600_000;
 const maxSpanMs = 31 * 24 * hourMs;
 
 export async function getEndpointStats(
-  deps: AppDeps,
+  deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string,
   endpointId: string,
   sinceIso: string | undefined,

@@ -5,6 +5,7 @@ import type { eventTypes } from '../../db/schema.js';
 import { archiveEventTypeRow, findActiveEventTypeNames, listEventTypeRows, upsertEventTypeRow } from '../../db/sql/event-types.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { compilePayloadSchema } from './payload-schema.js';
 
 /** Names under this prefix are hookline's own (e.g. `hookline.test`) and cannot be registered. */
 export const RESERVED_EVENT_TYPE_PREFIX = 'hookline.';
@@ -58,6 +59,9 @@ function schemaProblem(schema: Record<string, unknown>): string | null {
     return false;
   };
   if (hasNul(schema)) return 'schema must not contain NUL characters';
+  // Enforced at send (./payload-check.ts), so it must compile now.
+  const compiled = compilePayloadSchema(schema);
+  if ('error' in compiled) return `schema is not valid JSON Schema: ${compiled.error}`;
   return null;
 }
 
@@ -66,7 +70,7 @@ function schemaProblem(schema: Record<string, unknown>): string | null {
  * `null` clears them.
  */
 export async function upsertEventType(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db'>,
   input: {
     name: string;
     description?: string | null | undefined;
@@ -85,20 +89,20 @@ export async function upsertEventType(
 }
 
 /** Archives the event type (idempotent); NotFoundError when it was never registered. */
-export async function archiveEventType(deps: AppDeps, name: string): Promise<EventType> {
+export async function archiveEventType(deps: Pick<AppDeps, 'db'>, name: string): Promise<EventType> {
   const row = await archiveEventTypeRow(deps.db, name);
   if (!row) throw new NotFoundError(`event type "${name}" not found`);
   return present(row);
 }
 
 /** The catalog, by name; archived types only when asked. */
-export async function listEventTypes(deps: AppDeps, input: { includeArchived: boolean }): Promise<{ items: EventType[] }> {
+export async function listEventTypes(deps: Pick<AppDeps, 'db'>, input: { includeArchived: boolean }): Promise<{ items: EventType[] }> {
   const rows = await listEventTypeRows(deps.db, input);
   return { items: rows.map(present) };
 }
 
 /** Of these names, those not registered or archived (in the order given). */
-export async function findUnavailableEventTypes(deps: AppDeps, names: readonly string[]): Promise<string[]> {
+export async function findUnavailableEventTypes(deps: Pick<AppDeps, 'db'>, names: readonly string[]): Promise<string[]> {
   if (names.length === 0) return [];
   const active = await findActiveEventTypeNames(deps.db, names);
   return names.filter((name) => !active.has(name));

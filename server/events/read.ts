@@ -14,15 +14,16 @@
 // a page filtered by status examines at most STATUS_SCAN_ROWS deliveries; when they hold fewer
 // matches than `limit`, the page is short (even empty) and `nextCursor` continues after the last
 // delivery examined. A walk ends when `nextCursor` is null, as always.
-import { and, asc, desc, eq, exists, getTableColumns, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, exists, getTableColumns, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { deliveries, endpoints, events } from '../../db/schema.js';
 import { listDeliveryAttempts } from '../../db/sql/attempts.js';
 import { deliveryOfTenant, listEventDeliveries } from '../../db/sql/deliveries.js';
 import { findEndpoint } from '../../db/sql/endpoints.js';
 import { findEvent } from '../../db/sql/events.js';
 import { idFloor } from '../../shared/ids.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { readWithTimeout, type Reader } from '../limits/read-timeout.js';
 import { presentAttempt, presentDelivery, presentEvent, type Attempt, type Delivery, type Event } from './present.js';
@@ -45,25 +46,13 @@ export const STATUS_SCAN_ROWS = 10_000;
 
 export type DeliveryStatus = Delivery['status'];
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-function page<Row extends { id: string }, T>(rows: Row[], limit: number, present: (row: Row) => T): Page<T> {
-  const items = rows.slice(0, limit);
-  return { items: items.map(present), nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
-}
-
 export type ListOrder = 'asc' | 'desc';
 
 /** Time range and direction of a list: `since` inclusive, `until` exclusive, ISO-8601. */
-export interface ListWindow {
+export interface ListWindow extends PageRequest {
   since?: string | undefined;
   until?: string | undefined;
   order?: ListOrder | undefined;
-  cursor?: string | undefined;
-  limit: number;
 }
 
 /**
@@ -76,7 +65,7 @@ function idWindow(column: AnyPgColumn, kind: 'event' | 'delivery', input: ListWi
   return and(
     input.since !== undefined ? gte(column, idFloor(kind, new Date(input.since))) : undefined,
     input.until !== undefined ? lt(column, idFloor(kind, new Date(input.until))) : undefined,
-    input.cursor !== undefined ? (desc ? lt(column, input.cursor) : gt(column, input.cursor)) : undefined,
+    afterCursor(column, input.cursor, input.order),
   );
 }
 
@@ -88,7 +77,7 @@ const byId = (column: AnyPgColumn, order: ListOrder | undefined) => (order === '
  * type name; `cursor` continues after that event id in the list's order.
  */
 export async function listEvents(
-  deps: AppDeps,
+  deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string | undefined,
   input: ListWindow & { type?: string | undefined },
 ): Promise<Page<Event>> {
@@ -106,13 +95,13 @@ export async function listEvents(
         ),
       )
       .orderBy(byId(events.id, input.order))
-      .limit(input.limit + 1),
+      .limit(rowsToRead(input.limit)),
   );
-  return page(rows, input.limit, presentEvent);
+  return toPage(rows, input.limit, presentEvent);
 }
 
 /** One event with the status of each of its deliveries (oldest first). */
-export async function getEvent(deps: AppDeps, tenantId: string, eventId: string): Promise<Event & { deliveries: TypedDelivery[] }> {
+export async function getEvent(deps: ApiPool & Pick<Shared, 'config'>, tenantId: string, eventId: string): Promise<Event & { deliveries: TypedDelivery[] }> {
   return readWithTimeout(deps, async (db) => {
     const row = await findEvent(db, tenantId, eventId, getTableColumns(events));
     if (!row) throw new NotFoundError('event not found');
@@ -141,7 +130,7 @@ async function withTypes(db: Reader, rows: Delivery[]): Promise<TypedDelivery[]>
  * examines at most STATUS_SCAN_ROWS deliveries, in either order (see the header of this file).
  */
 export async function listDeliveries(
-  deps: AppDeps,
+  deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string | undefined,
   input: ListWindow & {
     eventId?: string | undefined;
@@ -184,8 +173,8 @@ export async function listDeliveries(
         .from(deliveries)
         .where(and(scope, input.status !== undefined ? eq(deliveries.status, input.status) : undefined))
         .orderBy(order)
-        .limit(input.limit + 1);
-      return typed(page(rows, input.limit, presentDelivery));
+        .limit(rowsToRead(input.limit));
+      return typed(toPage(rows, input.limit, presentDelivery));
     }
 
     // One statement: the next `scanRows` deliveries in the list's order (a range of
@@ -208,17 +197,17 @@ export async function listDeliveries(
       .from(scanned)
       .where(or(eq(scanned.status, input.status), eq(scanned.examined, sql`(select max(${scanned.examined}) from ${scanned})`)))
       .orderBy(asc(scanned.examined))
-      .limit(input.limit + 1);
+      .limit(rowsToRead(input.limit));
     const matching = rows.filter((d) => d.status === input.status);
     const last = rows[rows.length - 1];
-    if (matching.length > input.limit || !last || last.examined < scanRows) return typed(page(matching, input.limit, presentDelivery));
+    if (matching.length > input.limit || !last || last.examined < scanRows) return typed(toPage(matching, input.limit, presentDelivery));
     return typed({ items: matching.map(presentDelivery), nextCursor: last.id });
   });
 }
 
 /** One delivery with its attempts, by attempt number, and its event's type and payload. */
 export async function getDelivery(
-  deps: AppDeps,
+  deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string,
   deliveryId: string,
 ): Promise<TypedDelivery & { payload: Record<string, unknown>; attempts: Attempt[] }> {

@@ -5,10 +5,9 @@
 // or archived type, payload too large, refused URL) gets its own error in its own place; the others
 // are accepted as usual.
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import type { AppDeps } from '../deps.js';
 import { DomainError, PayloadTooLargeError } from '../errors.js';
 import type { Delivery, Event } from './present.js';
-import { sendEvent, type SendEventInput } from './send.js';
+import { sendEvent, type SendDeps, type SendEventInput } from './send.js';
 
 /** The most events one events.sendBatch call carries. */
 export const MAX_BATCH_EVENTS = 1_000;
@@ -28,7 +27,7 @@ export type BatchResult =
  * An error that is no item's own (the database unreachable) fails the whole call.
  */
 export async function sendEventBatch(
-  deps: AppDeps,
+  deps: SendDeps,
   items: readonly BatchItem[],
   codeOf: (error: DomainError) => TRPC_ERROR_CODE_KEY,
 ): Promise<{ results: BatchResult[] }> {

@@ -11,9 +11,13 @@ import { findTenant } from '../../db/sql/tenants.js';
 import { newId, newIdBlock } from '../../shared/ids.js';
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { payloadChecker } from '../event-types/payload-check.js';
 import { presentDelivery, presentEvent, type Delivery, type Event } from './present.js';
+
+/** What a send uses: the process' pool and the configured limits and URL rules. */
+export type SendDeps = ApiPool & Pick<Shared, 'config' | 'logger'>;
 
 export interface SendEventInput {
   type: string;
@@ -27,7 +31,7 @@ export const idempotencyWindowMs = 24 * 3_600_000;
 type Created = { event: Event; deliveries: Delivery[] };
 
 export async function sendEvent(
-  deps: AppDeps,
+  deps: SendDeps,
   tenantId: string,
   input: SendEventInput,
 ): Promise<Created> {
@@ -44,6 +48,8 @@ export async function sendEvent(
     if (!verdict.ok) throw new InvalidInputError(`url: ${refusalMessage(verdict)}`);
     url = verdict.url.href;
   }
+  // Before the fan-out statement: a payload that breaks its type's schema writes nothing.
+  await payloadChecker(deps)(input.type, input.payload);
   return createEventWithDeliveries(deps, tenantId, {
     type: input.type,
     body,
@@ -63,7 +69,7 @@ export interface EventSpec {
 }
 
 export async function createEventWithDeliveries(
-  deps: AppDeps,
+  deps: SendDeps,
   tenantId: string,
   spec: EventSpec,
 ): Promise<Created> {
@@ -86,9 +92,9 @@ export async function createEventWithDeliveries(
 // Concurrent sends of one process share a statement (group commit, see server/batcher.ts): under
 // load the commits, the WAL flushes and graphile-worker's NOTIFY are paid once per batch instead
 // of once per event. A lone send still goes out at once.
-const fanOutBatchers = new WeakMap<AppDeps, (item: FanOutItem) => Promise<FanOutResult>>();
+const fanOutBatchers = new WeakMap<SendDeps, (item: FanOutItem) => Promise<FanOutResult>>();
 
-function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutResult> {
+function fanOutBatcher(deps: SendDeps): (item: FanOutItem) => Promise<FanOutResult> {
   let batcher = fanOutBatchers.get(deps);
   if (!batcher) {
     batcher = createBatcher<FanOutItem, FanOutResult>(
@@ -107,7 +113,7 @@ function fanOutBatcher(deps: AppDeps): (item: FanOutItem) => Promise<FanOutResul
   return batcher;
 }
 
-async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: EventSpec): Promise<Created | undefined> {
+async function insertEventAndFanOut(deps: SendDeps, tenantId: string, spec: EventSpec): Promise<Created | undefined> {
   const eventId = newId('event');
   // Delivery ids: one time-ordered block per fan-out, the row number filling its last characters.
   const deliveryIds = newIdBlock('delivery');
@@ -154,7 +160,7 @@ async function insertEventAndFanOut(deps: AppDeps, tenantId: string, spec: Event
  * when the key was older than the window (and is now free again).
  */
 async function findIdempotentEvent(
-  deps: AppDeps,
+  deps: SendDeps,
   tenantId: string,
   key: string,
 ): Promise<Created | 'expired' | undefined> {

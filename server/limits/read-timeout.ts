@@ -8,13 +8,13 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { pgErrorCode } from '../../db/errors.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 import { ReadTimeoutError } from '../errors.js';
 
 /** What a read may do with the database: select (also with CTEs), nothing else. */
 export type Reader = Pick<Db, 'select' | '$with' | 'with'>;
 
-export async function readWithTimeout<T>(deps: Pick<AppDeps, 'db' | 'config'>, read: (db: Reader) => Promise<T>): Promise<T> {
+export async function readWithTimeout<T>(deps: ApiPool & Pick<Shared, 'config'>, read: (db: Reader) => Promise<T>): Promise<T> {
   const timeoutMs = Math.trunc(deps.config.readTimeoutMs);
   if (timeoutMs === 0) return read(deps.db);
   try {

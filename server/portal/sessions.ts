@@ -21,7 +21,7 @@ export interface CreatedPortalSession {
 }
 
 export async function createPortalSession(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'config'>,
   tenantId: string,
   input: { readOnly: boolean; expiresInSeconds: number; theme?: PortalTheme | undefined },
 ): Promise<CreatedPortalSession> {
@@ -46,7 +46,7 @@ export async function createPortalSession(
 }
 
 /** Ends a session at once. `tenantId` (a tenant key's caller) confines it to that tenant's sessions. */
-export async function revokePortalSession(deps: AppDeps, sessionId: string, tenantId: string | undefined): Promise<void> {
+export async function revokePortalSession(deps: Pick<AppDeps, 'db'>, sessionId: string, tenantId: string | undefined): Promise<void> {
   const conditions = [eq(portalSessions.id, sessionId)];
   if (tenantId !== undefined) conditions.push(eq(portalSessions.tenantId, tenantId));
   const [row] = await deps.db
@@ -72,7 +72,7 @@ export type PortalSessionLookup =
   | { status: 'not-a-session-token' };
 
 /** The session a presented token opens: active, ended (expired or revoked), or none. */
-export async function lookUpPortalSession(deps: AppDeps, token: string, now = new Date()): Promise<PortalSessionLookup> {
+export async function lookUpPortalSession(deps: Pick<AppDeps, 'db'>, token: string, now = new Date()): Promise<PortalSessionLookup> {
   const prefix = sessionTokenPrefix(token);
   if (!prefix) return { status: 'not-a-session-token' };
   const [row] = await deps.db.select().from(portalSessions).where(eq(portalSessions.tokenPrefix, prefix));

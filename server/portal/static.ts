@@ -44,7 +44,7 @@ export function contentSecurityPolicy(frameAncestors: string): string {
  * is no session of ours is a failed authentication, throttled like one at the API.
  */
 export function createPortalHandler(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'config'>,
   authFailures?: AuthFailureThrottle,
 ): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> {
   const cache = new Map<string, Buffer>();
@@ -81,7 +81,7 @@ export function createPortalHandler(
 
 /** What the page shows before its first API call: whose portal, how it looks, whether it may change anything. */
 async function answerSession(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'config'>,
   req: IncomingMessage,
   res: ServerResponse,
   headers: Record<string, string>,
@@ -109,5 +109,7 @@ async function answerSession(
     readOnly: session.readOnly,
     expiresAt: session.expiresAt.toISOString(),
     theme: { ...theme, ...session.theme },
+    // The endpoint form offers Ed25519 only where endpoints.create accepts it.
+    signings: deps.config.signatureScheme === 'standard' ? ['hmac', 'ed25519'] : ['hmac'],
   });
 }

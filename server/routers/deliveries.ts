@@ -2,7 +2,7 @@
 // Tenant-scoped: a tenant key reads its own deliveries, the admin key names the tenant.
 import { z } from 'zod';
 import { deliveryDetailSchema, deliveryPageSchema, deliverySchema } from '../../shared/api/delivery.js';
-import { deliveryIdSchema, endpointIdSchema, eventIdSchema, eventTypeName, listWindow, pageLimit } from '../../shared/schemas.js';
+import { deliveryIdSchema, endpointIdSchema, eventIdSchema, eventTypeName, firstPage, listWindow, pageFields } from '../../shared/schemas.js';
 import { retryDelivery } from '../delivery/requeue.js';
 import { getDelivery, listDeliveries } from '../events/read.js';
 import { rateLimitedProcedure, router, tenantInput, tenantOrAllTenantsProcedure, tenantScopedProcedure } from '../trpc.js';
@@ -23,9 +23,8 @@ export const deliveriesRouter = router({
         eventId: eventIdSchema.optional(),
         endpointId: endpointIdSchema.optional(),
         status: z.enum(['pending', 'succeeded', 'failed']).optional(),
-        cursor: deliveryIdSchema.optional(),
-        limit: pageLimit,
-      }).default({ limit: 50, order: 'asc' }),
+        ...pageFields(deliveryIdSchema),
+      }).default({ ...firstPage, order: 'asc' }),
     )
     .output(deliveryPageSchema)
     .query(({ ctx, input }) => listDeliveries(ctx.deps, ctx.tenantId, input)),

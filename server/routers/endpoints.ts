@@ -13,7 +13,7 @@ import {
   testEventSentSchema,
 } from '../../shared/api/endpoint.js';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
-import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, flag, metadataSchema, pageLimit, safeText } from '../../shared/schemas.js';
+import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, firstPage, flag, metadataSchema, pageFields, payloadFilterSchema, safeText } from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
 import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
 import { getEndpointStats } from '../endpoints/stats.js';
@@ -47,11 +47,14 @@ export const endpointsRouter = router({
         url: endpointUrl,
         description: description.optional(),
         eventTypes: eventTypesFilter.optional(),
+        filter: payloadFilterSchema.nullable().optional(),
         headers: customHeaders.optional(),
         disabled: flag.optional(),
         metadata: metadataSchema.optional(),
         /** An existing secret to keep (moving endpoints from another provider); generated when absent. */
         secret: existingSecretSchema.optional(),
+        /** How deliveries are signed, fixed at creation; `ed25519` (standard scheme only): the secret is a `whpk_` public key. */
+        signing: z.enum(['hmac', 'ed25519']).optional(),
       }),
     )
     .output(createdEndpointSchema)
@@ -59,7 +62,7 @@ export const endpointsRouter = router({
 
   list: tenantScopedProcedure
     .meta({ openapi: { method: 'GET', path: '/endpoints', tags: ['endpoints'], summary: "List the tenant's endpoints" } })
-    .input(tenantInput({ cursor: endpointIdSchema.optional(), limit: pageLimit }).default({ limit: 50 }))
+    .input(tenantInput(pageFields(endpointIdSchema)).default(firstPage))
     .output(endpointPageSchema)
     .query(({ ctx, input }) => listEndpoints(ctx.deps, ctx.tenantId, input)),
 
@@ -77,6 +80,8 @@ export const endpointsRouter = router({
         url: endpointUrl.optional(),
         description: description.nullable().optional(),
         eventTypes: eventTypesFilter.optional(),
+        /** Null removes the filter. */
+        filter: payloadFilterSchema.nullable().optional(),
         headers: customHeaders.optional(),
         disabled: flag.optional(),
         metadata: metadataSchema.optional(),

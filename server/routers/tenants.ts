@@ -8,7 +8,7 @@ import {
   tenantSchema,
   tenantSigningSecretSchema,
 } from '../../shared/api/tenant.js';
-import { externalId, metadataSchema, pageLimit, tenantIdSchema, tenantName, wholeNumber } from '../../shared/schemas.js';
+import { externalId, firstPage, metadataSchema, pageFields, tenantIdSchema, tenantName, wholeNumber } from '../../shared/schemas.js';
 import {
   createTenant,
   deleteTenant,
@@ -34,8 +34,8 @@ export const tenantsRouter = router({
     .meta({ openapi: { method: 'GET', path: '/tenants', tags: ['tenants'], summary: 'List tenants' } })
     .input(
       z
-        .strictObject({ cursor: tenantIdSchema.optional(), limit: pageLimit, externalId: externalId.optional() })
-        .default({ limit: 50 }),
+        .strictObject({ ...pageFields(tenantIdSchema), externalId: externalId.optional() })
+        .default(firstPage),
     )
     .output(tenantPageSchema)
     .query(({ ctx, input }) => listTenants(ctx.deps, input)),

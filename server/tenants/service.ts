@@ -1,5 +1,7 @@
 // Tenants: create, read, update, delete, and rotate their API key and signing secret.
 import { isUniqueViolation } from '../../db/errors.js';
+import { rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
+import { OPERATOR_TENANT_ID } from '../../db/sql/operational-events.js';
 import {
   deleteTenantRow,
   findTenant,
@@ -14,7 +16,7 @@ import {
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
 import type { AppDeps } from '../deps.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { issueApiKey } from '../security/api-keys.js';
 
 export interface Tenant {
@@ -31,7 +33,7 @@ function present(row: PublicTenantRow): Tenant {
 }
 
 export async function createTenant(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'secretBox'>,
   input: { name: string; externalId?: string | undefined; metadata?: Record<string, string> | undefined },
 ): Promise<{ tenant: Tenant; apiKey: string; signingSecret: string }> {
   const apiKey = issueApiKey();
@@ -53,23 +55,22 @@ export async function createTenant(
   }
 }
 
-export async function getTenant(deps: AppDeps, tenantId: string): Promise<Tenant> {
+export async function getTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<Tenant> {
   const row = await findTenant(deps.db, tenantId, tenantColumns);
   if (!row) throw new NotFoundError('tenant not found');
   return present(row);
 }
 
 export async function listTenants(
-  deps: AppDeps,
-  input: { cursor?: string | undefined; limit: number; externalId?: string | undefined },
-): Promise<{ items: Tenant[]; nextCursor: string | null }> {
-  const rows = await listTenantRows(deps.db, { ...input, limit: input.limit + 1 });
-  const page = rows.slice(0, input.limit);
-  return { items: page.map(present), nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null };
+  deps: Pick<AppDeps, 'db'>,
+  input: PageRequest & { externalId?: string | undefined },
+): Promise<Page<Tenant>> {
+  const rows = await listTenantRows(deps.db, { cursor: input.cursor, externalId: input.externalId, limit: rowsToRead(input.limit) });
+  return toPage(rows, input.limit, present);
 }
 
 export async function updateTenant(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db'>,
   tenantId: string,
   patch: { name?: string | undefined; externalId?: string | null | undefined; metadata?: Record<string, string> | undefined },
 ): Promise<Tenant> {
@@ -84,12 +85,15 @@ export async function updateTenant(
 }
 
 /** Deletes the tenant and, by cascade, everything it owns (endpoints, events, deliveries, attempts). */
-export async function deleteTenant(deps: AppDeps, tenantId: string): Promise<void> {
+export async function deleteTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<void> {
+  if (tenantId === OPERATOR_TENANT_ID) {
+    throw new InvalidInputError("the operator's tenant holds hookline's operational events and cannot be deleted");
+  }
   if (!(await deleteTenantRow(deps.db, tenantId))) throw new NotFoundError('tenant not found');
 }
 
 /** A new API key; the old one stops working at once. */
-export async function rotateTenantApiKey(deps: AppDeps, tenantId: string): Promise<{ apiKey: string }> {
+export async function rotateTenantApiKey(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<{ apiKey: string }> {
   const apiKey = issueApiKey();
   const found = await replaceTenantApiKey(deps.db, { tenantId, apiKeyPrefix: apiKey.prefix, apiKeyHash: apiKey.hash });
   if (!found) throw new NotFoundError('tenant not found');
@@ -103,7 +107,7 @@ export async function rotateTenantApiKey(deps: AppDeps, tenantId: string): Promi
  * just before it (a read, then a write, lost one: both kept the same old secret).
  */
 export async function rotateTenantSigningSecret(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'db' | 'secretBox'>,
   tenantId: string,
   graceSeconds: number,
 ): Promise<{ signingSecret: string }> {

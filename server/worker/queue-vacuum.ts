@@ -5,7 +5,7 @@
 // and 2.2 ms with a vacuum every second during a throughput run. So each worker process checks
 // the table's dead-row count every few seconds and vacuums it when enough have piled up.
 import { jobsTableDeadRows, vacuumJobsTable } from '../../db/sql/queue-vacuum.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 
 export interface QueueVacuumOptions {
   intervalMs?: number;
@@ -17,7 +17,7 @@ export interface QueueVacuum {
   stop(): Promise<void>;
 }
 
-export function startQueueVacuum(deps: AppDeps, options: QueueVacuumOptions = {}): QueueVacuum {
+export function startQueueVacuum(deps: ApiPool & Pick<Shared, 'logger'>, options: QueueVacuumOptions = {}): QueueVacuum {
   const intervalMs = options.intervalMs ?? 2_000;
   const minDeadRows = options.minDeadRows ?? 5_000;
   let running: Promise<unknown> = Promise.resolve();

@@ -20,7 +20,7 @@ import {
   queueIsBehind,
 } from '../../db/sql/stranded.js';
 import { nextAttemptJob } from '../delivery/requeue.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiPool, Shared } from '../deps.js';
 
 export interface StrandedSweeperOptions {
   intervalMs?: number;
@@ -56,7 +56,7 @@ export interface StrandedSweeper {
 
 export const defaultGiveUpAfterMs = 24 * 3_600_000;
 
-export function createStrandedSweeper(deps: AppDeps, options: StrandedSweeperOptions = {}): StrandedSweeper {
+export function createStrandedSweeper(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: StrandedSweeperOptions = {}): StrandedSweeper {
   const intervalMs = options.intervalMs ?? deps.config.sweepIntervalMs;
   const graceMs = options.graceMs ?? 60_000;
   const backlogAfterMs = options.backlogAfterMs ?? 60_000;

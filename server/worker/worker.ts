@@ -13,11 +13,11 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
-import { connectDatabase } from '../../db/client.js';
 import { unlockJobsOfWorkers } from '../../db/sql/heartbeats.js';
 import { createDeliverTask } from '../delivery/deliver.js';
 import { createDeliveryFairness, type DeliveryFairness } from '../delivery/fairness.js';
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
+import { createOperatorTenant, operatorUrlPolicy } from '../operator/operational-events.js';
 import type { Outcome } from '../delivery/outcome.js';
 import { createPaceEstimator } from '../delivery/pace.js';
 import { createStepAsideQueue } from '../delivery/step-aside.js';
@@ -25,6 +25,7 @@ import type { AppDeps } from '../deps.js';
 import { createRetentionTask, retentionCronItems } from '../retention.js';
 import { graphileLogger } from './graphile-logger.js';
 import { createLiveness, type LivenessOptions } from './liveness.js';
+import { connectDeliveryPool, deliveryDeps } from './delivery-pool.js';
 import { startQueueVacuum } from './queue-vacuum.js';
 import { createRetryWake } from './retry-wake.js';
 import { slotPolicy, workerRunnerSettings } from './settings.js';
@@ -58,16 +59,11 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** The worker's own query pool (graphile-worker keeps another for its jobs). */
-const workerPoolSize = 10;
-
 export async function startWorker(processDeps: AppDeps, options: WorkerOptions = {}): Promise<Worker> {
   const { config } = processDeps;
-  // Deliveries get a pool of their own, set for what they run: batched statements that find rows by
-  // key and no transactions (see db/client.ts). The upkeep (liveness, queue vacuum, retention)
-  // scans and deletes in bulk, so it stays on the process' pool with the default planner.
-  const pool = connectDatabase(config.databaseUrl, { max: workerPoolSize, maxPipeline: 1, keyLookupsOnly: true });
-  const deps: AppDeps = { ...processDeps, db: pool.db, sql: pool.sql };
+  // Deliveries run on a pool of their own (./delivery-pool.ts); the upkeep stays on the process' pool.
+  const pool = connectDeliveryPool(config.databaseUrl);
+  const deps = deliveryDeps(processDeps, pool);
   const http = createWebhookHttpClient({
     policy: config.urlPolicy,
     timeoutMs: config.timeoutMs,
@@ -75,6 +71,17 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     ...(options.resolver && { resolver: options.resolver }),
     logger: deps.logger,
   });
+  const operatorTenant = createOperatorTenant(deps);
+  const operator = operatorTenant && {
+    tenant: operatorTenant,
+    http: createWebhookHttpClient({
+      policy: operatorUrlPolicy(config.urlPolicy),
+      timeoutMs: config.timeoutMs,
+      dnsTimeoutMs: config.dnsTimeoutMs,
+      ...(options.resolver && { resolver: options.resolver }),
+      logger: deps.logger,
+    }),
+  };
   const fairnessWindowMs = options.fairnessWindowMs ?? 250;
   const fairness = createDeliveryFairness({
     policy: slotPolicy(config),
@@ -120,6 +127,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         retention: createRetentionTask(processDeps) as never,
         deliver: createDeliverTask(deps, {
           http,
+          operator,
           fairness,
           onRetryScheduled: retryWake.at,
           ...(options.onAttempt && { onAttempt: options.onAttempt }),
@@ -134,7 +142,9 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     await liveness.start();
   } catch (error) {
     // Half started: release what did start (a failure here must not hide the first one).
-    await inTurn([() => runner?.stop(), () => liveness.stop(), () => http.close(), () => pool.close()]).catch(() => {});
+    await inTurn([() => runner?.stop(), () => liveness.stop(), () => http.close(), async () => operator?.http.close(), () => pool.close()]).catch(
+      () => {},
+    );
     throw error;
   }
   const queueVacuum = startQueueVacuum(processDeps);
@@ -231,6 +241,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         () => retryWake.stop(),
         () => liveness.stop(),
         () => http.close(),
+        async () => operator?.http.close(),
         () => pool.close(),
       ]);
       return stopped;

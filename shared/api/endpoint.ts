@@ -12,18 +12,27 @@ export const endpointSchema = z
     description: z.string().nullable(),
     /** Empty = every event type; entries are exact names or `prefix.*`. */
     eventTypes: z.array(z.string()),
+    /** Null = every payload; otherwise only events whose payload matches (see payload filters). */
+    filter: z.record(z.string(), z.unknown()).nullable(),
     /** Values masked (`Bearer ••••1234`); sending one back unchanged in an update keeps it. */
     headers: z.record(z.string(), z.string()),
     metadata: metadataOutput,
     disabled: z.boolean(),
     disabledReason: z.string().nullable(),
     disabledAt: timestamp.nullable(),
+    /** How deliveries are signed, fixed at creation: `hmac` (default) or `ed25519` (Standard Webhooks `v1a`). */
+    signing: z.enum(['hmac', 'ed25519']),
+    /** For `ed25519`: the current public key (`whpk_…`), the endpoint's secret for receivers; null for `hmac`. */
+    publicKey: z.string().nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
   .meta({ id: 'Endpoint' });
 
-/** `endpoints.create`: the signing secret (`whsec_…`) is shown here and by rotateSecret only. */
+/**
+ * `endpoints.create`: the signing secret (`whsec_…`) is shown here and by rotateSecret only; for an
+ * `ed25519` endpoint it is the public key (`whpk_…`), which `get` shows too.
+ */
 export const createdEndpointSchema = z.object({ endpoint: endpointSchema, secret: z.string() }).meta({ id: 'CreatedEndpoint' });
 export const endpointPageSchema = pageOf(endpointSchema).meta({ id: 'EndpointPage' });
 export const endpointSecretSchema = z.object({ secret: z.string() }).meta({ id: 'EndpointSecret' });

@@ -5,14 +5,12 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
-import { connectDatabase, type Database } from '../../db/client.js';
+import type { Database } from '../../db/client.js';
+import { composeApp, type App } from '../../server/compose.js';
 import type { AppDeps } from '../../server/deps.js';
 import { loadConfig, type ReadyConfig } from '../../server/env.js';
-import { createApiServer } from '../../server/http/server.js';
-import { createLogger } from '../../server/logger.js';
 import type { AppRouter } from '../../server/router.js';
-import { createSecretBox } from '../../server/security/secret-box.js';
-import { startWorker, type Worker, type WorkerOptions } from '../../server/worker/worker.js';
+import type { Worker, WorkerOptions } from '../../server/worker/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export type Client = TRPCClient<AppRouter>;
@@ -21,6 +19,8 @@ export interface TestApp {
   url: string;
   config: ReadyConfig;
   deps: AppDeps;
+  /** The parts as the composition root wires them: further workers, servers, metrics, as production makes them. */
+  composed: App;
   database: Database;
   testDatabase: TestDatabase;
   admin: Client;
@@ -61,25 +61,20 @@ export function makeClient(url: string, apiKey?: string): Client {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const testDatabase = await createTestDatabase();
   const config = testConfig(testDatabase.url, options.env);
-  const database = connectDatabase(config.databaseUrl, { max: 5 });
-  const deps: AppDeps = {
-    config,
-    db: database.db,
-    sql: database.sql,
-    secretBox: createSecretBox(config.encryptionKey),
-    logger: createLogger(config.logLevel, options.logDestination),
-  };
-  const server: Server = createApiServer(deps);
+  const app = composeApp(config, { poolSize: 5, ...(options.logDestination && { logDestination: options.logDestination }) });
+  const { deps, database } = app;
+  const server: Server = app.createApiServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const worker = options.worker
-    ? await startWorker(deps, { pollIntervalMs: 200, ...(typeof options.worker === 'object' ? options.worker : {}) })
+    ? await app.startWorker({ pollIntervalMs: 200, ...(typeof options.worker === 'object' ? options.worker : {}) })
     : undefined;
   return {
     url,
     config,
     deps,
+    composed: app,
     database,
     testDatabase,
     admin: makeClient(url, config.adminKey),

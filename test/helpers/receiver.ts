@@ -30,7 +30,11 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(reply: (request: ReceivedRequest, index: number) => Reply = () => ({})): Promise<Receiver> {
+export async function startReceiver(
+  reply: (request: ReceivedRequest, index: number) => Reply = () => ({}),
+  /** The loopback address to listen on: 127.0.0.1, or ::1. */
+  host: '127.0.0.1' | '::1' = '127.0.0.1',
+): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   const waiters = new Set<() => void>();
   const server = createServer((req, res) => {
@@ -56,11 +60,11 @@ export async function startReceiver(reply: (request: ReceivedRequest, index: num
       else send();
     });
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(0, host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host === '::1' ? '[::1]' : host}:${port}`,
     port,
     requests,
     waitFor(count, options = {}) {

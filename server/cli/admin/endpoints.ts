@@ -4,7 +4,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Endpoint, UpdateEndpointInput } from '../../../client/index.js';
 import { parseDuration } from '../../../shared/duration.js';
-import { adminAction, collect, parseCount } from './action.js';
+import { adminAction, collect, parseCount, readJsonObject } from './action.js';
 import { AdminUsageError } from './connection.js';
 import { parseSince } from './events.js';
 import { formatFields, formatList, formatRecord, formatTable, type Column } from './output.js';
@@ -23,8 +23,10 @@ function endpointFields(endpoint: Endpoint): string {
     ['url', endpoint.url],
     ['description', endpoint.description],
     ['event types', formatList(endpoint.eventTypes, 'all')],
+    ['filter', endpoint.filter ? JSON.stringify(endpoint.filter) : 'none (every payload)'],
     ['headers', formatRecord(endpoint.headers)],
     ['metadata', formatRecord(endpoint.metadata)],
+    ['signing', endpoint.signing === 'ed25519' ? `ed25519, public key ${endpoint.publicKey ?? ''}` : endpoint.signing],
     ['disabled', endpoint.disabled ? `${endpoint.disabledAt ?? 'yes'} ${endpoint.disabledReason ?? ''}` : 'no'],
     ['created', endpoint.createdAt],
   ]);
@@ -102,32 +104,44 @@ export function registerEndpointsCommands(admin: Command): void {
     .requiredOption('--tenant <id>', 'tenant id (tnt_…)')
     .option('--description <text>', 'a note for people')
     .option('--event-type <name>', 'subscribe to this type (repeatable; `video.*` for a prefix; none = every type)', collect)
+    .option('--filter <json>', 'deliver only events whose payload matches this filter: JSON text, @file, or - for stdin')
     .option('--header <header>', 'send this header with every delivery, "Name: value" (repeatable)', parseHeader)
     .option('--disabled', 'create it disabled')
+    .addOption(
+      new Option('--signing <kind>', 'how deliveries are signed, fixed at creation (ed25519: standard scheme only; the secret is then a whpk_ public key)')
+        .choices(['hmac', 'ed25519'])
+        .default('hmac'),
+    )
     .action(
       adminAction<{
         tenant: string;
         description?: string;
         eventType?: string[];
+        filter?: string;
         header?: Record<string, string>;
         disabled?: boolean;
+        signing: 'hmac' | 'ed25519';
       }>(async ({ client, print }, [url], options) => {
         const created = await client.endpoints.create.mutate({
           tenantId: options.tenant,
           url: url!,
           ...(options.description !== undefined && { description: options.description }),
           ...(options.eventType !== undefined && { eventTypes: options.eventType }),
+          ...(options.filter !== undefined && { filter: readJsonObject('--filter', options.filter) }),
           ...(options.header !== undefined && { headers: options.header }),
           ...(options.disabled === true && { disabled: true }),
+          ...(options.signing === 'ed25519' && { signing: 'ed25519' as const }),
         });
         print(created, ({ endpoint, secret }) =>
-          [
-            endpointFields(endpoint),
-            '',
-            formatFields([['signing secret', secret]]),
-            '',
-            'Give the signing secret to the receiver now: it is not shown again.',
-          ].join('\n'),
+          endpoint.signing === 'ed25519'
+            ? [endpointFields(endpoint), '', 'The receiver verifies v1a signatures with the public key above.'].join('\n')
+            : [
+                endpointFields(endpoint),
+                '',
+                formatFields([['signing secret', secret]]),
+                '',
+                'Give the signing secret to the receiver now: it is not shown again.',
+              ].join('\n'),
         );
       }),
     );
@@ -160,6 +174,10 @@ export function registerEndpointsCommands(admin: Command): void {
     )
     .option('--all-event-types', 'subscribe to every type')
     .addOption(
+      new Option('--filter <json>', 'replace the payload filter: JSON text, @file, or - for stdin').conflicts('clearFilter'),
+    )
+    .option('--clear-filter', 'remove the payload filter (every payload)')
+    .addOption(
       new Option(
         '--header <header>',
         'send exactly these headers, "Name: value" (repeatable; replaces them; a value given masked, as `get` shows it, keeps the stored one)',
@@ -183,6 +201,8 @@ export function registerEndpointsCommands(admin: Command): void {
         clearDescription?: boolean;
         eventType?: string[];
         allEventTypes?: boolean;
+        filter?: string;
+        clearFilter?: boolean;
         header?: Record<string, string>;
         keepHeader?: string[];
         clearHeaders?: boolean;
@@ -200,6 +220,8 @@ export function registerEndpointsCommands(admin: Command): void {
           ...(options.clearDescription && { description: null }),
           ...(options.eventType !== undefined && { eventTypes: options.eventType }),
           ...(options.allEventTypes && { eventTypes: [] }),
+          ...(options.filter !== undefined && { filter: readJsonObject('--filter', options.filter) }),
+          ...(options.clearFilter && { filter: null }),
           ...(headers !== undefined && { headers }),
           ...(options.clearHeaders && { headers: {} }),
           ...(options.enable && { disabled: false }),
@@ -207,7 +229,7 @@ export function registerEndpointsCommands(admin: Command): void {
         };
         if (Object.keys(patch).length === 0) {
           throw new AdminUsageError(
-            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --header, --keep-header, --enable or --disable (or a --clear-… option)',
+            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --filter, --header, --keep-header, --enable or --disable (or a --clear-… option)',
           );
         }
         const updated = await client.endpoints.update.mutate({ tenantId: options.tenant, endpointId: endpointId!, ...patch });
@@ -230,7 +252,8 @@ export function registerEndpointsCommands(admin: Command): void {
         });
         print(rotated, ({ secret }) =>
           [
-            formatFields([['signing secret', secret]]),
+            // An Ed25519 endpoint's new secret is its public key (`get` shows it too).
+            formatFields([[secret.startsWith('whpk_') ? 'public key' : 'signing secret', secret]]),
             '',
             options.grace === 0
               ? 'The old secret no longer verifies; give this one to the receiver now: it is not shown again.'
