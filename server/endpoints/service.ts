@@ -11,7 +11,6 @@ import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '..
 import { endpoints, tenants } from '../../db/schema.js';
 import { endpointOfTenant, findEndpoint } from '../../db/sql/endpoints.js';
 import { emitDisabledByHandSql, ensureOperatorTenant } from '../../db/sql/operational-events.js';
-import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
 import { generateEd25519Keys, generateSecret } from '../../shared/signing.js';
@@ -299,7 +298,7 @@ export async function updateEndpoint(
 /** `endpoint.disabled` to the operator if this transaction disabled the endpoint (not if it already was). */
 async function emitDisabledByHand(deps: Pick<Shared, 'config'>, tx: Pick<ApiPool['db'], 'execute'>, tenantId: string, endpointId: string): Promise<void> {
   const target = { url: deps.config.operatorWebhook!.url, eventIds: [newId('event')], deliveryIds: [newId('delivery')] };
-  await tx.execute(emitDisabledByHandSql(target, tenantId, endpointId, deliverJobMaxAttempts));
+  await tx.execute(emitDisabledByHandSql(target, tenantId, endpointId));
 }
 
 /** Custom headers as stored: checked, names lowercased, values sealed. */
