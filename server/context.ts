@@ -1,9 +1,8 @@
 // Per-request context: who is calling (admin, a tenant, a tenant's portal session, or nobody) and the process dependencies.
 // A presented key that is no key of ours is a failed authentication: logged and, past a per-address
 // allowance, answered late (server/security/auth-failures.ts).
-import { eq } from 'drizzle-orm';
 import { isConnectionError } from '../db/errors.js';
-import { tenants } from '../db/schema.js';
+import { findTenantByApiKeyPrefix } from '../db/sql/tenants.js';
 import type { AppDeps } from './deps.js';
 import { databaseUnavailable } from './trpc.js';
 import { lookUpPortalSession } from './portal/sessions.js';
@@ -51,10 +50,7 @@ export async function resolveCaller(
   if (session.status === 'unknown') return { caller: anonymous, failure: { reason: 'unknown key' } };
   const prefix = apiKeyPrefix(key);
   if (!prefix) return { caller: anonymous, failure: { reason: 'malformed key' } };
-  const [row] = await deps.db
-    .select({ id: tenants.id, apiKeyHash: tenants.apiKeyHash })
-    .from(tenants)
-    .where(eq(tenants.apiKeyPrefix, prefix));
+  const row = await findTenantByApiKeyPrefix(deps.db, prefix);
   if (!row) return { caller: anonymous, failure: { reason: 'unknown key' } };
   if (!keyMatchesHash(key, row.apiKeyHash)) return { caller: anonymous, failure: { reason: 'wrong key', tenantId: row.id } };
   return { caller: { kind: 'tenant', tenantId: row.id } };

@@ -6,6 +6,7 @@
 //   - a process running the worker: attempt outcomes, attempt durations, deliveries in flight.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { readDatabaseFigures, type DatabaseFigures } from '../db/sql/metrics.js';
 import type { Outcome } from './delivery/outcome.js';
 import type { AppDeps } from './deps.js';
 
@@ -34,7 +35,7 @@ export function createMetrics(deps: Pick<AppDeps, 'sql' | 'logger'>, options: { 
   // share the query in flight.
   let reading: Promise<DatabaseFigures | undefined> | undefined;
   const readDatabase = () => {
-    reading ??= readDatabaseFigures(deps).finally(() => {
+    reading ??= readFiguresInTime(deps).finally(() => {
       reading = undefined;
     });
     return reading;
@@ -102,32 +103,16 @@ export function createMetrics(deps: Pick<AppDeps, 'sql' | 'logger'>, options: { 
   };
 }
 
-interface DatabaseFigures {
-  pending: number;
-  scheduled: number;
-  disabledEndpoints: number;
-}
-
-async function readDatabaseFigures(deps: Pick<AppDeps, 'sql' | 'logger'>): Promise<DatabaseFigures | undefined> {
-  // graphile-worker's table rather than its `jobs` view: `is_available` (not locked, attempts
-  // left) matches the partial index the workers themselves poll, so each count is an index-only
-  // scan bounded by the cap. Permanently failed jobs are not queue depth.
-  const query = deps.sql<{ pending: number; scheduled: number; disabled: number }[]>`
-    select
-      (select count(*) from (select 1 from graphile_worker._private_jobs
-                              where is_available and run_at <= now() limit ${queueDepthCap}) j)::int as pending,
-      (select count(*) from (select 1 from graphile_worker._private_jobs
-                              where is_available and run_at > now() limit ${queueDepthCap}) j)::int as scheduled,
-      (select count(*) from endpoints where disabled)::int as disabled`;
+/** The figures of `readDatabaseFigures`, or undefined (logged) when the database does not answer in time. */
+async function readFiguresInTime(deps: Pick<AppDeps, 'sql' | 'logger'>): Promise<DatabaseFigures | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const [row] = await Promise.race([
-      query,
+    return await Promise.race([
+      readDatabaseFigures(deps.sql, { cap: queueDepthCap }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('database timeout')), scrapeQueryTimeoutMs);
       }),
     ]);
-    return row && { pending: row.pending, scheduled: row.scheduled, disabledEndpoints: row.disabled };
   } catch (error) {
     deps.logger.warn({ err: error }, 'metrics: database gauges unavailable');
     return undefined;

@@ -7,6 +7,7 @@
 // locks), attempts first, then deliveries, then events, so no single statement cascades into a
 // large number of rows. Every table is walked through its created_at index.
 import { parseCronItems, type ParsedCronItem, type Task } from 'graphile-worker';
+import { deleteExpiredAttempts, deleteExpiredDeliveries, deleteExpiredEvents } from '../db/sql/retention.js';
 import type { ApiPool, Shared } from './deps.js';
 
 /** The payload graphile-worker's cron gives a scheduled job. */
@@ -53,43 +54,23 @@ export function retentionCronItems(): ParsedCronItem[] {
 export async function deleteExpiredData(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: RetentionOptions = {}): Promise<RetentionCounts> {
   const now = options.now ?? new Date();
   const batchSize = options.batchSize ?? defaultRetentionBatchSize;
-  // Raw SQL takes timestamps as ISO strings: Drizzle replaces the driver's Date serializer.
-  const cutoff = new Date(now.getTime() - deps.config.retentionMs).toISOString();
+  const cutoff = new Date(now.getTime() - deps.config.retentionMs);
   const { sql } = deps;
-  // An event is kept while any of its deliveries is still pending (eventId: a column, never input).
-  const settled = (eventId: string) =>
-    sql`not exists (select 1 from deliveries p where p.event_id = ${sql.unsafe(eventId)} and p.status = 'pending')`;
-
-  const attempts = await inBatches(batchSize, (limit) => sql`
-    delete from attempts where id in (
-      select a.id from attempts a join deliveries d on d.id = a.delivery_id
-       where a.created_at < ${cutoff}::timestamptz
-         and ${settled('d.event_id')}
-       limit ${limit})`);
-  // Deliveries are created with their event, so an expired delivery belongs to an expired event.
-  const deliveries = await inBatches(batchSize, (limit) => sql`
-    delete from deliveries where id in (
-      select d.id from deliveries d
-       where d.created_at < ${cutoff}::timestamptz
-         and ${settled('d.event_id')}
-       limit ${limit})`);
-  const events = await inBatches(batchSize, (limit) => sql`
-    delete from events where id in (
-      select e.id from events e
-       where e.created_at < ${cutoff}::timestamptz
-         and ${settled('e.id')}
-       limit ${limit})`);
+  // Attempts first, then deliveries, then events: no single statement cascades into many rows.
+  const attempts = await inBatches(batchSize, (limit) => deleteExpiredAttempts(sql, { before: cutoff, limit }));
+  const deliveries = await inBatches(batchSize, (limit) => deleteExpiredDeliveries(sql, { before: cutoff, limit }));
+  const events = await inBatches(batchSize, (limit) => deleteExpiredEvents(sql, { before: cutoff, limit }));
 
   const counts = { attempts, deliveries, events };
-  if (attempts + deliveries + events > 0) deps.logger.info({ ...counts, cutoff }, 'retention: expired data deleted');
+  if (attempts + deliveries + events > 0) deps.logger.info({ ...counts, cutoff: cutoff.toISOString() }, 'retention: expired data deleted');
   return counts;
 }
 
 /** Runs `statement` until a batch deletes fewer rows than the limit; returns the total. */
-async function inBatches(batchSize: number, statement: (limit: number) => PromiseLike<{ count: number }>): Promise<number> {
+async function inBatches(batchSize: number, statement: (limit: number) => Promise<number>): Promise<number> {
   let total = 0;
   for (;;) {
-    const { count } = await statement(batchSize);
+    const count = await statement(batchSize);
     total += count;
     if (count < batchSize) return total;
   }

@@ -14,10 +14,10 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import { eq } from 'drizzle-orm';
 import { z, ZodError } from 'zod';
 import { isConnectionError } from '../db/errors.js';
 import { tenants } from '../db/schema.js';
+import { findTenant } from '../db/sql/tenants.js';
 import type { Context } from './context.js';
 import {
   ConflictError,
@@ -206,7 +206,7 @@ async function resolveTenant(ctx: Context, raw: unknown): Promise<string> {
   if (typeof named !== 'string') {
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'tenantId is required when calling with the admin key' });
   }
-  const [row] = await ctx.deps.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, named));
+  const row = await findTenant(ctx.deps.db, named, { id: tenants.id });
   if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'tenant not found' });
   return row.id;
 }

@@ -5,10 +5,9 @@
 // type name (`job.completed`) or a prefix wildcard `prefix.*`, which matches every type starting
 // with `prefix.` (`file.*` matches `file.upload.completed`, not `file` itself).
 //
-// The delivery engine mirrors `matchesEventTypeFilter` in SQL, and the two must agree:
-//   cardinality(event_types) = 0
-//   or exists (select 1 from unnest(event_types) f
-//              where f = type or (right(f, 2) = '.*' and starts_with(type, left(f, -1))))
+// The delivery engine mirrors `matchesEventTypeFilter` in SQL (`eventTypeFilterMatchesSql` in
+// db/sql/fan-out.ts), and the two must agree: test/event-type-filter-sql.test.ts runs both on the
+// same cases.
 
 /** The longest filter entry (the longest event type name). */
 export const MAX_FILTER_ENTRY_LENGTH = 100;

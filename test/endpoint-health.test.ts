@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAttempts, type AttemptWrite } from '../db/sql/record-attempts.js';
 import { newId } from '../shared/ids.js';
 import type { PostResult } from '../server/delivery/http.js';
-import { deliverJobMaxAttempts } from '../server/delivery/jobs.js';
 import type { DeliveryToSend } from '../server/delivery/load.js';
 import { decideOutcome } from '../server/delivery/outcome.js';
 import { toAttemptWrite, type AttemptToRecord } from '../server/delivery/record.js';
@@ -352,7 +351,7 @@ async function compare(scenario: Scenario): Promise<EndpointHealth[]> {
       const now = await dbNow(tx);
       if (b === 0) await setStart(tx, ids, scenario.endpoints, now);
       const before = await readHealth(tx, ids);
-      await recordAttempts(tx, { attempts: writes, rules, jobMaxAttempts: deliverJobMaxAttempts });
+      await recordAttempts(tx, { attempts: writes, rules });
       return { now, before, after: await readHealth(tx, ids) };
     });
     if (expected) expect(before, `${scenario.name}: state before batch ${b}`).toEqual(expected);

@@ -3,11 +3,21 @@
 // generate_series and graphile_worker.add_jobs in chunks. Used to build a backlog quickly and to
 // time the worker alone, without the sending side.
 import type postgres from 'postgres';
-import { deliverJobMaxAttempts } from '../../server/delivery/jobs.js';
+import { deliverJobPayload, deliverJobSpec } from '../../db/sql/jobs.js';
 import { benchEventType, benchPayload, type BenchTenant } from './hookline.js';
 
 /** The bench payload as a SQL template; `__N__` becomes the sequence number. */
 const payloadTemplate = JSON.stringify({ ...benchPayload(0), sequence: '__N__' }).replace('"__N__"', '__N__');
+
+/** The job of delivery `g`, as the fan-out writes it (the values come from the parameters row `p`). */
+const jobSpec = deliverJobSpec({
+  payload: deliverJobPayload({
+    deliveryId: `'dlv_' || p.label || '_' || lpad(g::text, 10, '0')`,
+    tenantId: 'p.tenant_ids[1 + g % p.n]',
+    endpointId: 'p.endpoint_ids[1 + g % p.n]',
+    attempt: '1',
+  }),
+});
 
 /**
  * Queues deliveries `from`..`to` (inclusive), round-robin over the tenants' first endpoints.
@@ -37,12 +47,10 @@ export async function queueDeliveriesBySql(
           from generate_series(${from}::int, ${to}::int) as g`;
       await tx`
         select count(*) from graphile_worker.add_jobs(array(
-          select row('deliver',
-                     json_build_object('deliveryId', 'dlv_' || ${spec.label} || '_' || lpad(g::text, 10, '0'),
-                                       'tenantId', (${tenantIds}::text[])[1 + g % ${n}],
-                                       'endpointId', (${endpointIds}::text[])[1 + g % ${n}], 'attempt', 1),
-                     null, null, ${deliverJobMaxAttempts}, null, null, null)::graphile_worker.job_spec
-            from generate_series(${from}::int, ${to}::int) as g))`;
+          select ${tx.unsafe(jobSpec)}
+            from generate_series(${from}::int, ${to}::int) as g,
+                 (select ${spec.label}::text as label, ${tenantIds}::text[] as tenant_ids,
+                         ${endpointIds}::text[] as endpoint_ids, ${n}::int as n) as p))`;
     });
     spec.onProgress?.(to - spec.from + 1);
   }

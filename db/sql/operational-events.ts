@@ -11,6 +11,7 @@
 // return SQL text over the caller's column names (as db/sql/jobs.ts does): no values from input.
 import { sql as drizzleSql, type SQL } from 'drizzle-orm';
 import type postgres from 'postgres';
+import { deliverJobPayload, deliverJobSpec } from './jobs.js';
 
 /** The tenant operational events are filed under (a valid tenant id, first in id order). */
 export const OPERATOR_TENANT_ID = 'tnt_00000000000000000000000000';
@@ -58,7 +59,7 @@ export interface OperationalTarget {
  * transaction (its `disabled_at` is the transaction's `now()`; an endpoint that was already
  * disabled keeps its older time and emits nothing). Runs inside the caller's transaction.
  */
-export function emitDisabledByHandSql(target: OperationalTarget, tenantId: string, endpointId: string, jobMaxAttempts: number): SQL {
+export function emitDisabledByHandSql(target: OperationalTarget, tenantId: string, endpointId: string): SQL {
   const eventId = target.eventIds[0]!;
   const deliveryId = target.deliveryIds[0]!;
   return drizzleSql`
@@ -74,10 +75,14 @@ export function emitDisabledByHandSql(target: OperationalTarget, tenantId: strin
     ), delivery as (
       insert into deliveries (id, tenant_id, event_id, endpoint_id)
       select ${deliveryId}, ${OPERATOR_TENANT_ID}, id, null from event
-      returning id
+      returning id, tenant_id
     )
     select count(*) from graphile_worker.add_jobs(array(
-      select row('deliver', json_build_object('deliveryId', id, 'tenantId', ${OPERATOR_TENANT_ID}::text, 'endpointId', null, 'attempt', 1),
-                 null, null, ${jobMaxAttempts}::int, null, null, null)::graphile_worker.job_spec
+      select ${drizzleSql.raw(operationalJobSpec)}
         from delivery))`;
 }
+
+/** The job of an operational event's delivery (a one-off URL: no endpoint), attempt 1, now. */
+export const operationalJobSpec = deliverJobSpec({
+  payload: deliverJobPayload({ deliveryId: 'id', tenantId: 'tenant_id', endpointId: 'null', attempt: '1' }),
+});

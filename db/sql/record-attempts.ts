@@ -8,8 +8,9 @@
 // The endpoint health fold in SQL. Its rules, and their TypeScript twin `foldEndpointHealth`, are
 // in server/endpoints/health.ts; test/endpoint-health.test.ts runs both on the same attempts.
 import type postgres from 'postgres';
+import { deliverJobPayload, deliverJobSpec } from './jobs.js';
 import type { attempts, deliveries } from '../schema.js';
-import { deliveryExhaustedBodySql, endpointDisabledBodySql, OPERATOR_TENANT_ID, type OperationalTarget } from './operational-events.js';
+import { deliveryExhaustedBodySql, endpointDisabledBodySql, OPERATOR_TENANT_ID, operationalJobSpec, type OperationalTarget } from './operational-events.js';
 
 type DeliveryRow = typeof deliveries.$inferSelect;
 type AttemptRow = typeof attempts.$inferSelect;
@@ -50,8 +51,6 @@ export interface RecordAttemptsParams {
   /** In the order they finished: the endpoint health folds them in this order. */
   attempts: readonly AttemptWrite[];
   rules: HealthFoldRules;
-  /** graphile-worker's max_attempts for the retry jobs. */
-  jobMaxAttempts: number;
   /**
    * Where operational events go (null: nowhere): an endpoint this statement disables emits
    * `endpoint.disabled`, a delivery it fails for good after a request `delivery.exhausted` (not one
@@ -105,7 +104,7 @@ function toInputRow(a: AttemptWrite, ord: number) {
  */
 export async function recordAttempts(
   sql: postgres.Sql | postgres.TransactionSql,
-  { attempts, rules, jobMaxAttempts, operational }: RecordAttemptsParams,
+  { attempts, rules, operational }: RecordAttemptsParams,
 ): Promise<RecordAttemptsResult> {
   const rows = attempts.map(toInputRow);
   // Every row of a growing table is reached through its key (`= any(...)`), whatever plan a
@@ -221,18 +220,16 @@ export async function recordAttempts(
     ), operational_delivery as (
       insert into deliveries (id, tenant_id, event_id, endpoint_id)
       select (${operationalDeliveryIds}::text[])[n], ${OPERATOR_TENANT_ID}, (${operationalEventIds}::text[])[n], null from operational
-      returning id
+      returning id, tenant_id
     ), operational_job as (
       select count(*) as jobs from graphile_worker.add_jobs(array(
-        select row('deliver', json_build_object('deliveryId', id, 'tenantId', ${OPERATOR_TENANT_ID}::text, 'endpointId', null, 'attempt', 1),
-                   null, null, ${jobMaxAttempts}::int, null, null, null)::graphile_worker.job_spec
+        select ${sql.unsafe(operationalJobSpec)}
           from operational_delivery))
        where exists (select 1 from operational)
     ), next_job as (
       -- (A scalar subquery under WHERE: add_jobs is not called at all when no retry is due.)
       select (select count(*) from graphile_worker.add_jobs(array(
-                select row('deliver', json_build_object('deliveryId', delivery_id, 'tenantId', tenant_id, 'endpointId', endpoint_id, 'attempt', attempt + 1),
-                           null, next_attempt_at, ${jobMaxAttempts}::int, null, null, null)::graphile_worker.job_spec
+                select ${sql.unsafe(retryJobSpec)}
                   from recorded
                  where next_attempt_at is not null))) as jobs
        where exists (select 1 from recorded where next_attempt_at is not null)
@@ -242,3 +239,9 @@ export async function recordAttempts(
            coalesce((select jobs from operational_job), 0)::int as operational`;
   return result!;
 }
+
+/** The job of a recorded attempt's retry: the next attempt, at its next_attempt_at. */
+const retryJobSpec = deliverJobSpec({
+  payload: deliverJobPayload({ deliveryId: 'delivery_id', tenantId: 'tenant_id', endpointId: 'endpoint_id', attempt: 'attempt + 1' }),
+  runAt: 'next_attempt_at',
+});

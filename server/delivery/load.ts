@@ -2,6 +2,7 @@
 // (an endpoint, or the event's one-off URL signed with the tenant's secret). The loads of the
 // attempts that start together (graphile-worker hands out a fetched batch of jobs in one turn)
 // share one query: on this kind of machine a round trip costs far more than the rows it reads.
+import { loadDeliveriesToSend, type DeliveryToSendRow } from '../../db/sql/deliveries-to-send.js';
 import { createBatcher, toError } from '../batcher.js';
 import type { DeliveryPool, Shared } from '../deps.js';
 import { openHeaderValues } from '../endpoints/header-secrets.js';
@@ -25,22 +26,6 @@ export interface DeliveryToSend {
 /** Loads one delivery (undefined when it is gone); concurrent calls share a query. */
 export type DeliveryLoader = (deliveryId: string) => Promise<DeliveryToSend | undefined>;
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  event_id: string;
-  endpoint_id: string | null;
-  status: DeliveryToSend['status'];
-  attempt_count: number;
-  body: string;
-  url: string;
-  headers: Record<string, string> | null;
-  disabled: boolean;
-  secret: string;
-  previous_secret: string | null;
-  previous_valid: boolean;
-}
-
 /**
  * Decrypted secrets and header values kept per process, by their sealed form (a rotated secret or
  * an edited header is a new key).
@@ -61,16 +46,16 @@ export function createDeliveryLoader(deps: DeliveryPool & Pick<Shared, 'secretBo
     return plain;
   };
 
-  const toDelivery = (row: Row): DeliveryToSend => {
+  const toDelivery = (row: DeliveryToSendRow): DeliveryToSend => {
     const secrets = [open(row.secret)];
-    if (row.previous_secret && row.previous_valid) secrets.push(open(row.previous_secret));
+    if (row.previousSecret && row.previousValid) secrets.push(open(row.previousSecret));
     return {
       id: row.id,
-      tenantId: row.tenant_id,
-      eventId: row.event_id,
-      endpointId: row.endpoint_id,
+      tenantId: row.tenantId,
+      eventId: row.eventId,
+      endpointId: row.endpointId,
       status: row.status,
-      attemptCount: row.attempt_count,
+      attemptCount: row.attemptCount,
       url: row.url,
       body: row.body,
       customHeaders: row.headers ? openHeaderValues(row.headers, open) : {},
@@ -81,21 +66,7 @@ export function createDeliveryLoader(deps: DeliveryPool & Pick<Shared, 'secretBo
 
   return createBatcher<string, DeliveryToSend | undefined>(
     async (ids) => {
-      const rows = await deps.sql<Row[]>`
-        select d.id, d.tenant_id, d.event_id, d.endpoint_id, d.status, d.attempt_count,
-               e.payload as body,
-               coalesce(ep.url, e.url) as url,
-               ep.headers,
-               coalesce(ep.disabled, false) as disabled,
-               case when d.endpoint_id is null then t.signing_secret else ep.secret end as secret,
-               case when d.endpoint_id is null then t.previous_signing_secret else ep.previous_secret end as previous_secret,
-               coalesce(case when d.endpoint_id is null then t.previous_signing_secret_expires_at
-                             else ep.previous_secret_expires_at end > now(), false) as previous_valid
-          from deliveries d
-          join events e on e.id = d.event_id
-          join tenants t on t.id = d.tenant_id
-          left join endpoints ep on ep.id = d.endpoint_id
-         where d.id = any(${ids}::text[])`;
+      const rows = await loadDeliveriesToSend(deps.sql, { ids });
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => {
         const row = byId.get(id);

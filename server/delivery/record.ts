@@ -9,7 +9,6 @@ import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
 import type { DeliveryPool, Shared } from '../deps.js';
 import { endpointHealthRules, judgeAttempt } from '../endpoints/health.js';
 import type { PostResult } from './http.js';
-import { deliverJobMaxAttempts } from './jobs.js';
 import type { DeliveryToSend } from './load.js';
 import type { Outcome } from './outcome.js';
 
@@ -70,7 +69,7 @@ export function createAttemptRecorder(deps: DeliveryPool & Pick<Shared, 'config'
       // HOOKLINE_DISABLE_AFTER=0 turns automatic disabling off.
       const rules = endpointHealthRules(deps.config.disableAfterMs);
       const operational = operator ? await operationalTarget(operator, writes) : null;
-      await recordAttempts(deps.sql, { attempts: writes, rules, jobMaxAttempts: deliverJobMaxAttempts, operational });
+      await recordAttempts(deps.sql, { attempts: writes, rules, operational });
       for (const write of writes) {
         if (write.delivery.nextAttemptAt !== null) options.onRetryScheduled?.(write.delivery.nextAttemptAt);
       }

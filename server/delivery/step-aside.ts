@@ -5,7 +5,7 @@
 // Both are batched: a fan-out of hanging deliveries steps aside in one statement, not one each.
 import type postgres from 'postgres';
 import { createBatcher } from '../batcher.js';
-import { deliverJobMaxAttempts, type DeliverJob } from './jobs.js';
+import { deliverJobSpec, type DeliverJob } from './jobs.js';
 
 export interface SteppingAside {
   job: DeliverJob;
@@ -21,6 +21,13 @@ export interface StepAsideQueue {
   bringBack(item: { id: string; runAt: Date }): Promise<void>;
 }
 
+/** The job of an item that steps aside: its own payload, run time and priority. */
+const steppedAsideJobSpec = deliverJobSpec({
+  payload: "item.value->'job'",
+  runAt: "(item.value->>'runAt')::timestamptz",
+  priority: "(item.value->>'priority')::int",
+});
+
 export function createStepAsideQueue(sql: postgres.Sql): StepAsideQueue {
   const stepAside = createBatcher<SteppingAside, string>(
     async (items) => {
@@ -29,8 +36,7 @@ export function createStepAsideQueue(sql: postgres.Sql): StepAsideQueue {
           select n, value from json_array_elements(${JSON.stringify(items)}::json) with ordinality as i(value, n)
         ), added as (
           select j.id, j.payload from graphile_worker.add_jobs(array(
-            select row('deliver', item.value->'job', null, (item.value->>'runAt')::timestamptz, ${deliverJobMaxAttempts}::int,
-                       null, (item.value->>'priority')::int, null)::graphile_worker.job_spec
+            select ${sql.unsafe(steppedAsideJobSpec)}
               from item order by n)) as j
         )
         select n::int, id::text from (select id, row_number() over (order by id) as n from added) as numbered`;

@@ -1,12 +1,13 @@
 // Endpoint recovery and testing: endpoints.recover sends an endpoint's failed deliveries again (after
 // an outage on the receiver's side), endpoints.sendTest sends it a signed `hookline.test` event.
 // Both act on an enabled endpoint of the tenant only.
-import { and, asc, eq, gt, gte, inArray } from 'drizzle-orm';
 import { pgErrorCode } from '../../db/errors.js';
-import { deliveries, endpoints } from '../../db/schema.js';
+import { endpoints } from '../../db/schema.js';
+import { lockFailedDeliveriesOfEndpoint, requeueFailedDeliveries } from '../../db/sql/deliveries.js';
+import { findEndpoint } from '../../db/sql/endpoints.js';
+import { addDeliverJobs } from '../../db/sql/jobs.js';
 import { idFloor } from '../../shared/ids.js';
-import { addDeliverJobsSql } from '../delivery/jobs.js';
-import { nextAttemptJob, requeuedState } from '../delivery/requeue.js';
+import { nextAttemptJob } from '../delivery/requeue.js';
 import type { ApiPool } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { TEST_EVENT_TYPE } from '../event-types/service.js';
@@ -24,10 +25,10 @@ const notFound = () => new NotFoundError('endpoint not found');
 
 /** The endpoint, if it is the tenant's and enabled; NOT_FOUND or BAD_REQUEST otherwise. */
 async function enabledEndpoint(deps: Pick<ApiPool, 'db'>, tenantId: string, endpointId: string, doing: string): Promise<void> {
-  const [endpoint] = await deps.db
-    .select({ disabled: endpoints.disabled, disabledReason: endpoints.disabledReason })
-    .from(endpoints)
-    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)));
+  const endpoint = await findEndpoint(deps.db, tenantId, endpointId, {
+    disabled: endpoints.disabled,
+    disabledReason: endpoints.disabledReason,
+  });
   if (!endpoint) throw notFound();
   if (endpoint.disabled) throw new InvalidInputError(disabledEndpointMessage(endpointId, endpoint.disabledReason, doing));
 }
@@ -56,38 +57,11 @@ export async function recoverEndpoint(
   let requeued = 0;
   for (;;) {
     const batch = await deps.db.transaction(async (tx) => {
-      const picked = await tx
-        .select({ id: deliveries.id })
-        .from(deliveries)
-        .where(
-          and(
-            eq(deliveries.tenantId, tenantId),
-            eq(deliveries.endpointId, endpointId),
-            eq(deliveries.status, 'failed'),
-            gte(deliveries.id, floor),
-            after !== undefined ? gt(deliveries.id, after) : undefined,
-          ),
-        )
-        .orderBy(asc(deliveries.id))
-        .limit(batchSize)
-        .for('update');
+      const picked = await lockFailedDeliveriesOfEndpoint(tx, { tenantId, endpointId, fromId: floor, afterId: after, limit: batchSize });
       if (picked.length === 0) return { picked: 0, last: undefined, requeued: 0 };
-      const rows = await tx
-        .update(deliveries)
-        .set(requeuedState)
-        .where(
-          and(
-            eq(deliveries.tenantId, tenantId),
-            eq(deliveries.status, 'failed'),
-            inArray(
-              deliveries.id,
-              picked.map((p) => p.id),
-            ),
-          ),
-        )
-        .returning({ id: deliveries.id, tenantId: deliveries.tenantId, endpointId: deliveries.endpointId, attemptCount: deliveries.attemptCount });
-      if (rows.length > 0) await tx.execute(addDeliverJobsSql(rows.map(nextAttemptJob)));
-      return { picked: picked.length, last: picked[picked.length - 1]!.id, requeued: rows.length };
+      const rows = await requeueFailedDeliveries(tx, { tenantId, ids: picked });
+      await addDeliverJobs(tx, { jobs: rows.map(nextAttemptJob) });
+      return { picked: picked.length, last: picked[picked.length - 1]!, requeued: rows.length };
     });
     requeued += batch.requeued;
     if (batch.picked < batchSize) break;

@@ -9,8 +9,8 @@
 import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { endpoints, tenants } from '../../db/schema.js';
+import { endpointOfTenant, findEndpoint } from '../../db/sql/endpoints.js';
 import { emitDisabledByHandSql, ensureOperatorTenant } from '../../db/sql/operational-events.js';
-import { deliverJobMaxAttempts } from '../delivery/jobs.js';
 import { parseEventTypeFilterEntry } from '../../shared/event-type-filter.js';
 import { newId } from '../../shared/ids.js';
 import { generateEd25519Keys, generateSecret } from '../../shared/signing.js';
@@ -231,10 +231,7 @@ export async function createEndpoint(
 }
 
 export async function getEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<Endpoint> {
-  const [row] = await deps.db
-    .select(endpointColumns)
-    .from(endpoints)
-    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)));
+  const row = await findEndpoint(deps.db, tenantId, endpointId, endpointColumns);
   if (!row) throw notFound();
   return present(deps, row);
 }
@@ -287,7 +284,7 @@ export async function updateEndpoint(
     const [current] = await tx
       .select({ headers: endpoints.headers })
       .from(endpoints)
-      .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+      .where(endpointOfTenant(tenantId, endpointId))
       .for('update');
     if (!current) throw notFound();
     const stored = openHeaderValues(current.headers, (sealed) => deps.secretBox.open(sealed));
@@ -301,7 +298,7 @@ export async function updateEndpoint(
 /** `endpoint.disabled` to the operator if this transaction disabled the endpoint (not if it already was). */
 async function emitDisabledByHand(deps: Pick<Shared, 'config'>, tx: Pick<ApiPool['db'], 'execute'>, tenantId: string, endpointId: string): Promise<void> {
   const target = { url: deps.config.operatorWebhook!.url, eventIds: [newId('event')], deliveryIds: [newId('delivery')] };
-  await tx.execute(emitDisabledByHandSql(target, tenantId, endpointId, deliverJobMaxAttempts));
+  await tx.execute(emitDisabledByHandSql(target, tenantId, endpointId));
 }
 
 /** Custom headers as stored: checked, names lowercased, values sealed. */
@@ -360,7 +357,7 @@ async function writeUpdate(
 export async function deleteEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<void> {
   const deleted = await deps.db
     .delete(endpoints)
-    .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)))
+    .where(endpointOfTenant(tenantId, endpointId))
     .returning({ id: endpoints.id });
   if (deleted.length === 0) throw notFound();
 }
@@ -377,7 +374,7 @@ export async function rotateEndpointSecret(
   endpointId: string,
   graceSeconds: number,
 ): Promise<{ secret: string }> {
-  const byId = and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId));
+  const byId = endpointOfTenant(tenantId, endpointId);
   const [current] = await deps.db.select({ signing: endpoints.signing }).from(endpoints).where(byId);
   if (!current) throw notFound();
   const keys = newKeys(current.signing);

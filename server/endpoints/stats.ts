@@ -6,8 +6,9 @@
 // since `since` minus the whole retry schedule (and an hour) are read: an attempt in the window
 // belongs to one of them, unless it is a manual retry or recover of an older delivery, which this
 // chart leaves out. The read runs under HOOKLINE_READ_TIMEOUT like every list.
-import { and, desc, eq, gt, gte, sql } from 'drizzle-orm';
-import { attempts, deliveries, endpoints } from '../../db/schema.js';
+import { endpoints } from '../../db/schema.js';
+import { countAttemptsPerHour, findLastAttempt } from '../../db/sql/endpoint-stats.js';
+import { findEndpoint } from '../../db/sql/endpoints.js';
 import { idFloor } from '../../shared/ids.js';
 import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
@@ -24,9 +25,6 @@ export interface EndpointStats {
 const hourMs = 3_600_000;
 const maxSpanMs = 31 * 24 * hourMs;
 
-/** An attempt succeeded when the endpoint answered 2xx (server/delivery/outcome.ts). */
-const succeeded = sql`${attempts.statusCode} between 200 and 299`;
-
 export async function getEndpointStats(
   deps: ApiPool & Pick<Shared, 'config'>,
   tenantId: string,
@@ -39,56 +37,11 @@ export async function getEndpointStats(
   const retrySpanMs = deps.config.retryScheduleMs.reduce((total, ms) => total + ms, 0);
   const oldestDelivery = idFloor('delivery', new Date(since.getTime() - retrySpanMs - hourMs));
   return readWithTimeout(deps, async (db) => {
-    const [endpoint] = await db
-      .select({ id: endpoints.id })
-      .from(endpoints)
-      .where(and(eq(endpoints.tenantId, tenantId), eq(endpoints.id, endpointId)));
+    const endpoint = await findEndpoint(db, tenantId, endpointId, { id: endpoints.id });
     if (!endpoint) throw new NotFoundError('endpoint not found');
-    const ofEndpoint = and(eq(deliveries.tenantId, tenantId), eq(deliveries.endpointId, endpointId));
-    const hour = sql<string>`to_char(date_trunc('hour', ${attempts.startedAt} at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:00:00.000"Z"')`;
-    const counts = await db
-      .select({
-        hour,
-        succeeded: sql<number>`(count(*) filter (where ${succeeded}))::int`,
-        failed: sql<number>`(count(*) filter (where not coalesce(${succeeded}, false)))::int`,
-      })
-      .from(attempts)
-      .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
-      .where(and(ofEndpoint, gte(deliveries.id, oldestDelivery), gte(attempts.startedAt, since)))
-      .groupBy(hour);
-    const lastColumns = {
-      at: attempts.startedAt,
-      statusCode: attempts.statusCode,
-      error: attempts.error,
-      errorMessage: attempts.errorMessage,
-      durationMs: attempts.durationMs,
-    };
-    let [last] = await db
-      .select(lastColumns)
-      .from(attempts)
-      .innerJoin(deliveries, eq(deliveries.id, attempts.deliveryId))
-      .where(and(ofEndpoint, gte(deliveries.id, oldestDelivery)))
-      .orderBy(desc(attempts.startedAt))
-      .limit(1);
-    if (!last) {
-      // Nothing recent: the last attempt of the newest delivery that had one.
-      [last] = await db
-        .select(lastColumns)
-        .from(attempts)
-        .where(
-          eq(
-            attempts.deliveryId,
-            db
-              .select({ id: deliveries.id })
-              .from(deliveries)
-              .where(and(ofEndpoint, gt(deliveries.attemptCount, 0)))
-              .orderBy(desc(deliveries.id))
-              .limit(1),
-          ),
-        )
-        .orderBy(desc(attempts.number))
-        .limit(1);
-    }
+    const scope = { tenantId, endpointId, oldestDeliveryId: oldestDelivery };
+    const counts = await countAttemptsPerHour(db, { ...scope, since });
+    const last = await findLastAttempt(db, scope);
     const byHour = new Map(counts.map((c) => [c.hour, c]));
     const hours: EndpointStats['hours'] = [];
     for (let t = Math.floor(since.getTime() / hourMs) * hourMs; t <= now; t += hourMs) {

@@ -1,8 +1,8 @@
 // The event type catalog: the operator-wide list of names events may carry (`job.completed`, …),
 // each with an optional description and JSON Schema. Global, not per tenant. Archiving hides a type
 // from new endpoint filters; upserting it again brings it back.
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { eventTypes } from '../../db/schema.js';
+import type { eventTypes } from '../../db/schema.js';
+import { archiveEventTypeRow, findActiveEventTypeNames, listEventTypeRows, upsertEventTypeRow } from '../../db/sql/event-types.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { compilePayloadSchema } from './payload-schema.js';
@@ -24,23 +24,7 @@ export interface EventType {
   updatedAt: string;
 }
 
-const eventTypeColumns = {
-  name: eventTypes.name,
-  description: eventTypes.description,
-  schema: eventTypes.schema,
-  archivedAt: eventTypes.archivedAt,
-  createdAt: eventTypes.createdAt,
-  updatedAt: eventTypes.updatedAt,
-};
-
-interface EventTypeRow {
-  name: string;
-  description: string | null;
-  schema: Record<string, unknown> | null;
-  archivedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+type EventTypeRow = typeof eventTypes.$inferSelect;
 
 function present(row: EventTypeRow): EventType {
   return {
@@ -100,50 +84,26 @@ export async function upsertEventType(
     const problem = schemaProblem(input.schema);
     if (problem) throw new InvalidInputError(problem);
   }
-  const [row] = await deps.db
-    .insert(eventTypes)
-    .values({ name: input.name, description: input.description ?? null, schema: input.schema ?? null })
-    .onConflictDoUpdate({
-      target: eventTypes.name,
-      set: {
-        ...(input.description !== undefined && { description: input.description }),
-        ...(input.schema !== undefined && { schema: input.schema }),
-        archivedAt: null,
-        updatedAt: sql`now()`,
-      },
-    })
-    .returning(eventTypeColumns);
-  return present(row!);
+  const row = await upsertEventTypeRow(deps.db, input);
+  return present(row);
 }
 
 /** Archives the event type (idempotent); NotFoundError when it was never registered. */
 export async function archiveEventType(deps: Pick<AppDeps, 'db'>, name: string): Promise<EventType> {
-  const [row] = await deps.db
-    .update(eventTypes)
-    .set({ archivedAt: sql`coalesce(${eventTypes.archivedAt}, now())`, updatedAt: sql`now()` })
-    .where(eq(eventTypes.name, name))
-    .returning(eventTypeColumns);
+  const row = await archiveEventTypeRow(deps.db, name);
   if (!row) throw new NotFoundError(`event type "${name}" not found`);
   return present(row);
 }
 
 /** The catalog, by name; archived types only when asked. */
 export async function listEventTypes(deps: Pick<AppDeps, 'db'>, input: { includeArchived: boolean }): Promise<{ items: EventType[] }> {
-  const rows = await deps.db
-    .select(eventTypeColumns)
-    .from(eventTypes)
-    .where(input.includeArchived ? undefined : isNull(eventTypes.archivedAt))
-    .orderBy(asc(eventTypes.name));
+  const rows = await listEventTypeRows(deps.db, input);
   return { items: rows.map(present) };
 }
 
 /** Of these names, those not registered or archived (in the order given). */
 export async function findUnavailableEventTypes(deps: Pick<AppDeps, 'db'>, names: readonly string[]): Promise<string[]> {
   if (names.length === 0) return [];
-  const rows = await deps.db
-    .select({ name: eventTypes.name })
-    .from(eventTypes)
-    .where(and(inArray(eventTypes.name, [...names]), isNull(eventTypes.archivedAt)));
-  const active = new Set(rows.map((row) => row.name));
+  const active = await findActiveEventTypeNames(deps.db, names);
   return names.filter((name) => !active.has(name));
 }

@@ -17,7 +17,11 @@
 import { and, asc, desc, eq, exists, getTableColumns, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
-import { attempts, deliveries, endpoints, events } from '../../db/schema.js';
+import { deliveries, endpoints, events } from '../../db/schema.js';
+import { listDeliveryAttempts } from '../../db/sql/attempts.js';
+import { deliveryOfTenant, listEventDeliveries } from '../../db/sql/deliveries.js';
+import { findEndpoint } from '../../db/sql/endpoints.js';
+import { findEvent } from '../../db/sql/events.js';
 import { idFloor } from '../../shared/ids.js';
 import type { ApiPool, Shared } from '../deps.js';
 import { NotFoundError } from '../errors.js';
@@ -99,16 +103,9 @@ export async function listEvents(
 /** One event with the status of each of its deliveries (oldest first). */
 export async function getEvent(deps: ApiPool & Pick<Shared, 'config'>, tenantId: string, eventId: string): Promise<Event & { deliveries: TypedDelivery[] }> {
   return readWithTimeout(deps, async (db) => {
-    const [row] = await db
-      .select()
-      .from(events)
-      .where(and(eq(events.tenantId, tenantId), eq(events.id, eventId)));
+    const row = await findEvent(db, tenantId, eventId, getTableColumns(events));
     if (!row) throw new NotFoundError('event not found');
-    const rows = await db
-      .select()
-      .from(deliveries)
-      .where(and(eq(deliveries.tenantId, tenantId), eq(deliveries.eventId, eventId)))
-      .orderBy(asc(deliveries.id));
+    const rows = await listEventDeliveries(db, { tenantId, eventId });
     return { ...presentEvent(row), deliveries: rows.map((d) => ({ ...presentDelivery(d), type: row.type })) };
   });
 }
@@ -144,17 +141,11 @@ export async function listDeliveries(
 ): Promise<Page<TypedDelivery>> {
   return readWithTimeout(deps, async (db) => {
     if (input.eventId !== undefined) {
-      const [found] = await db
-        .select({ id: events.id })
-        .from(events)
-        .where(and(tenantId !== undefined ? eq(events.tenantId, tenantId) : undefined, eq(events.id, input.eventId)));
+      const found = await findEvent(db, tenantId, input.eventId, { id: events.id });
       if (!found) throw new NotFoundError('event not found');
     }
     if (input.endpointId !== undefined) {
-      const [found] = await db
-        .select({ id: endpoints.id })
-        .from(endpoints)
-        .where(and(tenantId !== undefined ? eq(endpoints.tenantId, tenantId) : undefined, eq(endpoints.id, input.endpointId)));
+      const found = await findEndpoint(db, tenantId, input.endpointId, { id: endpoints.id });
       if (!found) throw new NotFoundError('endpoint not found');
     }
     const scope = and(
@@ -225,13 +216,9 @@ export async function getDelivery(
       .select({ delivery: deliveries, type: events.type, payload: events.payload })
       .from(deliveries)
       .innerJoin(events, eq(events.id, deliveries.eventId))
-      .where(and(eq(deliveries.tenantId, tenantId), eq(deliveries.id, deliveryId)));
+      .where(deliveryOfTenant(tenantId, deliveryId));
     if (!row) throw new NotFoundError('delivery not found');
-    const rows = await db
-      .select()
-      .from(attempts)
-      .where(and(eq(attempts.tenantId, tenantId), eq(attempts.deliveryId, deliveryId)))
-      .orderBy(asc(attempts.number));
+    const rows = await listDeliveryAttempts(db, { tenantId, deliveryId });
     return {
       ...presentDelivery(row.delivery),
       type: row.type,

@@ -3,9 +3,8 @@
 // tenant and action, counted by one upsert in PostgreSQL (one row per tenant and action, no
 // growth), so the limit holds across every API process. Over the limit: RateLimitedError, which
 // the API answers with TOO_MANY_REQUESTS and a Retry-After header (the seconds left in the window).
-import { sql } from 'drizzle-orm';
 import { pgErrorCode } from '../../db/errors.js';
-import { tenantRateLimits } from '../../db/schema.js';
+import { recordTenantCall } from '../../db/sql/tenant-rate-limits.js';
 import type { AppDeps } from '../deps.js';
 import type { TenantRateLimitedAction } from '../env.js';
 import { NotFoundError, RateLimitedError } from '../errors.js';
@@ -23,32 +22,14 @@ export async function countTenantCall(
   action: TenantRateLimitedAction,
 ): Promise<void> {
   const { limit, windowMs } = deps.config.tenantRateLimits[action];
-  const window = sql`make_interval(secs => ${windowMs / 1000})`;
-  const windowStart = sql`date_bin(${window}, now(), timestamptz 'epoch')`;
-  // A call in a later window starts the count again; greatest() keeps a transaction that began
-  // just before the window turned from setting the window back.
-  const [row] = await deps.db
-    .insert(tenantRateLimits)
-    .values({ tenantId, action, windowStart, calls: 1 })
-    .onConflictDoUpdate({
-      target: [tenantRateLimits.tenantId, tenantRateLimits.action],
-      set: {
-        calls: sql`case when ${tenantRateLimits.windowStart} >= excluded.window_start then ${tenantRateLimits.calls} + 1 else 1 end`,
-        windowStart: sql`greatest(${tenantRateLimits.windowStart}, excluded.window_start)`,
-      },
-    })
-    .returning({
-      calls: tenantRateLimits.calls,
-      msLeft: sql<number>`ceil(extract(epoch from ${tenantRateLimits.windowStart} + ${window} - now()) * 1000)::int`,
-    })
-    .catch((error: unknown) => {
-      // 23503: the tenant was deleted a moment ago.
-      if (pgErrorCode(error) === '23503') throw new NotFoundError('tenant not found');
-      throw error;
-    });
-  if (row!.calls <= limit) return;
+  const row = await recordTenantCall(deps.db, { tenantId, action, windowMs }).catch((error: unknown) => {
+    // 23503: the tenant was deleted a moment ago.
+    if (pgErrorCode(error) === '23503') throw new NotFoundError('tenant not found');
+    throw error;
+  });
+  if (row.calls <= limit) return;
   const { procedure, setting } = described[action];
-  const retryAfterSeconds = Math.max(1, Math.ceil(row!.msLeft / 1000));
+  const retryAfterSeconds = Math.max(1, Math.ceil(row.msLeft / 1000));
   throw new RateLimitedError(
     `${procedure} is limited to ${limit} calls per ${windowMs / 1000} s per tenant (${setting}); try again in ${retryAfterSeconds} s`,
     retryAfterSeconds,

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { eq } from 'drizzle-orm';
 import { tenants } from '../../db/schema.js';
+import { findTenant } from '../../db/sql/tenants.js';
 import type { AppDeps } from '../deps.js';
 import type { AuthFailureThrottle } from '../security/auth-failures.js';
 import { lookUpPortalSession } from './sessions.js';
@@ -103,7 +103,7 @@ async function answerSession(
     return;
   }
   const { session } = found;
-  const [tenant] = await deps.db.select({ id: tenants.id, name: tenants.name }).from(tenants).where(eq(tenants.id, session.tenantId));
+  const tenant = await findTenant(deps.db, session.tenantId, { id: tenants.id, name: tenants.name });
   send(200, {
     tenant: tenant ?? { id: session.tenantId, name: '' },
     readOnly: session.readOnly,

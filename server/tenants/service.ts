@@ -1,9 +1,18 @@
 // Tenants: create, read, update, delete, and rotate their API key and signing secret.
-import { and, asc, eq, sql } from 'drizzle-orm';
 import { isUniqueViolation } from '../../db/errors.js';
-import { afterCursor, rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
-import { tenants } from '../../db/schema.js';
+import { rowsToRead, toPage, type Page, type PageRequest } from '../../db/paging.js';
 import { OPERATOR_TENANT_ID } from '../../db/sql/operational-events.js';
+import {
+  deleteTenantRow,
+  findTenant,
+  insertTenant,
+  listTenantRows,
+  replaceTenantApiKey,
+  replaceTenantSigningSecret,
+  tenantColumns,
+  updateTenantRow,
+  type PublicTenantRow,
+} from '../../db/sql/tenants.js';
 import { newId } from '../../shared/ids.js';
 import { generateSecret } from '../../shared/signing.js';
 import type { AppDeps } from '../deps.js';
@@ -19,18 +28,7 @@ export interface Tenant {
   updatedAt: string;
 }
 
-const tenantColumns = {
-  id: tenants.id,
-  name: tenants.name,
-  externalId: tenants.externalId,
-  metadata: tenants.metadata,
-  createdAt: tenants.createdAt,
-  updatedAt: tenants.updatedAt,
-};
-
-type TenantRow = Omit<Tenant, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date };
-
-function present(row: TenantRow): Tenant {
+function present(row: PublicTenantRow): Tenant {
   return { ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };
 }
 
@@ -41,19 +39,16 @@ export async function createTenant(
   const apiKey = issueApiKey();
   const signingSecret = generateSecret();
   try {
-    const [row] = await deps.db
-      .insert(tenants)
-      .values({
-        id: newId('tenant'),
-        name: input.name,
-        externalId: input.externalId ?? null,
-        metadata: input.metadata ?? {},
-        apiKeyPrefix: apiKey.prefix,
-        apiKeyHash: apiKey.hash,
-        signingSecret: deps.secretBox.seal(signingSecret),
-      })
-      .returning(tenantColumns);
-    return { tenant: present(row!), apiKey: apiKey.key, signingSecret };
+    const row = await insertTenant(deps.db, {
+      id: newId('tenant'),
+      name: input.name,
+      externalId: input.externalId ?? null,
+      metadata: input.metadata ?? {},
+      apiKeyPrefix: apiKey.prefix,
+      apiKeyHash: apiKey.hash,
+      signingSecret: deps.secretBox.seal(signingSecret),
+    });
+    return { tenant: present(row), apiKey: apiKey.key, signingSecret };
   } catch (error) {
     if (isUniqueViolation(error)) throw new ConflictError(`a tenant with externalId "${input.externalId}" already exists`);
     throw error;
@@ -61,7 +56,7 @@ export async function createTenant(
 }
 
 export async function getTenant(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<Tenant> {
-  const [row] = await deps.db.select(tenantColumns).from(tenants).where(eq(tenants.id, tenantId));
+  const row = await findTenant(deps.db, tenantId, tenantColumns);
   if (!row) throw new NotFoundError('tenant not found');
   return present(row);
 }
@@ -70,17 +65,7 @@ export async function listTenants(
   deps: Pick<AppDeps, 'db'>,
   input: PageRequest & { externalId?: string | undefined },
 ): Promise<Page<Tenant>> {
-  const rows = await deps.db
-    .select(tenantColumns)
-    .from(tenants)
-    .where(
-      and(
-        afterCursor(tenants.id, input.cursor),
-        input.externalId ? eq(tenants.externalId, input.externalId) : undefined,
-      ),
-    )
-    .orderBy(asc(tenants.id))
-    .limit(rowsToRead(input.limit));
+  const rows = await listTenantRows(deps.db, { cursor: input.cursor, externalId: input.externalId, limit: rowsToRead(input.limit) });
   return toPage(rows, input.limit, present);
 }
 
@@ -90,16 +75,7 @@ export async function updateTenant(
   patch: { name?: string | undefined; externalId?: string | null | undefined; metadata?: Record<string, string> | undefined },
 ): Promise<Tenant> {
   try {
-    const [row] = await deps.db
-      .update(tenants)
-      .set({
-        ...(patch.name !== undefined && { name: patch.name }),
-        ...(patch.externalId !== undefined && { externalId: patch.externalId }),
-        ...(patch.metadata !== undefined && { metadata: patch.metadata }),
-        updatedAt: new Date(),
-      })
-      .where(eq(tenants.id, tenantId))
-      .returning(tenantColumns);
+    const row = await updateTenantRow(deps.db, tenantId, patch);
     if (!row) throw new NotFoundError('tenant not found');
     return present(row);
   } catch (error) {
@@ -113,19 +89,14 @@ export async function deleteTenant(deps: Pick<AppDeps, 'db'>, tenantId: string):
   if (tenantId === OPERATOR_TENANT_ID) {
     throw new InvalidInputError("the operator's tenant holds hookline's operational events and cannot be deleted");
   }
-  const deleted = await deps.db.delete(tenants).where(eq(tenants.id, tenantId)).returning({ id: tenants.id });
-  if (deleted.length === 0) throw new NotFoundError('tenant not found');
+  if (!(await deleteTenantRow(deps.db, tenantId))) throw new NotFoundError('tenant not found');
 }
 
 /** A new API key; the old one stops working at once. */
 export async function rotateTenantApiKey(deps: Pick<AppDeps, 'db'>, tenantId: string): Promise<{ apiKey: string }> {
   const apiKey = issueApiKey();
-  const updated = await deps.db
-    .update(tenants)
-    .set({ apiKeyPrefix: apiKey.prefix, apiKeyHash: apiKey.hash, updatedAt: new Date() })
-    .where(eq(tenants.id, tenantId))
-    .returning({ id: tenants.id });
-  if (updated.length === 0) throw new NotFoundError('tenant not found');
+  const found = await replaceTenantApiKey(deps.db, { tenantId, apiKeyPrefix: apiKey.prefix, apiKeyHash: apiKey.hash });
+  if (!found) throw new NotFoundError('tenant not found');
   return { apiKey: apiKey.key };
 }
 
@@ -141,17 +112,8 @@ export async function rotateTenantSigningSecret(
   graceSeconds: number,
 ): Promise<{ signingSecret: string }> {
   const signingSecret = generateSecret();
-  const keepPrevious = graceSeconds > 0;
-  const updated = await deps.db
-    .update(tenants)
-    .set({
-      signingSecret: deps.secretBox.seal(signingSecret),
-      previousSigningSecret: keepPrevious ? sql`${tenants.signingSecret}` : null,
-      previousSigningSecretExpiresAt: keepPrevious ? sql`now() + make_interval(secs => ${graceSeconds})` : null,
-      updatedAt: sql`now()`,
-    })
-    .where(eq(tenants.id, tenantId))
-    .returning({ id: tenants.id });
-  if (updated.length === 0) throw new NotFoundError('tenant not found');
+  const sealedSecret = deps.secretBox.seal(signingSecret);
+  const found = await replaceTenantSigningSecret(deps.db, { tenantId, sealedSecret, graceSeconds });
+  if (!found) throw new NotFoundError('tenant not found');
   return { signingSecret };
 }

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { defaultConnectTimeoutSeconds, reconnectBackoffSeconds } from '../../db/client.js';
+import { deleteHeartbeat, unlockJobsOfDeadWorkers, writeHeartbeat } from '../../db/sql/heartbeats.js';
 import type { AppDeps } from '../deps.js';
 
 export interface LivenessOptions {
@@ -53,11 +54,7 @@ export function createLiveness(deps: Pick<AppDeps, 'config' | 'logger'>, options
   let failing = false;
   let sweepAfter = 0;
 
-  const beat = () =>
-    sql`
-      insert into worker_heartbeats (worker_id, pid, host, lock_ids, last_seen_at)
-      values (${processId}, ${process.pid}, ${hostname()}, ${[...lockIds]}, now())
-      on conflict (worker_id) do update set last_seen_at = now(), lock_ids = excluded.lock_ids`;
+  const beat = () => writeHeartbeat(sql, { workerId: processId, pid: process.pid, host: hostname(), lockIds: [...lockIds] });
 
   // Finding orphans scans graphile-worker's jobs table (hundreds of ms at a depth of a million), and
   // an orphan is at least `deadAfterMs` old anyway: look for them once per that period, not per beat.
@@ -66,30 +63,11 @@ export function createLiveness(deps: Pick<AppDeps, 'config' | 'logger'>, options
   const sweep = async (): Promise<number> => {
     const startedAt = Date.now();
     const checkOrphans = startedAt - orphansCheckedAt >= deadAfterMs;
-    // Jobs locked by a dead process, and jobs locked long ago by an id no live process claims (a
-    // process killed before its first heartbeat), are unlocked in one statement. Unlocking scans
-    // the jobs table too, so it runs only when there is someone to unlock.
-    const [row] = await sql<{ dead: number }[]>`
-      with dead as (
-        delete from worker_heartbeats
-         where last_seen_at < now() - ${deadAfterMs} * interval '1 millisecond'
-        returning lock_ids
-      ), live as (
-        select unnest(lock_ids) as id from worker_heartbeats
-      ), orphaned as (
-        select distinct locked_by as id from graphile_worker.jobs
-         where ${checkOrphans}::boolean
-           and locked_by is not null
-           and locked_at < now() - ${deadAfterMs} * interval '1 millisecond'
-           and locked_by not in (select id from live)
-      ), to_unlock as (
-        select array(select unnest(lock_ids) from dead union select id from orphaned) as ids
-      ), unlock as (
-        select graphile_worker.force_unlock_workers(ids) as done from to_unlock where cardinality(ids) > 0
-      )
-      select (select count(*) from dead)::int as dead, (select count(*) from unlock)::int as unlocked`;
+    // Jobs locked by a dead process, and jobs locked long ago by an id no live process claims, are
+    // unlocked in one statement.
+    const { dead } = await unlockJobsOfDeadWorkers(sql, { deadAfterMs, checkOrphans });
     if (checkOrphans) orphansCheckedAt = startedAt;
-    return row?.dead ?? 0;
+    return dead;
   };
 
   const tick = () => {
@@ -127,7 +105,7 @@ export function createLiveness(deps: Pick<AppDeps, 'config' | 'logger'>, options
       if (timer) clearInterval(timer);
       await beating;
       try {
-        await sql`delete from worker_heartbeats where worker_id = ${processId}`;
+        await deleteHeartbeat(sql, { workerId: processId });
       } finally {
         await sql.end({ timeout: 5 });
       }

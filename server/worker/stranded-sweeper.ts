@@ -10,17 +10,16 @@
 // hand within one pass over the table. Safe with many workers: a delivery is acted on only under
 // its row lock (taken with SKIP LOCKED), and its jobs are looked at again after the lock is held,
 // so two sweepers, or a sweeper and deliveries.retry, never give it two jobs.
-import { and, eq, inArray, sql } from 'drizzle-orm';
-import { deliveries } from '../../db/schema.js';
-import { addDeliverJobsSql } from '../delivery/jobs.js';
-import { nextAttemptJob } from '../delivery/requeue.js';
+import { failDeliveries, lockPendingDeliveries } from '../../db/sql/deliveries.js';
+import { addDeliverJobs } from '../../db/sql/jobs.js';
 import {
   deleteDeadJobsSql,
   deliveryPageCount,
   findStrandedCandidates,
   jobsForNextAttempt,
   queueIsBehind,
-} from '../delivery/stranded.js';
+} from '../../db/sql/stranded.js';
+import { nextAttemptJob } from '../delivery/requeue.js';
 import type { ApiPool, Shared } from '../deps.js';
 
 export interface StrandedSweeperOptions {
@@ -87,11 +86,7 @@ export function createStrandedSweeper(deps: ApiPool & Pick<Shared, 'config' | 'l
 
     await deps.db.transaction(async (tx) => {
       // Pending still, and not being handled by anyone else right now.
-      const locked = await tx
-        .select()
-        .from(deliveries)
-        .where(and(inArray(deliveries.id, candidates.deliveryIds), eq(deliveries.status, 'pending')))
-        .for('update', { skipLocked: true });
+      const locked = await lockPendingDeliveries(tx, { ids: candidates.deliveryIds });
       const jobs = await jobsForNextAttempt(tx, locked);
       const requeue: typeof locked = [];
       const fail: typeof locked = [];
@@ -114,12 +109,9 @@ export function createStrandedSweeper(deps: ApiPool & Pick<Shared, 'config' | 'l
       }
       if (deadJobIds.length > 0) await tx.execute(deleteDeadJobsSql(deadJobIds));
       if (fail.length > 0) {
-        await tx
-          .update(deliveries)
-          .set({ status: 'failed', nextAttemptAt: null, lastError: givenUpReason(giveUpAfterMs), updatedAt: sql`now()` })
-          .where(inArray(deliveries.id, fail.map((d) => d.id)));
+        await failDeliveries(tx, { ids: fail.map((d) => d.id), reason: givenUpReason(giveUpAfterMs) });
       }
-      if (requeue.length > 0) await tx.execute(addDeliverJobsSql(requeue.map(nextAttemptJob)));
+      await addDeliverJobs(tx, { jobs: requeue.map(nextAttemptJob) });
       result.requeued = requeue.length;
       result.failed = fail.length;
     });

@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
+import { unlockJobsOfWorkers } from '../../db/sql/heartbeats.js';
 import { createDeliverTask } from '../delivery/deliver.js';
 import { createDeliveryFairness, type DeliveryFairness } from '../delivery/fairness.js';
 import { createWebhookHttpClient, type Resolver } from '../delivery/http.js';
@@ -161,7 +162,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
   /** Unlocks the jobs a stopped runner left locked (its local queue, deliveries cut short). */
   const releaseLocks = async (ids: string[]) => {
     try {
-      await pool.sql`select graphile_worker.force_unlock_workers(${ids}::text[])`;
+      await unlockJobsOfWorkers(pool.sql, { lockIds: ids });
     } finally {
       // No longer claimed by this process either way: if the unlock failed, the orphan sweep
       // (liveness.ts) unlocks them once they are `deadAfterMs` old.
