@@ -65,6 +65,17 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
+/**
+ * Events stored so far and the statements that wrote them. Every event a statement inserts gets
+ * the same created_at (now(): the transaction's start), so distinct created_at values count the
+ * fan-out statements (and commits) — a load-insensitive figure: how well concurrent sends share.
+ */
+async function countWrites(sql: postgres.Sql): Promise<{ events: number; statements: number }> {
+  const [row] = await sql<{ events: number; statements: number }[]>`
+    select count(*)::int as events, count(distinct created_at)::int as statements from events`;
+  return row!;
+}
+
 async function call<T>(pool: Pool, key: string, procedure: string, input: unknown): Promise<T> {
   const response = await pool.request({
     path: `/trpc/${procedure}`,
@@ -121,12 +132,15 @@ export const ingestScenario: Scenario = {
       const ceiling = await closedLoop(bare, '/ceiling', { 'content-type': 'application/json' }, singles, singleCallers, singleBody);
       const cpu0 = cpuCeiling.stop();
 
+      const counter = postgres(database.url, { max: 1, onnotice: () => {} });
+      const writes0 = await countWrites(counter);
       context.log(`ingest: ${singles} single sends, ${singleCallers} concurrent callers`);
       const cpuSingle = startCpuMeter();
       const apiCpu0 = cpuSecondsOf(api.pid);
       const single = await closedLoop(pool, '/trpc/events.send', adminHeaders, singles, singleCallers, (n) => singleBody(2e7 + n));
       const cpu1 = cpuSingle.stop();
       const apiCpu1 = cpuSecondsOf(api.pid);
+      const writes1 = await countWrites(counter).finally(() => counter.end());
 
       // The same sends without HTTP: the product's sendEvent in this process, same callers, its own
       // pool of 10 (as an API process has) — what the HTTP layer adds is the difference.
@@ -189,6 +203,18 @@ export const ingestScenario: Scenario = {
           value: ((apiCpu1 - apiCpu0) * 1e6) / single.requests,
           unit: 'µs',
           note: 'user + system time of hookline serve (/proc), less sensitive to other load than rates',
+        },
+        {
+          name: 'PostgreSQL CPU per single send',
+          value: cpu1 ? (cpu1.postgres * cpu1.seconds * 1e6) / single.requests : Number.NaN,
+          unit: 'µs',
+          note: 'all backends of the embedded server during the single sends (/proc)',
+        },
+        {
+          name: 'single sends per fan-out statement (commit)',
+          value: (writes1.events - writes0.events) / (writes1.statements - writes0.statements),
+          unit: 'events',
+          note: `${writes1.statements - writes0.statements} statements for ${writes1.events - writes0.events} events: concurrent sends sharing one statement (server/batcher.ts)`,
         },
         { name: 'API process CPU per batched event', value: ((apiCpu2 - apiCpu1) * 1e6) / (batchRequests * batchSize), unit: 'µs' },
       ];
