@@ -2,6 +2,7 @@
 // is `hookline serve` in its own process (the product's env and pool); no worker runs, so every
 // accepted event only waits in the queue. One endpoint per tenant, so one delivery per event.
 //   single — events.send, one event per request, 16 concurrent callers (closed loop);
+//   REST   — the same single sends as `POST /api/v1/events` (what a producer in Python or Go calls);
 //   batch  — events.sendBatch, 100 events per request, 4 concurrent callers;
 //   ceiling — the same client, concurrency and body size against a bare Node HTTP server (the
 //             bench receiver) in the same run: what a round trip costs with no API behind it.
@@ -94,6 +95,7 @@ export const ingestScenario: Scenario = {
   needsCeilings: false,
   async run(context): Promise<ScenarioResult> {
     const singles = envInt('BENCH_INGEST_SINGLE', 20_000);
+    const restSingles = envInt('BENCH_INGEST_REST', 10_000);
     const batched = envInt('BENCH_INGEST_BATCHED', 100_000);
     const batchSize = envInt('BENCH_INGEST_BATCH_SIZE', 100);
     const singleCallers = envInt('BENCH_INGEST_CALLERS', 16);
@@ -141,6 +143,12 @@ export const ingestScenario: Scenario = {
       const cpu1 = cpuSingle.stop();
       const apiCpu1 = cpuSecondsOf(api.pid);
       const writes1 = await countWrites(counter).finally(() => counter.end());
+
+      context.log(`ingest: ${restSingles} single sends through REST (POST /api/v1/events), ${singleCallers} concurrent callers`);
+      await closedLoop(pool, '/api/v1/events', adminHeaders, 500, singleCallers, (n) => singleBody(6e7 + n));
+      const apiCpuRest0 = cpuSecondsOf(api.pid);
+      const rest = await closedLoop(pool, '/api/v1/events', adminHeaders, restSingles, singleCallers, (n) => singleBody(7e7 + n));
+      const apiCpuRest1 = cpuSecondsOf(api.pid);
 
       // The same sends without HTTP: the product's sendEvent in this process, same callers, its own
       // pool of 10 (as an API process has) — what the HTTP layer adds is the difference.
@@ -216,7 +224,13 @@ export const ingestScenario: Scenario = {
           unit: 'events',
           note: `${writes1.statements - writes0.statements} statements for ${writes1.events - writes0.events} events: concurrent sends sharing one statement (server/batcher.ts)`,
         },
-        { name: 'API process CPU per batched event', value: ((apiCpu2 - apiCpu1) * 1e6) / (batchRequests * batchSize), unit: 'µs' },
+        {
+          name: 'events/s, single sends through REST (POST /api/v1/events)',
+          value: perSecond(rest.requests - rest.failures, rest.ms),
+          unit: 'events/s',
+          note: `${rest.requests} requests, ${singleCallers} in flight, ${rest.failures} failed; API CPU ${(((apiCpuRest1 - apiCpuRest0) * 1e6) / rest.requests).toFixed(0)} µs per send`,
+        },
+        { name: 'API process CPU per batched event', value: ((apiCpu2 - apiCpuRest1) * 1e6) / (batchRequests * batchSize), unit: 'µs' },
       ];
       return {
         scenario: 'ingest',
@@ -230,6 +244,7 @@ export const ingestScenario: Scenario = {
           `PostgreSQL ${context.server.version} ${context.server.kind}: ${context.server.durability}`,
           ...(single.firstFailure ? [`first single failure: ${single.firstFailure}`] : []),
           ...(batch.firstFailure ? [`first batch failure: ${batch.firstFailure}`] : []),
+          ...(rest.firstFailure ? [`first REST failure: ${rest.firstFailure}`] : []),
         ],
         figures,
         details: { single: { ...single, latencies: singleLatency }, batch: { ...batch, latencies: batchLatency }, ceiling: { ...ceiling, latencies: summarize(ceiling.latencies) }, cpu: { ceiling: cpu0, single: cpu1, batch: cpu2 } },
