@@ -2,6 +2,7 @@
 // is `hookline serve` in its own process (the product's env and pool); no worker runs, so every
 // accepted event only waits in the queue. One endpoint per tenant, so one delivery per event.
 //   single — events.send, one event per request, 16 concurrent callers (closed loop);
+//   REST   — the same single sends as `POST /api/v1/events` (what a producer in Python or Go calls);
 //   batch  — events.sendBatch, 100 events per request, 4 concurrent callers;
 //   ceiling — the same client, concurrency and body size against a bare Node HTTP server (the
 //             bench receiver) in the same run: what a round trip costs with no API behind it.
@@ -65,6 +66,17 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
+/**
+ * Events stored so far and the statements that wrote them. Every event a statement inserts gets
+ * the same created_at (now(): the transaction's start), so distinct created_at values count the
+ * fan-out statements (and commits) — a load-insensitive figure: how well concurrent sends share.
+ */
+async function countWrites(sql: postgres.Sql): Promise<{ events: number; statements: number }> {
+  const [row] = await sql<{ events: number; statements: number }[]>`
+    select count(*)::int as events, count(distinct created_at)::int as statements from events`;
+  return row!;
+}
+
 async function call<T>(pool: Pool, key: string, procedure: string, input: unknown): Promise<T> {
   const response = await pool.request({
     path: `/trpc/${procedure}`,
@@ -83,6 +95,7 @@ export const ingestScenario: Scenario = {
   needsCeilings: false,
   async run(context): Promise<ScenarioResult> {
     const singles = envInt('BENCH_INGEST_SINGLE', 20_000);
+    const restSingles = envInt('BENCH_INGEST_REST', 10_000);
     const batched = envInt('BENCH_INGEST_BATCHED', 100_000);
     const batchSize = envInt('BENCH_INGEST_BATCH_SIZE', 100);
     const singleCallers = envInt('BENCH_INGEST_CALLERS', 16);
@@ -121,12 +134,21 @@ export const ingestScenario: Scenario = {
       const ceiling = await closedLoop(bare, '/ceiling', { 'content-type': 'application/json' }, singles, singleCallers, singleBody);
       const cpu0 = cpuCeiling.stop();
 
+      const counter = postgres(database.url, { max: 1, onnotice: () => {} });
+      const writes0 = await countWrites(counter);
       context.log(`ingest: ${singles} single sends, ${singleCallers} concurrent callers`);
       const cpuSingle = startCpuMeter();
       const apiCpu0 = cpuSecondsOf(api.pid);
       const single = await closedLoop(pool, '/trpc/events.send', adminHeaders, singles, singleCallers, (n) => singleBody(2e7 + n));
       const cpu1 = cpuSingle.stop();
       const apiCpu1 = cpuSecondsOf(api.pid);
+      const writes1 = await countWrites(counter).finally(() => counter.end());
+
+      context.log(`ingest: ${restSingles} single sends through REST (POST /api/v1/events), ${singleCallers} concurrent callers`);
+      await closedLoop(pool, '/api/v1/events', adminHeaders, 500, singleCallers, (n) => singleBody(6e7 + n));
+      const apiCpuRest0 = cpuSecondsOf(api.pid);
+      const rest = await closedLoop(pool, '/api/v1/events', adminHeaders, restSingles, singleCallers, (n) => singleBody(7e7 + n));
+      const apiCpuRest1 = cpuSecondsOf(api.pid);
 
       // The same sends without HTTP: the product's sendEvent in this process, same callers, its own
       // pool of 10 (as an API process has) — what the HTTP layer adds is the difference.
@@ -190,7 +212,25 @@ export const ingestScenario: Scenario = {
           unit: 'µs',
           note: 'user + system time of hookline serve (/proc), less sensitive to other load than rates',
         },
-        { name: 'API process CPU per batched event', value: ((apiCpu2 - apiCpu1) * 1e6) / (batchRequests * batchSize), unit: 'µs' },
+        {
+          name: 'PostgreSQL CPU per single send',
+          value: cpu1 ? (cpu1.postgres * cpu1.seconds * 1e6) / single.requests : Number.NaN,
+          unit: 'µs',
+          note: 'all backends of the embedded server during the single sends (/proc)',
+        },
+        {
+          name: 'single sends per fan-out statement (commit)',
+          value: (writes1.events - writes0.events) / (writes1.statements - writes0.statements),
+          unit: 'events',
+          note: `${writes1.statements - writes0.statements} statements for ${writes1.events - writes0.events} events: concurrent sends sharing one statement (server/batcher.ts)`,
+        },
+        {
+          name: 'events/s, single sends through REST (POST /api/v1/events)',
+          value: perSecond(rest.requests - rest.failures, rest.ms),
+          unit: 'events/s',
+          note: `${rest.requests} requests, ${singleCallers} in flight, ${rest.failures} failed; API CPU ${(((apiCpuRest1 - apiCpuRest0) * 1e6) / rest.requests).toFixed(0)} µs per send`,
+        },
+        { name: 'API process CPU per batched event', value: ((apiCpu2 - apiCpuRest1) * 1e6) / (batchRequests * batchSize), unit: 'µs' },
       ];
       return {
         scenario: 'ingest',
@@ -204,6 +244,7 @@ export const ingestScenario: Scenario = {
           `PostgreSQL ${context.server.version} ${context.server.kind}: ${context.server.durability}`,
           ...(single.firstFailure ? [`first single failure: ${single.firstFailure}`] : []),
           ...(batch.firstFailure ? [`first batch failure: ${batch.firstFailure}`] : []),
+          ...(rest.firstFailure ? [`first REST failure: ${rest.firstFailure}`] : []),
         ],
         figures,
         details: { single: { ...single, latencies: singleLatency }, batch: { ...batch, latencies: batchLatency }, ceiling: { ...ceiling, latencies: summarize(ceiling.latencies) }, cpu: { ceiling: cpu0, single: cpu1, batch: cpu2 } },
