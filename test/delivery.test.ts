@@ -5,11 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../server/errors.js';
 import { sendEvent } from '../server/events/send.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { eventually, receiverTracker } from './helpers/receiver.js';
+import { cleanupTracker, sendSettled, settledDelivery, tenantWithEndpoint } from './helpers/fixtures.js';
 
 let app: TestApp;
-const receivers = receiverTracker();
-const receiver = receivers.receiver;
+const cleanup = cleanupTracker();
+const receiver = cleanup.receiver;
 
 // `receiver.test` resolves to loopback through the injected resolver: the worker judges the
 // resolved address at connect time exactly as it would a real DNS answer.
@@ -34,37 +34,19 @@ beforeAll(async () => {
     await app.admin.eventTypes.upsert.mutate({ name });
   }
 });
-afterEach(() => receivers.closeAll());
+afterEach(() => cleanup.runAll());
 afterAll(() => app.close());
-
-async function tenantWithEndpoint(url: string, extra: { eventTypes?: string[] } = {}) {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Video Co' });
-  const { endpoint, secret } = await app.client(apiKey).endpoints.create.mutate({ url, ...extra });
-  return { tenantId: tenant.id, apiKey, endpoint, secret };
-}
 
 async function attemptsOf(deliveryId: string) {
   return app.deps.sql<{ number: number; status_code: number | null; error: string | null; started_at: Date }[]>`
     select number, status_code, error, started_at from attempts where delivery_id = ${deliveryId} order by number`;
 }
 
-async function deliveryRow(deliveryId: string) {
-  const [row] = await app.deps.sql<{ status: string; attempt_count: number; last_error: string | null }[]>`
-    select status, attempt_count, last_error from deliveries where id = ${deliveryId}`;
-  return row!;
-}
-
-async function settled(deliveryId: string) {
-  return eventually(async () => {
-    const row = await deliveryRow(deliveryId);
-    return row.status !== 'pending' ? row : undefined;
-  });
-}
 
 describe('signed delivery', () => {
   it('delivers a Standard Webhooks signed POST that independent verifiers accept', async () => {
     const r = await receiver();
-    const { tenantId, secret } = await tenantWithEndpoint(`http://receiver.test:${r.port}/hooks`);
+    const { tenantId, secret } = await tenantWithEndpoint(app, `http://receiver.test:${r.port}/hooks`);
     const payload = { event: 'job.completed', job_id: 'job_Xm2nKp7q', credits_consumed: 15, note: 'ünïcødé ✓' };
     const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload });
     expect(sent.deliveries).toHaveLength(1);
@@ -83,7 +65,7 @@ describe('signed delivery', () => {
     });
     expect(verified).toEqual(payload);
 
-    const row = await settled(sent.deliveries[0]!.id);
+    const row = await settledDelivery(app, sent.deliveries[0]!.id);
     expect(row.status).toBe('succeeded');
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts).toMatchObject([{ number: 1, status_code: 200, error: null }]);
@@ -112,15 +94,15 @@ describe('signed delivery', () => {
 describe('retries', () => {
   it('500, 500, 200 → three attempts numbered 1, 2, 3 with identical bytes and id', async () => {
     const r = await receiver((_req, i) => ({ status: i < 2 ? 500 : 200, body: i < 2 ? 'boom' : 'fine' }));
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/retry`);
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/retry`);
     const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { job_id: 'j1' } });
     const requests = await r.waitFor(3);
     expect(requests.map((q) => q.headers['webhook-attempt'])).toEqual(['1', '2', '3']);
     expect(new Set(requests.map((q) => q.body)).size).toBe(1);
     expect(new Set(requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([sent.event.id]));
 
-    const row = await settled(sent.deliveries[0]!.id);
-    expect(row).toMatchObject({ status: 'succeeded', attempt_count: 3 });
+    const row = await settledDelivery(app, sent.deliveries[0]!.id);
+    expect(row).toMatchObject({ status: 'succeeded', attemptCount: 3 });
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts.map((a) => [a.number, a.status_code])).toEqual([
       [1, 500],
@@ -134,18 +116,17 @@ describe('retries', () => {
 
   it('exhausting the schedule fails the delivery after 1 + schedule attempts', async () => {
     const r = await receiver(() => ({ status: 503 }));
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/down`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.failed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/down`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.failed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
-    expect(row.attempt_count).toBe(4);
-    expect(row.last_error).toContain('no retries left');
+    expect(row.attemptCount).toBe(4);
+    expect(row.lastError).toContain('no retries left');
     expect(r.requests).toHaveLength(4);
   });
 
   it('honours Retry-After on 429', async () => {
     const r = await receiver((_req, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/slow-down`);
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/slow-down`);
     await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
     const [first, second] = await r.waitFor(2, { timeoutMs: 10_000 });
     // The schedule says ~50 ms; the receiver asked for 1 s.
@@ -154,9 +135,8 @@ describe('retries', () => {
 
   it('counts a timeout as a failed attempt and retries', async () => {
     const r = await receiver((_req, i) => (i === 0 ? { delayMs: 1500 } : { status: 200 }));
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/timeout`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/timeout`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('succeeded');
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts[0]).toMatchObject({ number: 1, status_code: null, error: 'timeout' });
@@ -167,9 +147,8 @@ describe('retries', () => {
     const r = await receiver((req) =>
       req.path === '/moved' ? { status: 302, headers: { location: `http://127.0.0.1:${r.port}/followed` } } : {},
     );
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/moved`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/moved`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     expect(r.requests.every((q) => q.path === '/moved')).toBe(true);
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
@@ -178,9 +157,8 @@ describe('retries', () => {
 
   it('410 Gone fails the delivery and disables the endpoint', async () => {
     const r = await receiver(() => ({ status: 410 }));
-    const { tenantId, apiKey, endpoint } = await tenantWithEndpoint(`${r.url}/gone`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId, apiKey, endpoint } = await tenantWithEndpoint(app, `${r.url}/gone`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     expect(r.requests).toHaveLength(1);
     const after = await app.client(apiKey).endpoints.get.query({ endpointId: endpoint.id });
@@ -193,22 +171,20 @@ describe('retries', () => {
 
   it('a destination blocked at connect time (DNS rebinding) fails at once, without retry', async () => {
     const r = await receiver();
-    const { tenantId } = await tenantWithEndpoint(`http://rebind.test:${r.port}/`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpoint(app, `http://rebind.test:${r.port}/`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     // The tenant reads why, not where: the address may be the operator's internal network.
-    expect(row.last_error).toContain('rebind.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS');
-    expect(row.last_error).not.toContain('127.0.0.2');
+    expect(row.lastError).toContain('rebind.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS');
+    expect(row.lastError).not.toContain('127.0.0.2');
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts).toMatchObject([{ number: 1, error: 'blocked' }]);
     expect(r.requests).toHaveLength(0);
   });
 
   it('a name that does not resolve is retried (DNS errors are transient)', async () => {
-    const { tenantId } = await tenantWithEndpoint('https://unknown.example/');
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpoint(app, 'https://unknown.example/');
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts.map((a) => a.error)).toEqual(['dns', 'dns', 'dns', 'dns']);
@@ -217,7 +193,7 @@ describe('retries', () => {
 
 describe('events.send input rules', () => {
   it('rejects unknown and archived types, oversized payloads, and unsafe one-off URLs', async () => {
-    const { tenantId } = await tenantWithEndpoint('https://hooks.example/');
+    const { tenantId } = await tenantWithEndpoint(app, 'https://hooks.example/');
     await expect(app.admin.events.send.mutate({ tenantId, type: 'nope.never', payload: {} })).rejects.toMatchObject({
       data: { code: 'BAD_REQUEST' },
     });
@@ -243,7 +219,7 @@ describe('events.send input rules', () => {
 
   it('the same idempotency key returns the first event and creates no deliveries', async () => {
     const r = await receiver();
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/idem`);
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/idem`);
     const first = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 1 }, idempotencyKey: 'job-42' });
     const again = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 2 }, idempotencyKey: 'job-42' });
     expect(again.event.id).toBe(first.event.id);
@@ -258,8 +234,8 @@ describe('events.send input rules', () => {
 
   it('concurrent sends share statements yet each gets its own result: events, keys, errors and deliveries stay apart', async () => {
     const r = await receiver();
-    const a = await tenantWithEndpoint(`${r.url}/a`);
-    const b = await tenantWithEndpoint(`${r.url}/b`, { eventTypes: ['job.failed'] });
+    const a = await tenantWithEndpoint(app, `${r.url}/a`);
+    const b = await tenantWithEndpoint(app, `${r.url}/b`, { eventTypes: ['job.failed'] });
     await app.client(b.apiKey).endpoints.create.mutate({ url: `${r.url}/b-all` });
     // Sent in-process in one turn of the event loop, so they are written together: plain events of
     // two tenants, a one-off URL, the same idempotency key twice, and one unregistered type.
@@ -303,10 +279,10 @@ describe('events.send input rules', () => {
 
   it("deleting a tenant removes its events, deliveries (endpoint and one-off) and attempts", async () => {
     const r = await receiver();
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/gone`);
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/gone`);
     const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { bye: true } });
     await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { bye: 'one-off' }, url: `${r.url}/one-off` });
-    await settled(sent.deliveries[0]!.id);
+    await settledDelivery(app, sent.deliveries[0]!.id);
     await app.admin.tenants.delete.mutate({ tenantId });
     const [left] = await app.deps.sql<{ events: number; deliveries: number; attempts: number }[]>`
       select (select count(*)::int from events where tenant_id = ${tenantId}) as events,
@@ -317,13 +293,13 @@ describe('events.send input rules', () => {
 
   it("records the endpoint's first success (its health row is written, then spared for a second)", async () => {
     const r = await receiver();
-    const { tenantId, endpoint } = await tenantWithEndpoint(`${r.url}/first`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 1 } });
-    await settled(sent.deliveries[0]!.id);
-    const [row] = await app.deps.sql<{ last_success_at: string | null; failures_since_success: number }[]>`
-      select last_success_at, failures_since_success from endpoints where id = ${endpoint.id}`;
-    expect(row!.last_success_at).not.toBeNull();
-    expect(row!.failures_since_success).toBe(0);
+    const { tenantId, endpoint } = await tenantWithEndpoint(app, `${r.url}/first`);
+    const { deliveryId } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { n: 1 } });
+    // Recorded by the statement that settled the delivery: the same now() as the delivery's updated_at.
+    const [row] = await app.deps.sql<{ success_at_settle: boolean | null; failures_since_success: number }[]>`
+      select e.last_success_at = d.updated_at as success_at_settle, e.failures_since_success
+        from endpoints e, deliveries d where e.id = ${endpoint.id} and d.id = ${deliveryId}`;
+    expect(row).toEqual({ success_at_settle: true, failures_since_success: 0 });
   });
 
   it('a one-off url delivery is signed with the tenant signing secret', async () => {
@@ -352,7 +328,7 @@ describe('events.send input rules', () => {
 describe('secret rotation', () => {
   it('during the grace period receivers holding only the old or only the new secret both verify', async () => {
     const r = await receiver();
-    const { tenantId, apiKey, endpoint, secret: oldSecret } = await tenantWithEndpoint(`${r.url}/rotate`);
+    const { tenantId, apiKey, endpoint, secret: oldSecret } = await tenantWithEndpoint(app, `${r.url}/rotate`);
     const { secret: newSecret } = await app.client(apiKey).endpoints.rotateSecret.mutate({ endpointId: endpoint.id });
     await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { rotated: true } });
     const [request] = await r.waitFor(1);
