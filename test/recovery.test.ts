@@ -7,19 +7,20 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recoverEndpoint } from '../server/endpoints/recovery.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
-import { eventually, receiverTracker, type ReceivedRequest } from './helpers/receiver.js';
 import { errorOf } from './helpers/errors.js';
+import { cleanupTracker, readSettledDelivery, sendSettled, tenantWithEndpoint as newTenantWithEndpoint } from './helpers/fixtures.js';
+import { eventually, type ReceivedRequest } from './helpers/receiver.js';
 
 let app: TestApp;
-const receivers = receiverTracker();
-const receiver = receivers.receiver;
+const cleanup = cleanupTracker();
+const receiver = cleanup.receiver;
 
 beforeAll(async () => {
   // One attempt per job: a failing receiver fails its delivery at once, which retry then re-queues.
   app = await startTestApp({ env: { HOOKLINE_RETRY_SCHEDULE: '', HOOKLINE_TIMEOUT: '1s' }, worker: true });
   for (const name of ['job.completed', 'job.failed']) await app.admin.eventTypes.upsert.mutate({ name });
 });
-afterEach(() => receivers.closeAll());
+afterEach(() => cleanup.runAll());
 afterAll(() => app.close());
 
 /** A receiver that answers 500 until `fix()` is called, then 200. */
@@ -29,25 +30,17 @@ async function flakyReceiver() {
   return Object.assign(r, { fix: () => void (healthy = true) });
 }
 
-async function tenantWithEndpoint(url: string, extra: { eventTypes?: string[] } = {}) {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Recovering' });
-  const client = app.client(apiKey);
-  const { endpoint, secret } = await client.endpoints.create.mutate({ url, ...extra });
-  return { tenantId: tenant.id, client, endpoint, secret };
-}
+const tenantWithEndpoint = (url: string, extra: { eventTypes?: string[] } = {}) => newTenantWithEndpoint(app, url, extra);
 
-async function settled(client: Client, deliveryId: string, attemptCount?: number) {
-  return eventually(async () => {
-    const d = await client.deliveries.get.query({ deliveryId });
-    return d.status !== 'pending' && (attemptCount === undefined || d.attemptCount === attemptCount) ? d : undefined;
-  });
-}
+/** The delivery as the tenant reads it once settled (with `attemptCount` attempts, if given). */
+const settled = (client: Client, deliveryId: string, attemptCount?: number) =>
+  readSettledDelivery(app, client, deliveryId, { attemptCount });
 
-async function sendFailing(tenantId: string, client: Client, payload: Record<string, unknown> = {}) {
-  const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.failed', payload });
-  const id = sent.deliveries[0]!.id;
-  expect(await settled(client, id)).toMatchObject({ status: 'failed', attemptCount: 1 });
-  return id;
+/** Sends a job.failed event to a failing receiver: its one delivery fails at its first attempt. */
+async function sendFailing(tenantId: string, payload: Record<string, unknown> = {}) {
+  const { deliveryId, delivery } = await sendSettled(app, { tenantId, type: 'job.failed', payload });
+  expect(delivery).toMatchObject({ status: 'failed', attemptCount: 1 });
+  return deliveryId;
 }
 
 const attemptHeader = (r: ReceivedRequest) => r.headers['webhook-attempt'];
@@ -56,12 +49,13 @@ describe('deliveries.retry', () => {
   it('re-queues a failed delivery as attempt 2 and succeeds once the receiver is fixed; numbers keep going', async () => {
     const r = await flakyReceiver();
     const { tenantId, client } = await tenantWithEndpoint(`${r.url}/flaky`);
-    const deliveryId = await sendFailing(tenantId, client, { job: 'j1' });
+    const deliveryId = await sendFailing(tenantId, { job: 'j1' });
 
     r.fix();
     const requeued = await client.deliveries.retry.mutate({ deliveryId });
     expect(requeued).toMatchObject({ id: deliveryId, status: 'pending', attemptCount: 1, lastError: null });
-    expect(requeued.nextAttemptAt).not.toBeNull();
+    // Due at once: the next attempt is set to the re-queueing transaction's now(), its updatedAt.
+    expect(requeued.nextAttemptAt).toBe(requeued.updatedAt);
 
     const done = await settled(client, deliveryId);
     expect(done).toMatchObject({ status: 'succeeded', attemptCount: 2, lastError: null, nextAttemptAt: null });
@@ -99,7 +93,7 @@ describe('deliveries.retry', () => {
   it('a delivery whose endpoint is disabled → BAD_REQUEST naming the endpoint; allowed again once enabled', async () => {
     const r = await flakyReceiver();
     const { tenantId, client, endpoint } = await tenantWithEndpoint(r.url);
-    const deliveryId = await sendFailing(tenantId, client);
+    const deliveryId = await sendFailing(tenantId);
     await client.endpoints.update.mutate({ endpointId: endpoint.id, disabled: true });
     const error = await errorOf(client.deliveries.retry.mutate({ deliveryId }));
     expect(error.data?.code).toBe('BAD_REQUEST');
@@ -123,12 +117,12 @@ describe('endpoints.recover', () => {
     const { tenantId, client, endpoint } = await tenantWithEndpoint(`${r.url}/main`, { eventTypes: ['job.failed'] });
     const other = await client.endpoints.create.mutate({ url: `${r.url}/other`, eventTypes: ['job.completed'] });
 
-    const old = await sendFailing(tenantId, client, { n: 'old' });
+    const old = await sendFailing(tenantId, { n: 'old' });
     await new Promise((resolve) => setTimeout(resolve, 5));
     const since = new Date().toISOString();
     await new Promise((resolve) => setTimeout(resolve, 5));
     const recent = [];
-    for (let i = 0; i < 3; i++) recent.push(await sendFailing(tenantId, client, { n: i }));
+    for (let i = 0; i < 3; i++) recent.push(await sendFailing(tenantId, { n: i }));
     const fine = await app.admin.events.send.mutate({ tenantId, type: 'job.failed', payload: { fine: true } });
     const fineId = fine.deliveries[0]!.id;
     expect(await settled(client, fineId)).toMatchObject({ status: 'succeeded' });
@@ -160,7 +154,7 @@ describe('endpoints.recover', () => {
     const { tenantId, client, endpoint } = await tenantWithEndpoint(r.url);
     const since = new Date(Date.now() - 1000).toISOString();
     const ids = [];
-    for (let i = 0; i < 5; i++) ids.push(await sendFailing(tenantId, client, { i }));
+    for (let i = 0; i < 5; i++) ids.push(await sendFailing(tenantId, { i }));
     r.fix();
     expect(await recoverEndpoint(app.deps, tenantId, endpoint.id, since, { batchSize: 2 })).toEqual({ requeued: 5 });
     for (const id of ids) expect(await settled(client, id)).toMatchObject({ status: 'succeeded', attemptCount: 2 });
