@@ -1,0 +1,19 @@
+// Router tests without HTTP: the app router called in-process (tRPC's createCaller) with the context
+// a request with this key would get — the same key check, middleware, scoping and error mapping, and
+// no server, serialisation or socket in between. Tests about HTTP itself (status codes, REST,
+// headers, keys over the wire) keep the typed client of app.ts.
+import { createContext } from '../../server/context.js';
+import { createCaller } from '../../server/router.js';
+import type { TestApp } from './app.js';
+
+export type Caller = ReturnType<typeof createCaller>;
+
+/** The router as the holder of `apiKey` (the admin key, a tenant key, a portal token) calls it; no key: anonymous. */
+export function callerFor(app: Pick<TestApp, 'deps'>, apiKey?: string): Caller {
+  return createCaller(() => createContext(app.deps, { authorization: apiKey === undefined ? undefined : `Bearer ${apiKey}` }));
+}
+
+/** The router as the admin key calls it. */
+export function adminCaller(app: Pick<TestApp, 'deps' | 'config'>): Caller {
+  return callerFor(app, app.config.adminKey);
+}
