@@ -7,12 +7,13 @@ import { events } from '../db/schema.js';
 import { EVENT_LIST_SETTLE_MS } from '../server/events/read.js';
 import { newId } from '../shared/ids.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
-import { eventually, receiverTracker } from './helpers/receiver.js';
 import { codeOf } from './helpers/errors.js';
+import { cleanupTracker, newTenant as newTenantOf, readSettledDelivery } from './helpers/fixtures.js';
+import { eventually } from './helpers/receiver.js';
 
 let app: TestApp;
-const receivers = receiverTracker();
-const receiver = receivers.receiver;
+const cleanup = cleanupTracker();
+const receiver = cleanup.receiver;
 
 const missing = {
   event: 'evt_00000000000000000000000000',
@@ -25,13 +26,10 @@ beforeAll(async () => {
   app = await startTestApp({ env: { HOOKLINE_RETRY_SCHEDULE: '' }, worker: true });
   for (const name of ['job.completed', 'job.failed']) await app.admin.eventTypes.upsert.mutate({ name });
 });
-afterEach(() => receivers.closeAll());
+afterEach(() => cleanup.runAll());
 afterAll(() => app.close());
 
-async function newTenant(name = 'Reader') {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name });
-  return { tenantId: tenant.id, client: app.client(apiKey) };
-}
+const newTenant = (name = 'Reader') => newTenantOf(app, name);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Until every event sent so far is old enough for events.list. */
@@ -46,12 +44,7 @@ async function send(tenantId: string, n: number, type = 'job.completed') {
   return ids;
 }
 
-async function settledDelivery(client: Client, deliveryId: string) {
-  return eventually(async () => {
-    const d = await client.deliveries.get.query({ deliveryId });
-    return d.status !== 'pending' ? d : undefined;
-  });
-}
+const settledDelivery = (client: Client, deliveryId: string) => readSettledDelivery(app, client, deliveryId);
 
 describe('events.list', () => {
   it('walks pages oldest first with no repeat and no gap while new events arrive', async () => {
@@ -175,7 +168,8 @@ describe('events.list', () => {
 
 describe('events.get and deliveries', () => {
   it('events.get shows each delivery’s status; deliveries.get shows the attempts', async () => {
-    const ok = await receiver(() => ({ status: 200, body: 'thanks' }));
+    // The good receiver takes 60 ms to answer: its attempt's duration says so.
+    const ok = await receiver(() => ({ status: 200, body: 'thanks', delayMs: 60 }));
     const down = await receiver(() => ({ status: 500, body: 'boom' }));
     const { tenantId, client } = await newTenant();
     const good = await client.endpoints.create.mutate({ url: `${ok.url}/ok` });
@@ -197,7 +191,8 @@ describe('events.get and deliveries', () => {
 
     const succeeded = await client.deliveries.get.query({ deliveryId: byEndpoint[good.endpoint.id]!.id });
     expect(succeeded.attempts).toMatchObject([{ number: 1, statusCode: 200, error: null, responseBody: 'thanks' }]);
-    expect(succeeded.attempts[0]!.durationMs).toBeGreaterThanOrEqual(0);
+    expect(succeeded.attempts[0]!.durationMs).toBeGreaterThanOrEqual(55);
+    expect(succeeded.attempts[0]!.durationMs).toBeLessThan(app.config.timeoutMs);
 
     // A second attempt (by retry) is listed after the first.
     const failedId = byEndpoint[bad.endpoint.id]!.id;

@@ -20,14 +20,23 @@ export interface ApiClients {
 export type CreatedEndpoint = Awaited<ReturnType<Client['endpoints']['create']['mutate']>>;
 export type EndpointInput = Parameters<Client['endpoints']['create']['mutate']>[0];
 
-export interface TenantWithEndpoint {
+export interface TenantWithEndpoint extends NewTenant {
+  endpoint: CreatedEndpoint['endpoint'];
+  /** The endpoint's signing secret (returned only at create). */
+  secret: string;
+}
+
+export interface NewTenant {
   tenantId: string;
   apiKey: string;
   /** The tenant's own typed client. */
   client: Client;
-  endpoint: CreatedEndpoint['endpoint'];
-  /** The endpoint's signing secret (returned only at create). */
-  secret: string;
+}
+
+/** A new tenant, created with the admin key, and its client. */
+export async function newTenant(api: ApiClients, name = 'Fixture Co'): Promise<NewTenant> {
+  const { tenant, apiKey } = await api.admin.tenants.create.mutate({ name });
+  return { tenantId: tenant.id, apiKey, client: api.client(apiKey) };
 }
 
 /** A new tenant (created with the admin key) and one endpoint of its own at `url`. */
@@ -36,11 +45,10 @@ export async function tenantWithEndpoint(
   url: string,
   options: Omit<EndpointInput, 'url' | 'tenantId'> & { tenantName?: string } = {},
 ): Promise<TenantWithEndpoint> {
-  const { tenantName = 'Fixture Co', ...endpointInput } = options;
-  const { tenant, apiKey } = await api.admin.tenants.create.mutate({ name: tenantName });
-  const client = api.client(apiKey);
-  const { endpoint, secret } = await client.endpoints.create.mutate({ url, ...endpointInput });
-  return { tenantId: tenant.id, apiKey, client, endpoint, secret };
+  const { tenantName, ...endpointInput } = options;
+  const tenant = await newTenant(api, tenantName);
+  const { endpoint, secret } = await tenant.client.endpoints.create.mutate({ url, ...endpointInput });
+  return { ...tenant, endpoint, secret };
 }
 
 // ---------------------------------------------------------------------------------------------
