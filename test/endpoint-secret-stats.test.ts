@@ -5,12 +5,13 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { codeOf, errorOf } from './helpers/errors.js';
-import { eventually, receiverTracker } from './helpers/receiver.js';
+import { cleanupTracker } from './helpers/fixtures.js';
+import { eventually } from './helpers/receiver.js';
 
 let app: TestApp;
 let tenantId: string;
 let tenant: Client;
-const receivers = receiverTracker();
+const cleanup = cleanupTracker();
 
 beforeAll(async () => {
   // One attempt per delivery: a failing receiver fails its delivery at once.
@@ -20,7 +21,7 @@ beforeAll(async () => {
   tenantId = created.tenant.id;
   tenant = app.client(created.apiKey);
 });
-afterEach(() => receivers.closeAll());
+afterEach(() => cleanup.runAll());
 afterAll(() => app.close());
 
 describe('endpoints.create with an existing secret', () => {
@@ -28,7 +29,7 @@ describe('endpoints.create with an existing secret', () => {
   const existing = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
   it('keeps the secret: create returns it and deliveries are signed with it', async () => {
-    const receiver = await receivers.receiver();
+    const receiver = await cleanup.receiver();
     const { secret } = await tenant.endpoints.create.mutate({ url: receiver.url, secret: existing });
     expect(secret).toBe(existing);
     const { event } = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { moved: true } });
@@ -39,7 +40,7 @@ describe('endpoints.create with an existing secret', () => {
   });
 
   it('generates one when none is given', async () => {
-    const receiver = await receivers.receiver();
+    const receiver = await cleanup.receiver();
     const { secret } = await tenant.endpoints.create.mutate({ url: receiver.url });
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(secret).not.toBe(existing);
@@ -60,7 +61,7 @@ describe('endpoints.create with an existing secret', () => {
 describe('endpoints.stats', () => {
   it('counts succeeded and failed attempts per hour and shows the last attempt', async () => {
     let fail = false;
-    const receiver = await receivers.receiver(() => ({ status: fail ? 500 : 204 }));
+    const receiver = await cleanup.receiver(() => ({ status: fail ? 500 : 204 }));
     const { endpoint } = await tenant.endpoints.create.mutate({ url: receiver.url });
     const before = await tenant.endpoints.stats.query({ endpointId: endpoint.id });
     expect(before.lastAttempt).toBeNull();
@@ -91,7 +92,7 @@ describe('endpoints.stats', () => {
   });
 
   it("is tenant-scoped: another tenant's endpoint is NOT_FOUND, the admin key names the tenant", async () => {
-    const receiver = await receivers.receiver();
+    const receiver = await cleanup.receiver();
     const { endpoint } = await tenant.endpoints.create.mutate({ url: receiver.url });
     const other = await app.admin.tenants.create.mutate({ name: 'Other' });
     expect(await codeOf(app.client(other.apiKey).endpoints.stats.query({ endpointId: endpoint.id }))).toBe('NOT_FOUND');
@@ -101,7 +102,7 @@ describe('endpoints.stats', () => {
   });
 
   it('refuses a window longer than 31 days (BAD_REQUEST)', async () => {
-    const receiver = await receivers.receiver();
+    const receiver = await cleanup.receiver();
     const { endpoint } = await tenant.endpoints.create.mutate({ url: receiver.url });
     const since = new Date(Date.now() - 40 * 24 * 3_600_000).toISOString();
     expect(await codeOf(tenant.endpoints.stats.query({ endpointId: endpoint.id, since }))).toBe('BAD_REQUEST');

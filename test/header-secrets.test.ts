@@ -6,12 +6,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrateDatabase } from '../db/migrate.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { errorOf } from './helpers/errors.js';
-import { receiverTracker, type Receiver } from './helpers/receiver.js';
+import { cleanupTracker } from './helpers/fixtures.js';
+import { type Receiver } from './helpers/receiver.js';
 
 let app: TestApp;
 let tenantId: string;
 let tenant: Client;
-const receivers = receiverTracker();
+const cleanup = cleanupTracker();
 
 const token = 'Bearer sk_live_9f8e7d6c5b4a39281706abcd1234';
 const teamKey = 'team-key-0123456789-WXYZ';
@@ -23,7 +24,7 @@ beforeAll(async () => {
   tenantId = created.tenant.id;
   tenant = app.client(created.apiKey);
 });
-afterEach(() => receivers.closeAll());
+afterEach(() => cleanup.runAll());
 afterAll(() => app.close());
 
 async function storedHeaders(endpointId: string): Promise<string> {
@@ -40,7 +41,7 @@ async function deliverOne(receiver: Receiver, marker: string) {
 
 describe('custom header values', () => {
   it('are sealed at rest, masked by create, get and list, and delivered in plaintext', async () => {
-    const receiver = await receivers.receiver();
+    const receiver = await cleanup.receiver();
     const { endpoint } = await tenant.endpoints.create.mutate({
       url: `${receiver.url}/hook`,
       headers: { Authorization: token, 'X-Team-Key': teamKey, 'X-Team': 'video' },
@@ -66,7 +67,7 @@ describe('custom header values', () => {
   });
 
   it('get → edit → save: masked values sent back keep the stored ones; the receiver gets the real values', async () => {
-    const receiver = await receivers.receiver();
+    const receiver = await cleanup.receiver();
     const { endpoint } = await tenant.endpoints.create.mutate({
       url: `${receiver.url}/hook`,
       headers: { Authorization: token, 'X-Team': 'video' },
@@ -124,7 +125,7 @@ describe('custom header values', () => {
 
 describe('rows stored in plaintext by an earlier release', () => {
   it('are delivered before the code migration, sealed by it (idempotently), and delivered after', async () => {
-    const receiver = await receivers.receiver();
+    const receiver = await cleanup.receiver();
     const { endpoint } = await tenant.endpoints.create.mutate({ url: `${receiver.url}/legacy` });
     const untouched = await tenant.endpoints.create.mutate({ url: `${receiver.url}/none` });
     // As the previous release wrote them: plaintext values in the jsonb column.

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_LIST_SETTLE_MS } from '../server/events/read.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { codeOf } from './helpers/errors.js';
-import { receiverTracker } from './helpers/receiver.js';
+import { cleanupTracker } from './helpers/fixtures.js';
 
 let app: TestApp;
-const receivers = receiverTracker();
+const cleanup = cleanupTracker();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Fixture {
@@ -28,7 +28,7 @@ let b: Fixture;
 async function fixture(name: string): Promise<Fixture> {
   const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name });
   const client = app.client(apiKey);
-  const receiver = await receivers.receiver();
+  const receiver = await cleanup.receiver();
   await client.endpoints.create.mutate({ url: receiver.url });
   const types = ['job.completed', 'job.failed', 'job.completed', 'job.failed', 'job.completed', 'job.completed'];
   const eventIds: string[] = [];
@@ -66,7 +66,7 @@ beforeAll(async () => {
   await sleep(EVENT_LIST_SETTLE_MS + 50);
 });
 afterAll(async () => {
-  await receivers.closeAll();
+  await cleanup.runAll();
   await app.close();
 });
 

@@ -4,13 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { codeOf, errorOf } from './helpers/errors.js';
-import { receiverTracker } from './helpers/receiver.js';
+import { cleanupTracker } from './helpers/fixtures.js';
 
 let app: TestApp;
 let tenantId: string;
 let tenantKey: string;
 let endpointId: string;
-const receivers = receiverTracker();
+const cleanup = cleanupTracker();
 
 beforeAll(async () => {
   app = await startTestApp({ env: { HOOKLINE_MAX_PAYLOAD_BYTES: '2000', HOOKLINE_MAX_BATCH_BYTES: '200000' } });
@@ -21,11 +21,11 @@ beforeAll(async () => {
   tenantId = created.tenant.id;
   tenantKey = created.apiKey;
   // No worker runs: the endpoint is never contacted.
-  const receiver = await receivers.receiver();
+  const receiver = await cleanup.receiver();
   ({ endpoint: { id: endpointId } } = await app.client(tenantKey).endpoints.create.mutate({ url: receiver.url }));
 });
 afterAll(async () => {
-  await receivers.closeAll();
+  await cleanup.runAll();
   await app.close();
 });
 
