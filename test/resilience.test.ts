@@ -6,7 +6,6 @@ import { connectDatabase } from '../db/client.js';
 import type { AppDeps } from '../server/deps.js';
 import { createEndpoint } from '../server/endpoints/service.js';
 import { sendEvent } from '../server/events/send.js';
-import { startWorker } from '../server/worker/worker.js';
 import type { TestApp } from './helpers/app.js';
 import { cleanupTracker, deliveryRow, settledDeliveries, settledDelivery, tenantWithEndpoint } from './helpers/fixtures.js';
 import { processEnv, type HooklineProcess } from './helpers/processes.js';
@@ -157,8 +156,7 @@ describe('tenant fairness', () => {
     await eventually(async () => a.worker!.fairness.waiting() + a.worker!.fairness.setAside() === 4);
     await a.worker!.stop(); // returns once the delivery in flight is recorded
     expect(r.requests).toHaveLength(1);
-    const next = await startWorker(a.deps, { pollIntervalMs: 100 });
-    cleanup.defer(() => next.stop());
+    await cleanup.worker(a, { pollIntervalMs: 100 });
     await r.waitFor(5, { timeoutMs: 15_000 });
     const rows = await settledDeliveries(a, sent.map((s) => s.deliveries[0]!.id));
     expect(rows.map((row) => `${row.status} ${row.attemptCount}`)).toEqual(Array(5).fill('succeeded 1'));

@@ -4,6 +4,7 @@
 import { eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { deliveries } from '../../db/schema.js';
+import { startWorker, type Worker, type WorkerOptions } from '../../server/worker/worker.js';
 import { startTestApp, type Client, type TestApp, type TestAppOptions } from './app.js';
 import { spawnHookline, type HooklineProcess } from './processes.js';
 import { eventually, startReceiver, type Receiver } from './receiver.js';
@@ -150,6 +151,8 @@ export interface CleanupTracker {
   app(options?: TestAppOptions): Promise<TestApp>;
   /** A loopback receiver, closed after the test. */
   receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver>;
+  /** A delivery worker in this process on the app's dependencies, stopped after the test. */
+  worker(app: Pick<TestApp, 'deps'>, options?: WorkerOptions): Promise<Worker>;
   /** A `hookline` child process, killed (SIGKILL) after the test unless it has exited. */
   hookline(...args: Parameters<typeof spawnHookline>): HooklineProcess;
   /** Runs every deferred cleanup, newest first; register with `afterEach`. */
@@ -175,6 +178,11 @@ export function cleanupTracker(): CleanupTracker {
       const receiver = await startReceiver(...args);
       defer(() => receiver.close());
       return receiver;
+    },
+    async worker(app, options) {
+      const worker = await startWorker(app.deps, options);
+      defer(() => worker.stop());
+      return worker;
     },
     hookline(...args) {
       const child = spawnHookline(...args);
