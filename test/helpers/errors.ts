@@ -2,6 +2,7 @@
 // client's TRPCClientError) or in-process (createCaller's TRPCError, see caller.ts).
 import { TRPCClientError } from '@trpc/client';
 import { TRPCError } from '@trpc/server';
+import { ZodError, type core } from 'zod';
 import type { AppRouter } from '../../server/router.js';
 
 export async function errorOf(promise: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
@@ -14,13 +15,26 @@ export async function errorOf(promise: Promise<unknown>): Promise<TRPCClientErro
   throw new Error('expected the call to fail');
 }
 
-/** The code and message a call failed with, whether it went over HTTP or through createCaller. */
-export async function failureOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+export interface Failure {
+  code: string;
+  message: string;
+  /** The input's zod issues when the input was refused by its schema, else null. */
+  zodIssues: core.$ZodIssue[] | null;
+}
+
+/** The code, message and zod issues a call failed with, whether it went over HTTP or through createCaller. */
+export async function failureOf(promise: Promise<unknown>): Promise<Failure> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof TRPCError) return { code: error.code, message: error.message };
-    if (error instanceof TRPCClientError) return { code: (error as TRPCClientError<AppRouter>).data?.code ?? 'none', message: error.message };
+    if (error instanceof TRPCError) {
+      const zodIssues = error.cause instanceof ZodError ? error.cause.issues : null;
+      return { code: error.code, message: error.message, zodIssues };
+    }
+    if (error instanceof TRPCClientError) {
+      const data = (error as TRPCClientError<AppRouter>).data;
+      return { code: data?.code ?? 'none', message: error.message, zodIssues: data?.zodIssues ?? null };
+    }
     throw error;
   }
   throw new Error('expected the call to fail');
