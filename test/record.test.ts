@@ -66,6 +66,12 @@ async function deliveryState(id: string) {
   return row!;
 }
 
+/** When the batch that recorded the delivery's attempt ran: the statement's now(), its updated_at. */
+async function recordedAt(id: string): Promise<string> {
+  const [row] = await app.deps.sql<{ updatedAt: string }[]>`select updated_at as "updatedAt" from deliveries where id = ${id}`;
+  return row!.updatedAt;
+}
+
 describe('loading deliveries together', () => {
   it('returns each caller its own delivery, with the body and the opened secret, and undefined for a missing id', async () => {
     const [a, b] = await pendingDeliveries(2);
@@ -91,8 +97,10 @@ describe('recording attempts together', () => {
     ]);
     const health = await endpointHealth();
     expect(health.failures).toBe(2);
-    expect(health.firstFailureAt).not.toBeNull();
-    expect(health.lastSuccessAt).not.toBeNull();
+    // Both written by this batch's statement.
+    const batchAt = await recordedAt(d2!.id);
+    expect(health.firstFailureAt).toBe(batchAt);
+    expect(health.lastSuccessAt).toBe(batchAt);
     expect(health.disabled).toBe(false);
     for (const d of [d1!, d2!, d3!, d4!]) expect((await deliveryState(d.id)).attempts).toBe(1);
     expect(await deliveryState(d2!.id)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
@@ -108,7 +116,7 @@ describe('recording attempts together', () => {
     ]);
     const failing = await endpointHealth();
     expect(failing.failures).toBe(2);
-    expect(failing.firstFailureAt).not.toBeNull();
+    expect(failing.firstFailureAt).toBe(await recordedAt(d6!.id));
   });
 
   it('schedules each retry as a job for the next attempt, at its own time', async () => {
@@ -180,7 +188,7 @@ describe('recording attempts together', () => {
     expect(health.disabled).toBe(true);
     expect(health.disabledReason).toBe('no successful delivery for 5 days (10 failed attempts)');
     expect(health.failures).toBe(0); // the success still resets the count
-    expect(health.lastSuccessAt).not.toBeNull();
+    expect(health.lastSuccessAt).toBe(await recordedAt(d4!.id));
   });
 
   it('stores a reply containing NUL characters (PostgreSQL text cannot hold them) with the rest of its batch', async () => {
