@@ -17,3 +17,9 @@ export function callerFor(app: Pick<TestApp, 'deps'>, apiKey?: string): Caller {
 export function adminCaller(app: Pick<TestApp, 'deps' | 'config'>): Caller {
   return callerFor(app, app.config.adminKey);
 }
+
+/** A new tenant, created with the admin key, and its caller. */
+export async function newTenantCaller(app: Pick<TestApp, 'deps' | 'config'>, name = 'Fixture Co') {
+  const { tenant, apiKey } = await adminCaller(app).tenants.create({ name });
+  return { tenantId: tenant.id, apiKey, client: callerFor(app, apiKey) };
+}
