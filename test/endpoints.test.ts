@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
-import { adminCaller, callerFor, type Caller } from './helpers/caller.js';
+import { adminCaller, callerFor, newTenantCaller, type Caller } from './helpers/caller.js';
 import { codeOf, failureOf } from './helpers/errors.js';
 
 let app: TestApp;
@@ -35,11 +35,6 @@ beforeAll(async () => {
   tenantOverHttp = app.client(tenantKey);
 });
 afterAll(() => app.close());
-
-async function newTenant(target: TestApp, name: string): Promise<{ id: string; client: Caller }> {
-  const created = await adminCaller(target).tenants.create({ name });
-  return { id: created.tenant.id, client: callerFor(target, created.apiKey) };
-}
 
 const endpointKeys = [
   'createdAt',
@@ -129,7 +124,7 @@ describe('CRUD', () => {
   });
 
   it('lists with a cursor, only the tenant’s own endpoints, oldest first', async () => {
-    const { client, id } = await newTenant(app, 'Pager');
+    const { client, tenantId: id } = await newTenantCaller(app, 'Pager');
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await client.endpoints.create({ url: `${receiver}/${i}` })).endpoint.id);
     const seen: string[] = [];
@@ -440,7 +435,7 @@ describe('secret rotation', () => {
 describe('tenant isolation', () => {
   it('another tenant’s endpoint id answers NOT_FOUND everywhere, and nothing changes', async () => {
     const { endpoint } = await tenant.endpoints.create({ url: receiver, description: 'mine' });
-    const { id: otherId, client: other } = await newTenant(app, 'Intruder');
+    const { tenantId: otherId, client: other } = await newTenantCaller(app, 'Intruder');
     const endpointId = endpoint.id;
     const calls: Record<string, (c: Caller, extra: { tenantId?: string }) => Promise<unknown>> = {
       get: (c, x) => c.endpoints.get({ ...x, endpointId }),
@@ -482,7 +477,7 @@ describe('tenant isolation', () => {
 
 describe('no secret in plaintext at rest', () => {
   it('a dump of every table after creating endpoints (and rotating one) contains no returned secret and no header credential', async () => {
-    const { client } = await newTenant(app, 'Dumped');
+    const { client } = await newTenantCaller(app, 'Dumped');
     const tenantSecret = (await admin.tenants.create({ name: 'Dumped 2' })).signingSecret;
     const returned: string[] = [tenantSecret];
     const credentials: string[] = [];
@@ -530,8 +525,8 @@ describe('per-tenant endpoint limit', () => {
   afterAll(() => limited.close());
 
   it('refuses one more than the limit with a message naming it, per tenant', async () => {
-    const a = await newTenant(limited, 'A');
-    const b = await newTenant(limited, 'B');
+    const a = await newTenantCaller(limited, 'A');
+    const b = await newTenantCaller(limited, 'B');
     const made: string[] = [];
     for (let i = 0; i < 3; i++) made.push((await a.client.endpoints.create({ url: receiver })).endpoint.id);
     const error = await failureOf(a.client.endpoints.create({ url: receiver }));
@@ -547,7 +542,7 @@ describe('per-tenant endpoint limit', () => {
   });
 
   it('holds under concurrent creation', async () => {
-    const c = await newTenant(limited, 'Racer');
+    const c = await newTenantCaller(limited, 'Racer');
     const results = await Promise.allSettled(
       Array.from({ length: 12 }, () => c.client.endpoints.create({ url: receiver })),
     );
@@ -567,7 +562,7 @@ describe('URL rules at registration', () => {
     strict = await startTestApp({
       env: { HOOKLINE_ALLOW_HTTP: 'false', HOOKLINE_ALLOWED_NETWORKS: '', HOOKLINE_HEADER_PREFIX: 'X-Acme' },
     });
-    client = (await newTenant(strict, 'Strict')).client;
+    client = (await newTenantCaller(strict, 'Strict')).client;
   });
   afterAll(() => strict.close());
 
