@@ -9,6 +9,7 @@ import type { Outcome } from '../server/delivery/outcome.js';
 import { createAttemptRecorder, type AttemptRecorder } from '../server/delivery/record.js';
 import { sendEvent } from '../server/events/send.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { tenantWithEndpoint } from './helpers/fixtures.js';
 
 let app: TestApp;
 let load: DeliveryLoader;
@@ -25,11 +26,10 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 beforeEach(async () => {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Batch Co' });
   // No worker runs in this file: deliveries stay pending until a test records their attempts.
-  const { endpoint } = await app.client(apiKey).endpoints.create.mutate({ url: 'https://hooks.example.com/in' });
-  tenantId = tenant.id;
-  endpointId = endpoint.id;
+  const created = await tenantWithEndpoint(app, 'https://hooks.example.com/in', { tenantName: 'Batch Co' });
+  tenantId = created.tenantId;
+  endpointId = created.endpoint.id;
 });
 
 /** `n` pending deliveries to the endpoint, loaded together (one query). */
