@@ -5,7 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { codeOf, errorOf } from './helpers/errors.js';
-import { cleanupTracker } from './helpers/fixtures.js';
+import { cleanupTracker, newTenant } from './helpers/fixtures.js';
 import { eventually } from './helpers/receiver.js';
 
 let app: TestApp;
@@ -17,9 +17,7 @@ beforeAll(async () => {
   // One attempt per delivery: a failing receiver fails its delivery at once.
   app = await startTestApp({ env: { HOOKLINE_RETRY_SCHEDULE: '' }, worker: true });
   await app.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
-  const created = await app.admin.tenants.create.mutate({ name: 'Mover' });
-  tenantId = created.tenant.id;
-  tenant = app.client(created.apiKey);
+  ({ tenantId, client: tenant } = await newTenant(app, 'Mover'));
 });
 afterEach(() => cleanup.runAll());
 afterAll(() => app.close());

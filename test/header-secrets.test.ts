@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrateDatabase } from '../db/migrate.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { errorOf } from './helpers/errors.js';
-import { cleanupTracker } from './helpers/fixtures.js';
-import { type Receiver } from './helpers/receiver.js';
+import { cleanupTracker, newTenant } from './helpers/fixtures.js';
+import type { Receiver } from './helpers/receiver.js';
 
 let app: TestApp;
 let tenantId: string;
@@ -20,9 +20,7 @@ const teamKey = 'team-key-0123456789-WXYZ';
 beforeAll(async () => {
   app = await startTestApp({ worker: true });
   await app.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
-  const created = await app.admin.tenants.create.mutate({ name: 'Header Co' });
-  tenantId = created.tenant.id;
-  tenant = app.client(created.apiKey);
+  ({ tenantId, client: tenant } = await newTenant(app, 'Header Co'));
 });
 afterEach(() => cleanup.runAll());
 afterAll(() => app.close());

@@ -6,6 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endpoints, tenants } from '../db/schema.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
+import { newTenant } from './helpers/fixtures.js';
 
 let app: TestApp;
 let tenantId: string;
@@ -13,9 +14,7 @@ let client: Client;
 
 beforeAll(async () => {
   app = await startTestApp();
-  const created = await app.admin.tenants.create.mutate({ name: 'Rotating' });
-  tenantId = created.tenant.id;
-  client = app.client(created.apiKey);
+  ({ tenantId, client } = await newTenant(app, 'Rotating'));
 });
 afterAll(() => app.close());
 
