@@ -105,3 +105,23 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
 
+
+/**
+ * Receivers started by one test file, closed after each test: call `receiver()` in a test and
+ * register `closeAll` with `afterEach`.
+ * @deprecated Use `cleanupTracker()` from ./fixtures.ts, which closes receivers, apps, workers and
+ * child processes alike. Kept only so that tests written against it on other branches still compile.
+ */
+export function receiverTracker() {
+  const started: Receiver[] = [];
+  return {
+    async receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
+      const r = await startReceiver(...args);
+      started.push(r);
+      return r;
+    },
+    async closeAll(): Promise<void> {
+      await Promise.all(started.splice(0).map((r) => r.close()));
+    },
+  };
+}
