@@ -23,3 +23,15 @@ export async function newTenantCaller(app: Pick<TestApp, 'deps' | 'config'>, nam
   const { tenant, apiKey } = await adminCaller(app).tenants.create({ name });
   return { tenantId: tenant.id, apiKey, client: callerFor(app, apiKey) };
 }
+
+/** A new tenant (created with the admin key), one endpoint of its own at `url`, and its caller. */
+export async function tenantWithEndpointCaller(
+  app: Pick<TestApp, 'deps' | 'config'>,
+  url: string,
+  options: Omit<Parameters<Caller['endpoints']['create']>[0], 'url' | 'tenantId'> & { tenantName?: string } = {},
+) {
+  const { tenantName, ...endpointInput } = options;
+  const tenant = await newTenantCaller(app, tenantName);
+  const { endpoint, secret } = await tenant.client.endpoints.create({ url, ...endpointInput });
+  return { ...tenant, endpoint, secret };
+}

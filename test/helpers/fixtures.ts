@@ -84,17 +84,6 @@ export async function settledDelivery(
   }, timeoutMs);
 }
 
-/** The delivery as its tenant reads it (`deliveries.get`, with its attempts), once it has settled. */
-export async function readSettledDelivery(
-  app: Pick<TestApp, 'deps'>,
-  client: Client,
-  deliveryId: string,
-  options: { attemptCount?: number; timeoutMs?: number } = {},
-) {
-  await settledDelivery(app, deliveryId, options);
-  return client.deliveries.get.query({ deliveryId });
-}
-
 /** Waits until none of the deliveries is pending. */
 export async function settledDeliveries(app: Pick<TestApp, 'deps'>, deliveryIds: string[]): Promise<DeliveryRow[]> {
   const rows: DeliveryRow[] = [];
