@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import { deliveries } from '../../db/schema.js';
 import { startWorker, type Worker, type WorkerOptions } from '../../server/worker/worker.js';
 import { startTestApp, type Client, type TestApp, type TestAppOptions } from './app.js';
+import { adminCaller, type Caller } from './caller.js';
 import { spawnHookline, type HooklineProcess } from './processes.js';
 import { eventually, startReceiver, type Receiver } from './receiver.js';
 
@@ -91,15 +92,18 @@ export async function settledDeliveries(app: Pick<TestApp, 'deps'>, deliveryIds:
   return rows;
 }
 
-export type SendInput = Parameters<Client['events']['send']['mutate']>[0];
-export type SentEvent = Awaited<ReturnType<Client['events']['send']['mutate']>>;
+export type SendInput = Parameters<Caller['events']['send']>[0];
+export type SentEvent = Awaited<ReturnType<Caller['events']['send']>>;
 
-/** Sends an event with the admin key that fans out to exactly one delivery, and waits until it settles. */
+/**
+ * Sends an event as the admin key does (in-process: the test is about the delivery, not the call)
+ * that fans out to exactly one delivery, and waits until it settles.
+ */
 export async function sendSettled(
-  app: Pick<TestApp, 'deps' | 'admin'>,
+  app: Pick<TestApp, 'deps' | 'config'>,
   input: SendInput,
 ): Promise<{ sent: SentEvent; deliveryId: string; delivery: DeliveryRow }> {
-  const sent = await app.admin.events.send.mutate(input);
+  const sent = await adminCaller(app).events.send(input);
   expect(sent.deliveries, 'the event fans out to one delivery').toHaveLength(1);
   const deliveryId = sent.deliveries[0]!.id;
   return { sent, deliveryId, delivery: await settledDelivery(app, deliveryId) };
