@@ -1,6 +1,7 @@
 // The fixtures the database and end-to-end tests share, written once: a tenant with an endpoint, a
 // delivery waited on until its attempt is recorded, a /metrics scrape, and one tracker that closes
-// what a test started (apps, receivers, workers, child processes) after it.
+// what a test started (apps, receivers, workers, child processes) after it. The tenant fixtures
+// here return typed HTTP clients; ./caller.ts has the same for tests that call the router in-process.
 import { eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { deliveries } from '../../db/schema.js';
