@@ -8,18 +8,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHooklineClient, isHooklineError } from '../client/index.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { errorOf } from './helpers/errors.js';
-import { receiverTracker } from './helpers/receiver.js';
+import { cleanupTracker } from './helpers/fixtures.js';
 
 let app: TestApp;
 let tenantId: string;
-const receivers = receiverTracker();
+const cleanup = cleanupTracker();
 
 beforeAll(async () => {
   app = await startTestApp({ worker: true });
   await app.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
   tenantId = (await app.admin.tenants.create.mutate({ name: 'Bad Input' })).tenant.id;
 });
-afterEach(() => receivers.closeAll());
+afterEach(() => cleanup.runAll());
 afterAll(() => app.close());
 
 /** Sends raw bytes to the API and returns everything it answers before closing. */
@@ -138,7 +138,7 @@ describe('URL refusals name the setting that lifts them', () => {
 
 describe('http://localhost when loopback is allowed', () => {
   it('is accepted at registration and delivered to the loopback receiver', async () => {
-    const receiver = await receivers.receiver();
+    const receiver = await cleanup.receiver();
     const tenant = await app.admin.tenants.create.mutate({ name: 'Local Dev' });
     const client = app.client(tenant.apiKey);
     const { endpoint } = await client.endpoints.create.mutate({ url: `http://localhost:${receiver.port}/hook` });

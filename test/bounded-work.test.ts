@@ -15,6 +15,7 @@ import { createApiServer } from '../server/http/server.js';
 import { newId } from '../shared/ids.js';
 import { makeClient, startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { codeOf } from './helpers/errors.js';
+import { newTenant as newTenantOf } from './helpers/fixtures.js';
 
 const logLines: string[] = [];
 let app: TestApp;
@@ -39,10 +40,7 @@ afterAll(() => app.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function newTenant(name: string): Promise<{ tenantId: string; apiKey: string; client: Client }> {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name });
-  return { tenantId: tenant.id, apiKey, client: app.client(apiKey) };
-}
+const newTenant = (name: string) => newTenantOf(app, name);
 
 describe('batched calls', () => {
   it('up to HOOKLINE_MAX_BATCH_CALLS in one request; more is a 400 JSON error at once', async () => {

@@ -1,15 +1,18 @@
 // The delivery engine end to end: events.send → fan-out → graphile-worker job → signed POST to a
-// real loopback receiver → attempt recorded → retry on schedule.
+// real loopback receiver → attempt recorded → retry on schedule. The API is called in-process
+// (createCaller, with real keys); every delivery goes over real HTTP.
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../server/errors.js';
 import { sendEvent } from '../server/events/send.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { eventually, receiverTracker } from './helpers/receiver.js';
+import { adminCaller, callerFor, tenantWithEndpointCaller, type Caller } from './helpers/caller.js';
+import { cleanupTracker, sendSettled, settledDelivery } from './helpers/fixtures.js';
 
 let app: TestApp;
-const receivers = receiverTracker();
-const receiver = receivers.receiver;
+let admin: Caller;
+const cleanup = cleanupTracker();
+const receiver = cleanup.receiver;
 
 // `receiver.test` resolves to loopback through the injected resolver: the worker judges the
 // resolved address at connect time exactly as it would a real DNS answer.
@@ -30,43 +33,26 @@ beforeAll(async () => {
     },
     worker: { resolver },
   });
+  admin = adminCaller(app);
   for (const name of ['job.completed', 'job.failed', 'file.upload.completed']) {
-    await app.admin.eventTypes.upsert.mutate({ name });
+    await admin.eventTypes.upsert({ name });
   }
 });
-afterEach(() => receivers.closeAll());
+afterEach(() => cleanup.runAll());
 afterAll(() => app.close());
-
-async function tenantWithEndpoint(url: string, extra: { eventTypes?: string[] } = {}) {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Video Co' });
-  const { endpoint, secret } = await app.client(apiKey).endpoints.create.mutate({ url, ...extra });
-  return { tenantId: tenant.id, apiKey, endpoint, secret };
-}
 
 async function attemptsOf(deliveryId: string) {
   return app.deps.sql<{ number: number; status_code: number | null; error: string | null; started_at: Date }[]>`
     select number, status_code, error, started_at from attempts where delivery_id = ${deliveryId} order by number`;
 }
 
-async function deliveryRow(deliveryId: string) {
-  const [row] = await app.deps.sql<{ status: string; attempt_count: number; last_error: string | null }[]>`
-    select status, attempt_count, last_error from deliveries where id = ${deliveryId}`;
-  return row!;
-}
-
-async function settled(deliveryId: string) {
-  return eventually(async () => {
-    const row = await deliveryRow(deliveryId);
-    return row.status !== 'pending' ? row : undefined;
-  });
-}
 
 describe('signed delivery', () => {
   it('delivers a Standard Webhooks signed POST that independent verifiers accept', async () => {
     const r = await receiver();
-    const { tenantId, secret } = await tenantWithEndpoint(`http://receiver.test:${r.port}/hooks`);
+    const { tenantId, secret } = await tenantWithEndpointCaller(app, `http://receiver.test:${r.port}/hooks`);
     const payload = { event: 'job.completed', job_id: 'job_Xm2nKp7q', credits_consumed: 15, note: 'ünïcødé ✓' };
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload });
+    const sent = await admin.events.send({ tenantId, type: 'job.completed', payload });
     expect(sent.deliveries).toHaveLength(1);
 
     const [request] = await r.waitFor(1);
@@ -83,7 +69,7 @@ describe('signed delivery', () => {
     });
     expect(verified).toEqual(payload);
 
-    const row = await settled(sent.deliveries[0]!.id);
+    const row = await settledDelivery(app, sent.deliveries[0]!.id);
     expect(row.status).toBe('succeeded');
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts).toMatchObject([{ number: 1, status_code: 200, error: null }]);
@@ -91,16 +77,16 @@ describe('signed delivery', () => {
 
   it('fans out only to enabled endpoints whose filter matches (exact and prefix.*)', async () => {
     const r = await receiver();
-    const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Filters' });
-    const c = app.client(apiKey);
-    const all = await c.endpoints.create.mutate({ url: `${r.url}/all` });
-    const exact = await c.endpoints.create.mutate({ url: `${r.url}/exact`, eventTypes: ['job.completed'] });
-    const prefix = await c.endpoints.create.mutate({ url: `${r.url}/files`, eventTypes: ['file.*'] });
-    await c.endpoints.create.mutate({ url: `${r.url}/disabled`, disabled: true });
+    const { tenant, apiKey } = await admin.tenants.create({ name: 'Filters' });
+    const c = callerFor(app, apiKey);
+    const all = await c.endpoints.create({ url: `${r.url}/all` });
+    const exact = await c.endpoints.create({ url: `${r.url}/exact`, eventTypes: ['job.completed'] });
+    const prefix = await c.endpoints.create({ url: `${r.url}/files`, eventTypes: ['file.*'] });
+    await c.endpoints.create({ url: `${r.url}/disabled`, disabled: true });
 
-    const job = await app.admin.events.send.mutate({ tenantId: tenant.id, type: 'job.completed', payload: { n: 1 } });
+    const job = await admin.events.send({ tenantId: tenant.id, type: 'job.completed', payload: { n: 1 } });
     expect(job.deliveries.map((d) => d.endpointId).sort()).toEqual([all.endpoint.id, exact.endpoint.id].sort());
-    const file = await app.admin.events.send.mutate({ tenantId: tenant.id, type: 'file.upload.completed', payload: { n: 2 } });
+    const file = await admin.events.send({ tenantId: tenant.id, type: 'file.upload.completed', payload: { n: 2 } });
     expect(file.deliveries.map((d) => d.endpointId).sort()).toEqual([all.endpoint.id, prefix.endpoint.id].sort());
 
     await r.waitFor(4);
@@ -112,15 +98,15 @@ describe('signed delivery', () => {
 describe('retries', () => {
   it('500, 500, 200 → three attempts numbered 1, 2, 3 with identical bytes and id', async () => {
     const r = await receiver((_req, i) => ({ status: i < 2 ? 500 : 200, body: i < 2 ? 'boom' : 'fine' }));
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/retry`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { job_id: 'j1' } });
+    const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/retry`);
+    const sent = await admin.events.send({ tenantId, type: 'job.completed', payload: { job_id: 'j1' } });
     const requests = await r.waitFor(3);
     expect(requests.map((q) => q.headers['webhook-attempt'])).toEqual(['1', '2', '3']);
     expect(new Set(requests.map((q) => q.body)).size).toBe(1);
     expect(new Set(requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([sent.event.id]));
 
-    const row = await settled(sent.deliveries[0]!.id);
-    expect(row).toMatchObject({ status: 'succeeded', attempt_count: 3 });
+    const row = await settledDelivery(app, sent.deliveries[0]!.id);
+    expect(row).toMatchObject({ status: 'succeeded', attemptCount: 3 });
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts.map((a) => [a.number, a.status_code])).toEqual([
       [1, 500],
@@ -134,19 +120,18 @@ describe('retries', () => {
 
   it('exhausting the schedule fails the delivery after 1 + schedule attempts', async () => {
     const r = await receiver(() => ({ status: 503 }));
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/down`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.failed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/down`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.failed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
-    expect(row.attempt_count).toBe(4);
-    expect(row.last_error).toContain('no retries left');
+    expect(row.attemptCount).toBe(4);
+    expect(row.lastError).toContain('no retries left');
     expect(r.requests).toHaveLength(4);
   });
 
   it('honours Retry-After on 429', async () => {
     const r = await receiver((_req, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/slow-down`);
-    await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
+    const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/slow-down`);
+    await admin.events.send({ tenantId, type: 'job.completed', payload: { x: 1 } });
     const [first, second] = await r.waitFor(2, { timeoutMs: 10_000 });
     // The schedule says ~50 ms; the receiver asked for 1 s.
     expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(950);
@@ -154,9 +139,8 @@ describe('retries', () => {
 
   it('counts a timeout as a failed attempt and retries', async () => {
     const r = await receiver((_req, i) => (i === 0 ? { delayMs: 1500 } : { status: 200 }));
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/timeout`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/timeout`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('succeeded');
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts[0]).toMatchObject({ number: 1, status_code: null, error: 'timeout' });
@@ -167,9 +151,8 @@ describe('retries', () => {
     const r = await receiver((req) =>
       req.path === '/moved' ? { status: 302, headers: { location: `http://127.0.0.1:${r.port}/followed` } } : {},
     );
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/moved`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/moved`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     expect(r.requests.every((q) => q.path === '/moved')).toBe(true);
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
@@ -178,37 +161,34 @@ describe('retries', () => {
 
   it('410 Gone fails the delivery and disables the endpoint', async () => {
     const r = await receiver(() => ({ status: 410 }));
-    const { tenantId, apiKey, endpoint } = await tenantWithEndpoint(`${r.url}/gone`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId, apiKey, endpoint } = await tenantWithEndpointCaller(app, `${r.url}/gone`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     expect(r.requests).toHaveLength(1);
-    const after = await app.client(apiKey).endpoints.get.query({ endpointId: endpoint.id });
+    const after = await callerFor(app, apiKey).endpoints.get({ endpointId: endpoint.id });
     expect(after.disabled).toBe(true);
     expect(after.disabledReason).toContain('410');
     // A disabled endpoint gets no new deliveries.
-    const next = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 2 } });
+    const next = await admin.events.send({ tenantId, type: 'job.completed', payload: { x: 2 } });
     expect(next.deliveries).toHaveLength(0);
   });
 
   it('a destination blocked at connect time (DNS rebinding) fails at once, without retry', async () => {
     const r = await receiver();
-    const { tenantId } = await tenantWithEndpoint(`http://rebind.test:${r.port}/`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpointCaller(app, `http://rebind.test:${r.port}/`);
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     // The tenant reads why, not where: the address may be the operator's internal network.
-    expect(row.last_error).toContain('rebind.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS');
-    expect(row.last_error).not.toContain('127.0.0.2');
+    expect(row.lastError).toContain('rebind.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS');
+    expect(row.lastError).not.toContain('127.0.0.2');
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts).toMatchObject([{ number: 1, error: 'blocked' }]);
     expect(r.requests).toHaveLength(0);
   });
 
   it('a name that does not resolve is retried (DNS errors are transient)', async () => {
-    const { tenantId } = await tenantWithEndpoint('https://unknown.example/');
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { x: 1 } });
-    const row = await settled(sent.deliveries[0]!.id);
+    const { tenantId } = await tenantWithEndpointCaller(app, 'https://unknown.example/');
+    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     const attempts = await attemptsOf(sent.deliveries[0]!.id);
     expect(attempts.map((a) => a.error)).toEqual(['dns', 'dns', 'dns', 'dns']);
@@ -217,35 +197,35 @@ describe('retries', () => {
 
 describe('events.send input rules', () => {
   it('rejects unknown and archived types, oversized payloads, and unsafe one-off URLs', async () => {
-    const { tenantId } = await tenantWithEndpoint('https://hooks.example/');
-    await expect(app.admin.events.send.mutate({ tenantId, type: 'nope.never', payload: {} })).rejects.toMatchObject({
-      data: { code: 'BAD_REQUEST' },
+    const { tenantId } = await tenantWithEndpointCaller(app, 'https://hooks.example/');
+    await expect(admin.events.send({ tenantId, type: 'nope.never', payload: {} })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
     });
-    await app.admin.eventTypes.upsert.mutate({ name: 'old.type' });
-    await app.admin.eventTypes.archive.mutate({ name: 'old.type' });
-    await expect(app.admin.events.send.mutate({ tenantId, type: 'old.type', payload: {} })).rejects.toMatchObject({
-      data: { code: 'BAD_REQUEST' },
+    await admin.eventTypes.upsert({ name: 'old.type' });
+    await admin.eventTypes.archive({ name: 'old.type' });
+    await expect(admin.events.send({ tenantId, type: 'old.type', payload: {} })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
     });
     const big = { blob: 'x'.repeat(app.config.maxPayloadBytes) };
-    await expect(app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: big })).rejects.toMatchObject({
-      data: { code: 'PAYLOAD_TOO_LARGE' },
+    await expect(admin.events.send({ tenantId, type: 'job.completed', payload: big })).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
     });
     await expect(
-      app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: {}, url: 'https://10.0.0.1/' }),
-    ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('private address 10.0.0.1') });
+      admin.events.send({ tenantId, type: 'job.completed', payload: {}, url: 'https://10.0.0.1/' }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('private address 10.0.0.1') });
     await expect(
-      app.admin.events.send.mutate({ tenantId: 'tnt_00000000000000000000000000', type: 'job.completed', payload: {} }),
-    ).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    await expect(app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: [1, 2] as never })).rejects.toMatchObject({
-      data: { code: 'BAD_REQUEST' },
+      admin.events.send({ tenantId: 'tnt_00000000000000000000000000', type: 'job.completed', payload: {} }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(admin.events.send({ tenantId, type: 'job.completed', payload: [1, 2] as never })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
     });
   });
 
   it('the same idempotency key returns the first event and creates no deliveries', async () => {
     const r = await receiver();
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/idem`);
-    const first = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 1 }, idempotencyKey: 'job-42' });
-    const again = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 2 }, idempotencyKey: 'job-42' });
+    const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/idem`);
+    const first = await admin.events.send({ tenantId, type: 'job.completed', payload: { v: 1 }, idempotencyKey: 'job-42' });
+    const again = await admin.events.send({ tenantId, type: 'job.completed', payload: { v: 2 }, idempotencyKey: 'job-42' });
     expect(again.event.id).toBe(first.event.id);
     expect(again.event.payload).toEqual({ v: 1 });
     expect(again.deliveries.map((d) => d.id)).toEqual(first.deliveries.map((d) => d.id));
@@ -258,9 +238,9 @@ describe('events.send input rules', () => {
 
   it('concurrent sends share statements yet each gets its own result: events, keys, errors and deliveries stay apart', async () => {
     const r = await receiver();
-    const a = await tenantWithEndpoint(`${r.url}/a`);
-    const b = await tenantWithEndpoint(`${r.url}/b`, { eventTypes: ['job.failed'] });
-    await app.client(b.apiKey).endpoints.create.mutate({ url: `${r.url}/b-all` });
+    const a = await tenantWithEndpointCaller(app, `${r.url}/a`);
+    const b = await tenantWithEndpointCaller(app, `${r.url}/b`, { eventTypes: ['job.failed'] });
+    await callerFor(app, b.apiKey).endpoints.create({ url: `${r.url}/b-all` });
     // Sent in-process in one turn of the event loop, so they are written together: plain events of
     // two tenants, a one-off URL, the same idempotency key twice, and one unregistered type.
     const calls = [
@@ -303,11 +283,11 @@ describe('events.send input rules', () => {
 
   it("deleting a tenant removes its events, deliveries (endpoint and one-off) and attempts", async () => {
     const r = await receiver();
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/gone`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { bye: true } });
-    await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { bye: 'one-off' }, url: `${r.url}/one-off` });
-    await settled(sent.deliveries[0]!.id);
-    await app.admin.tenants.delete.mutate({ tenantId });
+    const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/gone`);
+    const sent = await admin.events.send({ tenantId, type: 'job.completed', payload: { bye: true } });
+    await admin.events.send({ tenantId, type: 'job.completed', payload: { bye: 'one-off' }, url: `${r.url}/one-off` });
+    await settledDelivery(app, sent.deliveries[0]!.id);
+    await admin.tenants.delete({ tenantId });
     const [left] = await app.deps.sql<{ events: number; deliveries: number; attempts: number }[]>`
       select (select count(*)::int from events where tenant_id = ${tenantId}) as events,
              (select count(*)::int from deliveries where tenant_id = ${tenantId}) as deliveries,
@@ -317,19 +297,19 @@ describe('events.send input rules', () => {
 
   it("records the endpoint's first success (its health row is written, then spared for a second)", async () => {
     const r = await receiver();
-    const { tenantId, endpoint } = await tenantWithEndpoint(`${r.url}/first`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 1 } });
-    await settled(sent.deliveries[0]!.id);
-    const [row] = await app.deps.sql<{ last_success_at: string | null; failures_since_success: number }[]>`
-      select last_success_at, failures_since_success from endpoints where id = ${endpoint.id}`;
-    expect(row!.last_success_at).not.toBeNull();
-    expect(row!.failures_since_success).toBe(0);
+    const { tenantId, endpoint } = await tenantWithEndpointCaller(app, `${r.url}/first`);
+    const { deliveryId } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { n: 1 } });
+    // Recorded by the statement that settled the delivery: the same now() as the delivery's updated_at.
+    const [row] = await app.deps.sql<{ success_at_settle: boolean | null; failures_since_success: number }[]>`
+      select e.last_success_at = d.updated_at as success_at_settle, e.failures_since_success
+        from endpoints e, deliveries d where e.id = ${endpoint.id} and d.id = ${deliveryId}`;
+    expect(row).toEqual({ success_at_settle: true, failures_since_success: 0 });
   });
 
   it('a one-off url delivery is signed with the tenant signing secret', async () => {
     const r = await receiver();
-    const { tenant, signingSecret } = await app.admin.tenants.create.mutate({ name: 'One-off' });
-    const sent = await app.admin.events.send.mutate({
+    const { tenant, signingSecret } = await admin.tenants.create({ name: 'One-off' });
+    const sent = await admin.events.send({
       tenantId: tenant.id,
       type: 'job.completed',
       payload: { jobId: 'n1', status: 'completed' },
@@ -352,9 +332,9 @@ describe('events.send input rules', () => {
 describe('secret rotation', () => {
   it('during the grace period receivers holding only the old or only the new secret both verify', async () => {
     const r = await receiver();
-    const { tenantId, apiKey, endpoint, secret: oldSecret } = await tenantWithEndpoint(`${r.url}/rotate`);
-    const { secret: newSecret } = await app.client(apiKey).endpoints.rotateSecret.mutate({ endpointId: endpoint.id });
-    await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { rotated: true } });
+    const { tenantId, apiKey, endpoint, secret: oldSecret } = await tenantWithEndpointCaller(app, `${r.url}/rotate`);
+    const { secret: newSecret } = await callerFor(app, apiKey).endpoints.rotateSecret({ endpointId: endpoint.id });
+    await admin.events.send({ tenantId, type: 'job.completed', payload: { rotated: true } });
     const [request] = await r.waitFor(1);
     const headers = {
       'webhook-id': String(request!.headers['webhook-id']),
@@ -366,8 +346,8 @@ describe('secret rotation', () => {
     expect(new Webhook(newSecret).verify(request!.body, headers)).toEqual({ rotated: true });
 
     // Without a grace period only the newest secret signs.
-    const { secret: newest } = await app.client(apiKey).endpoints.rotateSecret.mutate({ endpointId: endpoint.id, graceSeconds: 0 });
-    await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { rotated: 2 } });
+    const { secret: newest } = await callerFor(app, apiKey).endpoints.rotateSecret({ endpointId: endpoint.id, graceSeconds: 0 });
+    await admin.events.send({ tenantId, type: 'job.completed', payload: { rotated: 2 } });
     const [, second] = await r.waitFor(2);
     const secondHeaders = {
       'webhook-id': String(second!.headers['webhook-id']),

@@ -5,30 +5,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStepAsideQueue } from '../server/delivery/step-aside.js';
 import { sendEvent } from '../server/events/send.js';
-import type { Worker } from '../server/worker/worker.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
-import { startReceiver, type Receiver, type Reply } from './helpers/receiver.js';
+import type { TestApp } from './helpers/app.js';
+import { cleanupTracker, settledDelivery } from './helpers/fixtures.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = cleanupTracker();
+afterEach(() => cleanup.runAll());
 
-async function app(env: Record<string, string> = {}): Promise<TestApp> {
-  const a = await startTestApp({ env });
-  cleanups.push(() => a.close());
-  return a;
-}
-async function receiver(reply: () => Reply = () => ({})): Promise<Receiver> {
-  const r = await startReceiver(reply);
-  cleanups.push(() => r.close());
-  return r;
-}
-async function worker(a: TestApp): Promise<Worker> {
-  const w = await a.composed.startWorker({ pollIntervalMs: 200 });
-  cleanups.push(() => w.stop());
-  return w;
-}
+const app = (env: Record<string, string> = {}) => cleanup.app({ env });
+const receiver = cleanup.receiver;
+const worker = (a: TestApp) => cleanup.worker(a, { pollIntervalMs: 200 });
 
 async function tenantWith(a: TestApp, urls: string[]) {
   await a.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
@@ -144,8 +129,7 @@ describe('deliver jobs across releases', () => {
     await worker(a);
     const [request] = await r.waitFor(1);
     expect(request!.headers['webhook-id']).toBe(sent.event.id);
-    const row = await eventuallyRow(a, deliveryId, (status) => status === 'succeeded');
-    expect(row).toEqual({ status: 'succeeded', attempt_count: 1 });
+    expect(await settledDelivery(a, deliveryId)).toEqual({ status: 'succeeded', attemptCount: 1, lastError: null });
   });
 });
 
@@ -173,12 +157,3 @@ describe('stepping aside (SQL)', () => {
   });
 });
 
-async function eventuallyRow(a: TestApp, deliveryId: string, done: (status: string) => boolean) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const [row] = await a.deps.sql<{ status: string; attempt_count: number }[]>`
-      select status, attempt_count from deliveries where id = ${deliveryId}`;
-    if ((row && done(row.status)) || Date.now() > deadline) return row;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -1,22 +1,25 @@
-// Lists people can use, over real HTTP with the typed client: time ranges (since/until) and newest
-// first (order: 'desc') with keyset paging in both directions, the status walk in both directions,
-// deliveries by event type and naming it, the payload in deliveries.get, and the operator's view
-// across tenants (admin only; an admin call naming no tenant stays BAD_REQUEST).
+// Lists people can use, through the router in-process (createCaller, with each caller's key): time
+// ranges (since/until) and newest first (order: 'desc') with keyset paging in both directions, the
+// status walk in both directions, deliveries by event type and naming it, the payload in
+// deliveries.get, and the operator's view across tenants (admin only; an admin call naming no
+// tenant stays BAD_REQUEST) — and the admin CLI reading them over HTTP.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_LIST_SETTLE_MS } from '../server/events/read.js';
-import { startTestApp, type Client, type TestApp } from './helpers/app.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { adminCaller, callerFor, type Caller } from './helpers/caller.js';
 import { codeOf } from './helpers/errors.js';
-import { receiverTracker } from './helpers/receiver.js';
+import { cleanupTracker } from './helpers/fixtures.js';
 
 let app: TestApp;
-const receivers = receiverTracker();
+let admin: Caller;
+const cleanup = cleanupTracker();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Fixture {
   tenantId: string;
-  client: Client;
+  client: Caller;
   /** Events in send order; the first three before `middle`, the rest after. */
   eventIds: string[];
   types: string[];
@@ -26,10 +29,10 @@ let a: Fixture;
 let b: Fixture;
 
 async function fixture(name: string): Promise<Fixture> {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name });
-  const client = app.client(apiKey);
-  const receiver = await receivers.receiver();
-  await client.endpoints.create.mutate({ url: receiver.url });
+  const { tenant, apiKey } = await admin.tenants.create({ name });
+  const client = callerFor(app, apiKey);
+  const receiver = await cleanup.receiver();
+  await client.endpoints.create({ url: receiver.url });
   const types = ['job.completed', 'job.failed', 'job.completed', 'job.failed', 'job.completed', 'job.completed'];
   const eventIds: string[] = [];
   let middle = '';
@@ -39,7 +42,7 @@ async function fixture(name: string): Promise<Fixture> {
       middle = new Date().toISOString();
       await sleep(5);
     }
-    const { event } = await app.admin.events.send.mutate({ tenantId: tenant.id, type, payload: { i, tenant: name } });
+    const { event } = await admin.events.send({ tenantId: tenant.id, type, payload: { i, tenant: name } });
     eventIds.push(event.id);
   }
   return { tenantId: tenant.id, client, eventIds, types, middle };
@@ -60,49 +63,50 @@ async function walk<T extends { id: string }>(read: (cursor: string | undefined)
 
 beforeAll(async () => {
   app = await startTestApp(); // no worker: deliveries stay pending unless a test says otherwise
-  for (const name of ['job.completed', 'job.failed']) await app.admin.eventTypes.upsert.mutate({ name });
+  admin = adminCaller(app);
+  for (const name of ['job.completed', 'job.failed']) await admin.eventTypes.upsert({ name });
   a = await fixture('A');
   b = await fixture('B');
   await sleep(EVENT_LIST_SETTLE_MS + 50);
 });
 afterAll(async () => {
-  await receivers.closeAll();
+  await cleanup.runAll();
   await app.close();
 });
 
 describe('events.list', () => {
   it('pages newest first with order: desc, the reverse of oldest first', async () => {
-    const asc = await walk((cursor) => a.client.events.list.query({ limit: 2, cursor }));
-    const desc = await walk((cursor) => a.client.events.list.query({ limit: 2, order: 'desc', cursor }));
+    const asc = await walk((cursor) => a.client.events.list({ limit: 2, cursor }));
+    const desc = await walk((cursor) => a.client.events.list({ limit: 2, order: 'desc', cursor }));
     expect(asc.map((e) => e.id)).toEqual(a.eventIds);
     expect(desc.map((e) => e.id)).toEqual([...a.eventIds].reverse());
   });
 
   it('keeps since (inclusive) and until (exclusive) in both orders', async () => {
-    const since = await walk((cursor) => a.client.events.list.query({ since: a.middle, limit: 2, cursor }));
-    const until = await walk((cursor) => a.client.events.list.query({ until: a.middle, limit: 2, order: 'desc', cursor }));
+    const since = await walk((cursor) => a.client.events.list({ since: a.middle, limit: 2, cursor }));
+    const until = await walk((cursor) => a.client.events.list({ until: a.middle, limit: 2, order: 'desc', cursor }));
     expect(since.map((e) => e.id)).toEqual(a.eventIds.slice(3));
     expect(until.map((e) => e.id)).toEqual(a.eventIds.slice(0, 3).reverse());
-    const typed = await a.client.events.list.query({ since: a.middle, type: 'job.completed', order: 'desc' });
+    const typed = await a.client.events.list({ since: a.middle, type: 'job.completed', order: 'desc' });
     expect(typed.items.map((e) => e.id)).toEqual([a.eventIds[5], a.eventIds[4]]);
   });
 });
 
 describe('deliveries.list', () => {
   it('names each delivery’s event type and filters by it', async () => {
-    const all = await a.client.deliveries.list.query({});
+    const all = await a.client.deliveries.list({});
     expect(all.items.map((d) => d.type)).toEqual(a.types);
-    const failed = await a.client.deliveries.list.query({ eventType: 'job.failed' });
+    const failed = await a.client.deliveries.list({ eventType: 'job.failed' });
     expect(failed.items.map((d) => d.eventId)).toEqual([a.eventIds[1], a.eventIds[3]]);
     expect(failed.items.every((d) => d.type === 'job.failed')).toBe(true);
   });
 
   it('pages newest first and keeps since/until', async () => {
-    const desc = await walk((cursor) => a.client.deliveries.list.query({ order: 'desc', limit: 4, cursor }));
+    const desc = await walk((cursor) => a.client.deliveries.list({ order: 'desc', limit: 4, cursor }));
     expect(desc.map((d) => d.eventId)).toEqual([...a.eventIds].reverse());
-    const late = await walk((cursor) => a.client.deliveries.list.query({ since: a.middle, order: 'desc', limit: 2, cursor }));
+    const late = await walk((cursor) => a.client.deliveries.list({ since: a.middle, order: 'desc', limit: 2, cursor }));
     expect(late.map((d) => d.eventId)).toEqual(a.eventIds.slice(3).reverse());
-    const early = await a.client.deliveries.list.query({ until: a.middle, eventType: 'job.completed' });
+    const early = await a.client.deliveries.list({ until: a.middle, eventType: 'job.completed' });
     expect(early.items.map((d) => d.eventId)).toEqual([a.eventIds[0], a.eventIds[2]]);
   });
 
@@ -111,11 +115,11 @@ describe('deliveries.list', () => {
     const failedEvents = [a.eventIds[1]!, a.eventIds[4]!];
     await app.database.sql`update deliveries set status = 'failed' where event_id = any(${failedEvents})`;
     try {
-      const asc = await walk((cursor) => a.client.deliveries.list.query({ status: 'failed', limit: 1, cursor }));
-      const desc = await walk((cursor) => a.client.deliveries.list.query({ status: 'failed', order: 'desc', limit: 1, cursor }));
+      const asc = await walk((cursor) => a.client.deliveries.list({ status: 'failed', limit: 1, cursor }));
+      const desc = await walk((cursor) => a.client.deliveries.list({ status: 'failed', order: 'desc', limit: 1, cursor }));
       expect(asc.map((d) => d.eventId)).toEqual(failedEvents);
       expect(desc.map((d) => d.eventId)).toEqual([...failedEvents].reverse());
-      const pendingDesc = await walk((cursor) => a.client.deliveries.list.query({ status: 'pending', order: 'desc', limit: 2, cursor }));
+      const pendingDesc = await walk((cursor) => a.client.deliveries.list({ status: 'pending', order: 'desc', limit: 2, cursor }));
       expect(pendingDesc.map((d) => d.eventId)).toEqual(a.eventIds.filter((id) => !failedEvents.includes(id)).reverse());
     } finally {
       await app.database.sql`update deliveries set status = 'pending' where event_id = any(${failedEvents})`;
@@ -125,8 +129,8 @@ describe('deliveries.list', () => {
 
 describe('deliveries.get', () => {
   it('includes the event payload and type', async () => {
-    const { items } = await a.client.deliveries.list.query({ limit: 1 });
-    const delivery = await a.client.deliveries.get.query({ deliveryId: items[0]!.id });
+    const { items } = await a.client.deliveries.list({ limit: 1 });
+    const delivery = await a.client.deliveries.get({ deliveryId: items[0]!.id });
     expect(delivery.payload).toEqual({ i: 0, tenant: 'A' });
     expect(delivery.type).toBe('job.completed');
     expect(delivery.attempts).toEqual([]);
@@ -135,10 +139,10 @@ describe('deliveries.get', () => {
 
 describe("the operator's view across tenants", () => {
   it('lists every tenant’s events and deliveries with allTenants, each naming its tenant', async () => {
-    const events = await walk((cursor) => app.admin.events.list.query({ allTenants: true, limit: 5, cursor }));
+    const events = await walk((cursor) => admin.events.list({ allTenants: true, limit: 5, cursor }));
     expect(events.map((e) => e.id)).toEqual([...a.eventIds, ...b.eventIds]);
     expect(events.map((e) => e.tenantId)).toEqual([...a.eventIds.map(() => a.tenantId), ...b.eventIds.map(() => b.tenantId)]);
-    const failed = await app.admin.deliveries.list.query({ allTenants: true, eventType: 'job.failed', order: 'desc' });
+    const failed = await admin.deliveries.list({ allTenants: true, eventType: 'job.failed', order: 'desc' });
     expect(failed.items.map((d) => [d.tenantId, d.eventId])).toEqual([
       [b.tenantId, b.eventIds[3]],
       [b.tenantId, b.eventIds[1]],
@@ -148,14 +152,14 @@ describe("the operator's view across tenants", () => {
   });
 
   it('an admin call naming neither tenantId nor allTenants stays BAD_REQUEST, and naming both too', async () => {
-    expect(await codeOf(app.admin.events.list.query({}))).toBe('BAD_REQUEST');
-    expect(await codeOf(app.admin.deliveries.list.query({ status: 'failed' }))).toBe('BAD_REQUEST');
-    expect(await codeOf(app.admin.events.list.query({ tenantId: a.tenantId, allTenants: true }))).toBe('BAD_REQUEST');
+    expect(await codeOf(admin.events.list({}))).toBe('BAD_REQUEST');
+    expect(await codeOf(admin.deliveries.list({ status: 'failed' }))).toBe('BAD_REQUEST');
+    expect(await codeOf(admin.events.list({ tenantId: a.tenantId, allTenants: true }))).toBe('BAD_REQUEST');
   });
 
   it('a tenant key with allTenants is FORBIDDEN', async () => {
-    expect(await codeOf(a.client.events.list.query({ allTenants: true }))).toBe('FORBIDDEN');
-    expect(await codeOf(a.client.deliveries.list.query({ allTenants: true }))).toBe('FORBIDDEN');
+    expect(await codeOf(a.client.events.list({ allTenants: true }))).toBe('FORBIDDEN');
+    expect(await codeOf(a.client.deliveries.list({ allTenants: true }))).toBe('FORBIDDEN');
   });
 });
 

@@ -4,7 +4,8 @@
 // every secret the run handled is looked for in the output. Delivery lines carry their ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+import { settledDeliveries } from './helpers/fixtures.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 let app: TestApp;
 let ok: Receiver;
@@ -26,14 +27,6 @@ afterAll(async () => {
   await down.close();
   await app.close();
 });
-
-async function settled(deliveryIds: string[]) {
-  await eventually(async () => {
-    const rows = await app.deps.sql<{ n: number }[]>`
-      select count(*)::int as n from deliveries where id = any(${deliveryIds}::text[]) and status <> 'pending'`;
-    return rows[0]!.n === deliveryIds.length;
-  });
-}
 
 describe('logs', () => {
   it('carry no admin key, tenant key, signing or endpoint secret, URL token or custom auth header', async () => {
@@ -83,7 +76,7 @@ describe('logs', () => {
     ).rejects.toThrow();
     await app.deps.sql.unsafe('drop trigger refuse_endpoint on endpoints; drop function refuse_endpoint()');
 
-    await settled(deliveryIds);
+    await settledDeliveries(app, deliveryIds);
     // Signatures are derived from secrets, so the request headers must not be logged either.
     for (const request of [...ok.requests, ...down.requests]) {
       secrets[`signature ${request.path}`] = String(request.headers['webhook-signature']);

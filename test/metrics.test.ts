@@ -9,14 +9,14 @@ import { createApiServer } from '../server/http/server.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { startWorker, type Worker } from '../server/worker/worker.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+import { cleanupTracker, metricDelta, metricValue, scrape as scrapeUrl, sendSettled, settledDelivery, tenantWithEndpoint } from './helpers/fixtures.js';
 
 let app: TestApp;
 let metrics: Metrics;
 let worker: Worker;
 let server: Server;
 let metricsUrl: string;
-const receivers: Receiver[] = [];
+const cleanup = cleanupTracker();
 
 beforeAll(async () => {
   // One retry: a failing delivery makes one `retry` attempt, then one `failed` attempt.
@@ -31,9 +31,7 @@ beforeAll(async () => {
   metricsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
   await app.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
 });
-afterEach(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
+afterEach(() => cleanup.runAll());
 afterAll(async () => {
   await worker.stop();
   server.closeAllConnections();
@@ -41,59 +39,37 @@ afterAll(async () => {
   await app.close();
 });
 
-async function scrape(url = metricsUrl): Promise<string> {
-  const response = await fetch(url);
-  expect(response.status).toBe(200);
-  return response.text();
-}
-
-/** The value of one sample, e.g. value(text, 'hookline_deliveries_total{outcome="retry"}'); undefined if absent. */
-function value(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-async function tenantWithEndpoint(url: string, extra: { disabled?: boolean } = {}) {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Metrics Co' });
-  const { endpoint } = await app.client(apiKey).endpoints.create.mutate({ url, ...extra });
-  return { tenantId: tenant.id, apiKey, endpoint };
-}
-
-async function settled(deliveryId: string) {
-  return eventually(async () => {
-    const [row] = await app.deps.sql<{ status: string }[]>`select status from deliveries where id = ${deliveryId}`;
-    return row && row.status !== 'pending' ? row.status : undefined;
-  });
-}
+const scrape = () => scrapeUrl(metricsUrl);
 
 describe('GET /metrics', () => {
   it('serves Prometheus text with hookline series and the Node process metrics', async () => {
     const response = await fetch(metricsUrl);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
+    // The first scrape of this process' registry, before any delivery: every series is there, at 0.
     for (const outcome of ['succeeded', 'retry', 'failed']) {
-      expect(value(text, `hookline_deliveries_total{outcome="${outcome}"}`)).toBeGreaterThanOrEqual(0);
+      expect(metricValue(text, `hookline_deliveries_total{outcome="${outcome}"}`)).toBe(0);
     }
     expect(text).toContain('# TYPE hookline_attempt_duration_seconds histogram');
-    expect(value(text, 'hookline_queue_depth{state="pending"}')).toBeGreaterThanOrEqual(0);
-    expect(value(text, 'hookline_queue_depth{state="scheduled"}')).toBeGreaterThanOrEqual(0);
-    expect(value(text, 'hookline_endpoints_disabled')).toBe(0);
-    expect(value(text, 'hookline_deliveries_in_flight')).toBe(0);
-    expect(value(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(metricValue(text, 'hookline_attempt_duration_seconds_count')).toBe(0);
+    expect(metricValue(text, 'hookline_queue_depth{state="pending"}')).toBe(0);
+    expect(metricValue(text, 'hookline_queue_depth{state="scheduled"}')).toBe(0);
+    expect(metricValue(text, 'hookline_endpoints_disabled')).toBe(0);
+    expect(metricValue(text, 'hookline_deliveries_in_flight')).toBe(0);
+    expect(metricValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(text).toContain('nodejs_eventloop_lag_seconds');
   });
 
   it('counts a successful attempt and observes its duration', async () => {
-    const r = await startReceiver(() => ({ delayMs: 30 }));
-    receivers.push(r);
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/ok`);
+    const r = await cleanup.receiver(() => ({ delayMs: 30 }));
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/ok`);
     const before = await scrape();
 
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 1 } });
-    expect(await settled(sent.deliveries[0]!.id)).toBe('succeeded');
+    const { delivery } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { n: 1 } });
+    expect(delivery.status).toBe('succeeded');
 
     const after = await scrape();
-    const delta = (series: string) => value(after, series)! - value(before, series)!;
+    const delta = (series: string) => metricDelta(before, after, series);
     expect(delta('hookline_deliveries_total{outcome="succeeded"}')).toBe(1);
     expect(delta('hookline_deliveries_total{outcome="retry"}')).toBe(0);
     expect(delta('hookline_deliveries_total{outcome="failed"}')).toBe(0);
@@ -105,16 +81,15 @@ describe('GET /metrics', () => {
   });
 
   it('counts a failing delivery as one retry, then one failure', async () => {
-    const r = await startReceiver(() => ({ status: 500 }));
-    receivers.push(r);
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/down`);
+    const r = await cleanup.receiver(() => ({ status: 500 }));
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/down`);
     const before = await scrape();
 
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 2 } });
-    expect(await settled(sent.deliveries[0]!.id)).toBe('failed');
+    const { delivery } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { n: 2 } });
+    expect(delivery.status).toBe('failed');
 
     const after = await scrape();
-    const delta = (series: string) => value(after, series)! - value(before, series)!;
+    const delta = (series: string) => metricDelta(before, after, series);
     expect(delta('hookline_deliveries_total{outcome="succeeded"}')).toBe(0);
     expect(delta('hookline_deliveries_total{outcome="retry"}')).toBe(1);
     expect(delta('hookline_deliveries_total{outcome="failed"}')).toBe(1);
@@ -122,14 +97,13 @@ describe('GET /metrics', () => {
   });
 
   it('shows deliveries in flight while a receiver takes its time', async () => {
-    const r = await startReceiver(() => ({ delayMs: 600 }));
-    receivers.push(r);
-    const { tenantId } = await tenantWithEndpoint(`${r.url}/slow`);
+    const r = await cleanup.receiver(() => ({ delayMs: 600 }));
+    const { tenantId } = await tenantWithEndpoint(app, `${r.url}/slow`);
     const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 3 } });
     await r.waitFor(1);
-    expect(value(await scrape(), 'hookline_deliveries_in_flight')).toBe(1);
-    expect(await settled(sent.deliveries[0]!.id)).toBe('succeeded');
-    expect(value(await scrape(), 'hookline_deliveries_in_flight')).toBe(0);
+    expect(metricValue(await scrape(), 'hookline_deliveries_in_flight')).toBe(1);
+    expect((await settledDelivery(app, sent.deliveries[0]!.id)).status).toBe('succeeded');
+    expect(metricValue(await scrape(), 'hookline_deliveries_in_flight')).toBe(0);
   });
 
   it('reports queue depth from graphile-worker: due and free = pending, later = scheduled', async () => {
@@ -140,7 +114,7 @@ describe('GET /metrics', () => {
                 run_at := now() + (case when n <= 3 then interval '0' else interval '1 hour' end))).id
         from generate_series(1, 5) as n order by n`;
     let after = await scrape();
-    const delta = (series: string) => value(after, series)! - value(before, series)!;
+    const delta = (series: string) => metricDelta(before, after, series);
     expect(delta('hookline_queue_depth{state="pending"}')).toBe(3);
     expect(delta('hookline_queue_depth{state="scheduled"}')).toBe(2);
 
@@ -157,11 +131,11 @@ describe('GET /metrics', () => {
   });
 
   it('counts disabled endpoints at each scrape', async () => {
-    const before = value(await scrape(), 'hookline_endpoints_disabled')!;
-    const { apiKey, endpoint } = await tenantWithEndpoint('http://127.0.0.1:9/off', { disabled: true });
-    expect(value(await scrape(), 'hookline_endpoints_disabled')).toBe(before + 1);
+    const before = metricValue(await scrape(), 'hookline_endpoints_disabled')!;
+    const { apiKey, endpoint } = await tenantWithEndpoint(app, 'http://127.0.0.1:9/off', { disabled: true });
+    expect(metricValue(await scrape(), 'hookline_endpoints_disabled')).toBe(before + 1);
     await app.client(apiKey).endpoints.update.mutate({ endpointId: endpoint.id, disabled: false });
-    expect(value(await scrape(), 'hookline_endpoints_disabled')).toBe(before);
+    expect(metricValue(await scrape(), 'hookline_endpoints_disabled')).toBe(before);
   });
 
   it('an API-only process exposes no delivery series, and registries of two apps stay apart', async () => {
@@ -170,13 +144,13 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('hookline_deliveries_total');
     expect(text).not.toContain('hookline_deliveries_in_flight');
     expect(text).toContain('hookline_queue_depth');
-    expect(value(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(metricValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
 
     const other = createMetrics(app.deps, { worker: true });
     other.onAttempt({ outcome: 'failed', durationMs: 5 });
     const mine = await scrape();
     const theirs = await other.registry.metrics();
-    expect(value(theirs, 'hookline_deliveries_total{outcome="failed"}')).toBe(1);
-    expect(value(mine, 'hookline_deliveries_total{outcome="failed"}')).toBe(1); // the failing delivery above
+    expect(metricValue(theirs, 'hookline_deliveries_total{outcome="failed"}')).toBe(1);
+    expect(metricValue(mine, 'hookline_deliveries_total{outcome="failed"}')).toBe(1); // the failing delivery above
   });
 });

@@ -10,6 +10,7 @@ import { createAttemptRecorder, type AttemptRecorder } from '../server/delivery/
 import { sendEvent } from '../server/events/send.js';
 import { connectDeliveryPool, deliveryDeps } from '../server/worker/delivery-pool.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { tenantWithEndpoint } from './helpers/fixtures.js';
 
 let app: TestApp;
 /** The worker's delivery pool, which load and record run on in production. */
@@ -32,11 +33,10 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Batch Co' });
   // No worker runs in this file: deliveries stay pending until a test records their attempts.
-  const { endpoint } = await app.client(apiKey).endpoints.create.mutate({ url: 'https://hooks.example.com/in' });
-  tenantId = tenant.id;
-  endpointId = endpoint.id;
+  const created = await tenantWithEndpoint(app, 'https://hooks.example.com/in', { tenantName: 'Batch Co' });
+  tenantId = created.tenantId;
+  endpointId = created.endpoint.id;
 });
 
 /** `n` pending deliveries to the endpoint, loaded together (one query). */
@@ -73,6 +73,12 @@ async function deliveryState(id: string) {
   return row!;
 }
 
+/** When the batch that recorded the delivery's attempt ran: the statement's now(), its updated_at. */
+async function recordedAt(id: string): Promise<string> {
+  const [row] = await app.deps.sql<{ updatedAt: string }[]>`select updated_at as "updatedAt" from deliveries where id = ${id}`;
+  return row!.updatedAt;
+}
+
 describe('loading deliveries together', () => {
   it('returns each caller its own delivery, with the body and the opened secret, and undefined for a missing id', async () => {
     const [a, b] = await pendingDeliveries(2);
@@ -98,8 +104,10 @@ describe('recording attempts together', () => {
     ]);
     const health = await endpointHealth();
     expect(health.failures).toBe(2);
-    expect(health.firstFailureAt).not.toBeNull();
-    expect(health.lastSuccessAt).not.toBeNull();
+    // Both written by this batch's statement.
+    const batchAt = await recordedAt(d2!.id);
+    expect(health.firstFailureAt).toBe(batchAt);
+    expect(health.lastSuccessAt).toBe(batchAt);
     expect(health.disabled).toBe(false);
     for (const d of [d1!, d2!, d3!, d4!]) expect((await deliveryState(d.id)).attempts).toBe(1);
     expect(await deliveryState(d2!.id)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
@@ -115,7 +123,7 @@ describe('recording attempts together', () => {
     ]);
     const failing = await endpointHealth();
     expect(failing.failures).toBe(2);
-    expect(failing.firstFailureAt).not.toBeNull();
+    expect(failing.firstFailureAt).toBe(await recordedAt(d6!.id));
   });
 
   it('schedules each retry as a job for the next attempt, at its own time', async () => {
@@ -187,7 +195,7 @@ describe('recording attempts together', () => {
     expect(health.disabled).toBe(true);
     expect(health.disabledReason).toBe('no successful delivery for 5 days (10 failed attempts)');
     expect(health.failures).toBe(0); // the success still resets the count
-    expect(health.lastSuccessAt).not.toBeNull();
+    expect(health.lastSuccessAt).toBe(await recordedAt(d4!.id));
   });
 
   it('stores a reply containing NUL characters (PostgreSQL text cannot hold them) with the rest of its batch', async () => {

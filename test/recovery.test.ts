@@ -2,24 +2,29 @@
 // continues the attempt numbers and succeeds once the receiver is fixed; endpoints.recover re-queues
 // exactly the endpoint's failed deliveries since a time (in batches); endpoints.sendTest delivers a
 // signed hookline.test event that a Standard Webhooks verifier accepts; and the refusals (pending,
-// disabled endpoint, beyond 14 days).
+// disabled endpoint, beyond 14 days). The API is called in-process (createCaller, with the tenant's
+// real key); the deliveries go over real HTTP to the receivers.
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recoverEndpoint } from '../server/endpoints/recovery.js';
-import { startTestApp, type Client, type TestApp } from './helpers/app.js';
-import { eventually, receiverTracker, type ReceivedRequest } from './helpers/receiver.js';
-import { errorOf } from './helpers/errors.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { adminCaller, tenantWithEndpointCaller, type Caller } from './helpers/caller.js';
+import { failureOf } from './helpers/errors.js';
+import { cleanupTracker, sendSettled, settledDelivery } from './helpers/fixtures.js';
+import { eventually, type ReceivedRequest } from './helpers/receiver.js';
 
 let app: TestApp;
-const receivers = receiverTracker();
-const receiver = receivers.receiver;
+let admin: Caller;
+const cleanup = cleanupTracker();
+const receiver = cleanup.receiver;
 
 beforeAll(async () => {
   // One attempt per job: a failing receiver fails its delivery at once, which retry then re-queues.
   app = await startTestApp({ env: { HOOKLINE_RETRY_SCHEDULE: '', HOOKLINE_TIMEOUT: '1s' }, worker: true });
-  for (const name of ['job.completed', 'job.failed']) await app.admin.eventTypes.upsert.mutate({ name });
+  admin = adminCaller(app);
+  for (const name of ['job.completed', 'job.failed']) await admin.eventTypes.upsert({ name });
 });
-afterEach(() => receivers.closeAll());
+afterEach(() => cleanup.runAll());
 afterAll(() => app.close());
 
 /** A receiver that answers 500 until `fix()` is called, then 200. */
@@ -29,25 +34,19 @@ async function flakyReceiver() {
   return Object.assign(r, { fix: () => void (healthy = true) });
 }
 
-async function tenantWithEndpoint(url: string, extra: { eventTypes?: string[] } = {}) {
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Recovering' });
-  const client = app.client(apiKey);
-  const { endpoint, secret } = await client.endpoints.create.mutate({ url, ...extra });
-  return { tenantId: tenant.id, client, endpoint, secret };
+const tenantWithEndpoint = (url: string, extra: { eventTypes?: string[] } = {}) => tenantWithEndpointCaller(app, url, extra);
+
+/** The delivery as the tenant reads it once settled (with `attemptCount` attempts, if given). */
+async function settled(client: Caller, deliveryId: string, attemptCount?: number) {
+  await settledDelivery(app, deliveryId, { attemptCount });
+  return client.deliveries.get({ deliveryId });
 }
 
-async function settled(client: Client, deliveryId: string, attemptCount?: number) {
-  return eventually(async () => {
-    const d = await client.deliveries.get.query({ deliveryId });
-    return d.status !== 'pending' && (attemptCount === undefined || d.attemptCount === attemptCount) ? d : undefined;
-  });
-}
-
-async function sendFailing(tenantId: string, client: Client, payload: Record<string, unknown> = {}) {
-  const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.failed', payload });
-  const id = sent.deliveries[0]!.id;
-  expect(await settled(client, id)).toMatchObject({ status: 'failed', attemptCount: 1 });
-  return id;
+/** Sends a job.failed event to a failing receiver: its one delivery fails at its first attempt. */
+async function sendFailing(tenantId: string, payload: Record<string, unknown> = {}) {
+  const { deliveryId, delivery } = await sendSettled(app, { tenantId, type: 'job.failed', payload });
+  expect(delivery).toMatchObject({ status: 'failed', attemptCount: 1 });
+  return deliveryId;
 }
 
 const attemptHeader = (r: ReceivedRequest) => r.headers['webhook-attempt'];
@@ -56,12 +55,13 @@ describe('deliveries.retry', () => {
   it('re-queues a failed delivery as attempt 2 and succeeds once the receiver is fixed; numbers keep going', async () => {
     const r = await flakyReceiver();
     const { tenantId, client } = await tenantWithEndpoint(`${r.url}/flaky`);
-    const deliveryId = await sendFailing(tenantId, client, { job: 'j1' });
+    const deliveryId = await sendFailing(tenantId, { job: 'j1' });
 
     r.fix();
-    const requeued = await client.deliveries.retry.mutate({ deliveryId });
+    const requeued = await client.deliveries.retry({ deliveryId });
     expect(requeued).toMatchObject({ id: deliveryId, status: 'pending', attemptCount: 1, lastError: null });
-    expect(requeued.nextAttemptAt).not.toBeNull();
+    // Due at once: the next attempt is set to the re-queueing transaction's now(), its updatedAt.
+    expect(requeued.nextAttemptAt).toBe(requeued.updatedAt);
 
     const done = await settled(client, deliveryId);
     expect(done).toMatchObject({ status: 'succeeded', attemptCount: 2, lastError: null, nextAttemptAt: null });
@@ -75,7 +75,7 @@ describe('deliveries.retry', () => {
     expect(new Set(requests.map((q) => q.headers['webhook-id'])).size).toBe(1);
 
     // A succeeded delivery may be sent again too: attempt 3.
-    await client.deliveries.retry.mutate({ deliveryId });
+    await client.deliveries.retry({ deliveryId });
     const again = await settled(client, deliveryId, 3);
     expect(again.attempts.map((a) => a.number)).toEqual([1, 2, 3]);
     expect((await r.waitFor(3)).map(attemptHeader)).toEqual(['1', '2', '3']);
@@ -85,11 +85,11 @@ describe('deliveries.retry', () => {
     // The receiver holds the first request open, so the delivery stays pending while we ask.
     const r = await receiver((_req, i) => (i === 0 ? { delayMs: 600 } : {}));
     const { tenantId, client } = await tenantWithEndpoint(`${r.url}/slow`);
-    const sent = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: {} });
+    const sent = await admin.events.send({ tenantId, type: 'job.completed', payload: {} });
     const deliveryId = sent.deliveries[0]!.id;
     await r.waitFor(1);
-    const error = await errorOf(client.deliveries.retry.mutate({ deliveryId }));
-    expect(error.data?.code).toBe('BAD_REQUEST');
+    const error = await failureOf(client.deliveries.retry({ deliveryId }));
+    expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).toBe('delivery is already pending');
     expect(await settled(client, deliveryId)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -99,16 +99,16 @@ describe('deliveries.retry', () => {
   it('a delivery whose endpoint is disabled → BAD_REQUEST naming the endpoint; allowed again once enabled', async () => {
     const r = await flakyReceiver();
     const { tenantId, client, endpoint } = await tenantWithEndpoint(r.url);
-    const deliveryId = await sendFailing(tenantId, client);
-    await client.endpoints.update.mutate({ endpointId: endpoint.id, disabled: true });
-    const error = await errorOf(client.deliveries.retry.mutate({ deliveryId }));
-    expect(error.data?.code).toBe('BAD_REQUEST');
+    const deliveryId = await sendFailing(tenantId);
+    await client.endpoints.update({ endpointId: endpoint.id, disabled: true });
+    const error = await failureOf(client.deliveries.retry({ deliveryId }));
+    expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).toContain(`endpoint ${endpoint.id} is disabled`);
-    expect(await client.deliveries.get.query({ deliveryId })).toMatchObject({ status: 'failed', attemptCount: 1 });
+    expect(await client.deliveries.get({ deliveryId })).toMatchObject({ status: 'failed', attemptCount: 1 });
 
-    await client.endpoints.update.mutate({ endpointId: endpoint.id, disabled: false });
+    await client.endpoints.update({ endpointId: endpoint.id, disabled: false });
     r.fix();
-    await client.deliveries.retry.mutate({ deliveryId });
+    await client.deliveries.retry({ deliveryId });
     expect(await settled(client, deliveryId)).toMatchObject({ status: 'succeeded', attemptCount: 2 });
   });
 });
@@ -121,24 +121,24 @@ describe('endpoints.recover', () => {
       return healthy || body.fine ? { status: 200 } : { status: 500 };
     });
     const { tenantId, client, endpoint } = await tenantWithEndpoint(`${r.url}/main`, { eventTypes: ['job.failed'] });
-    const other = await client.endpoints.create.mutate({ url: `${r.url}/other`, eventTypes: ['job.completed'] });
+    const other = await client.endpoints.create({ url: `${r.url}/other`, eventTypes: ['job.completed'] });
 
-    const old = await sendFailing(tenantId, client, { n: 'old' });
+    const old = await sendFailing(tenantId, { n: 'old' });
     await new Promise((resolve) => setTimeout(resolve, 5));
     const since = new Date().toISOString();
     await new Promise((resolve) => setTimeout(resolve, 5));
     const recent = [];
-    for (let i = 0; i < 3; i++) recent.push(await sendFailing(tenantId, client, { n: i }));
-    const fine = await app.admin.events.send.mutate({ tenantId, type: 'job.failed', payload: { fine: true } });
+    for (let i = 0; i < 3; i++) recent.push(await sendFailing(tenantId, { n: i }));
+    const fine = await admin.events.send({ tenantId, type: 'job.failed', payload: { fine: true } });
     const fineId = fine.deliveries[0]!.id;
     expect(await settled(client, fineId)).toMatchObject({ status: 'succeeded' });
-    const elsewhere = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 'other' } });
+    const elsewhere = await admin.events.send({ tenantId, type: 'job.completed', payload: { n: 'other' } });
     const elsewhereId = elsewhere.deliveries[0]!.id;
     expect(elsewhere.deliveries[0]!.endpointId).toBe(other.endpoint.id);
     expect(await settled(client, elsewhereId)).toMatchObject({ status: 'failed' });
 
     healthy = true;
-    expect(await client.endpoints.recover.mutate({ endpointId: endpoint.id, since })).toEqual({ requeued: 3 });
+    expect(await client.endpoints.recover({ endpointId: endpoint.id, since })).toEqual({ requeued: 3 });
     for (const id of recent) {
       const d = await settled(client, id);
       expect(d).toMatchObject({ status: 'succeeded', attemptCount: 2 });
@@ -147,12 +147,12 @@ describe('endpoints.recover', () => {
         [2, 200],
       ]);
     }
-    expect(await client.deliveries.get.query({ deliveryId: old })).toMatchObject({ status: 'failed', attemptCount: 1 });
-    expect(await client.deliveries.get.query({ deliveryId: fineId })).toMatchObject({ status: 'succeeded', attemptCount: 1 });
-    expect(await client.deliveries.get.query({ deliveryId: elsewhereId })).toMatchObject({ status: 'failed', attemptCount: 1 });
+    expect(await client.deliveries.get({ deliveryId: old })).toMatchObject({ status: 'failed', attemptCount: 1 });
+    expect(await client.deliveries.get({ deliveryId: fineId })).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    expect(await client.deliveries.get({ deliveryId: elsewhereId })).toMatchObject({ status: 'failed', attemptCount: 1 });
 
     // Nothing failed is left since then: a second recover re-queues nothing.
-    expect(await client.endpoints.recover.mutate({ endpointId: endpoint.id, since })).toEqual({ requeued: 0 });
+    expect(await client.endpoints.recover({ endpointId: endpoint.id, since })).toEqual({ requeued: 0 });
   });
 
   it('works through many deliveries in bounded batches', async () => {
@@ -160,7 +160,7 @@ describe('endpoints.recover', () => {
     const { tenantId, client, endpoint } = await tenantWithEndpoint(r.url);
     const since = new Date(Date.now() - 1000).toISOString();
     const ids = [];
-    for (let i = 0; i < 5; i++) ids.push(await sendFailing(tenantId, client, { i }));
+    for (let i = 0; i < 5; i++) ids.push(await sendFailing(tenantId, { i }));
     r.fix();
     expect(await recoverEndpoint(app.deps, tenantId, endpoint.id, since, { batchSize: 2 })).toEqual({ requeued: 5 });
     for (const id of ids) expect(await settled(client, id)).toMatchObject({ status: 'succeeded', attemptCount: 2 });
@@ -171,21 +171,21 @@ describe('endpoints.recover', () => {
   it('refuses a since beyond 14 days, a disabled endpoint, and malformed input', async () => {
     const { client, endpoint } = await tenantWithEndpoint('https://hooks.example/');
     const tooOld = new Date(Date.now() - 15 * 86_400_000).toISOString();
-    const error = await errorOf(client.endpoints.recover.mutate({ endpointId: endpoint.id, since: tooOld }));
-    expect(error.data?.code).toBe('BAD_REQUEST');
+    const error = await failureOf(client.endpoints.recover({ endpointId: endpoint.id, since: tooOld }));
+    expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).toContain('14 days');
     const inWindow = new Date(Date.now() - 14 * 86_400_000 + 60_000).toISOString();
-    expect(await client.endpoints.recover.mutate({ endpointId: endpoint.id, since: inWindow })).toEqual({ requeued: 0 });
+    expect(await client.endpoints.recover({ endpointId: endpoint.id, since: inWindow })).toEqual({ requeued: 0 });
 
-    await client.endpoints.update.mutate({ endpointId: endpoint.id, disabled: true });
-    const disabled = await errorOf(client.endpoints.recover.mutate({ endpointId: endpoint.id, since: inWindow }));
-    expect(disabled.data?.code).toBe('BAD_REQUEST');
+    await client.endpoints.update({ endpointId: endpoint.id, disabled: true });
+    const disabled = await failureOf(client.endpoints.recover({ endpointId: endpoint.id, since: inWindow }));
+    expect(disabled.code).toBe('BAD_REQUEST');
     expect(disabled.message).toContain(`endpoint ${endpoint.id} is disabled`);
 
-    expect((await errorOf(client.endpoints.recover.mutate({ endpointId: endpoint.id, since: 'last week' }))).data?.code).toBe(
+    expect((await failureOf(client.endpoints.recover({ endpointId: endpoint.id, since: 'last week' }))).code).toBe(
       'BAD_REQUEST',
     );
-    expect((await errorOf(client.endpoints.recover.mutate({ endpointId: endpoint.id } as never))).data?.code).toBe('BAD_REQUEST');
+    expect((await failureOf(client.endpoints.recover({ endpointId: endpoint.id } as never))).code).toBe('BAD_REQUEST');
   });
 });
 
@@ -193,9 +193,9 @@ describe('endpoints.sendTest', () => {
   it('delivers a signed hookline.test event to that endpoint alone, whatever its filter', async () => {
     const r = await receiver();
     const { tenantId, client, endpoint, secret } = await tenantWithEndpoint(`${r.url}/test`, { eventTypes: ['job.completed'] });
-    await client.endpoints.create.mutate({ url: `${r.url}/bystander` });
+    await client.endpoints.create({ url: `${r.url}/bystander` });
 
-    const { eventId } = await client.endpoints.sendTest.mutate({ endpointId: endpoint.id });
+    const { eventId } = await client.endpoints.sendTest({ endpointId: endpoint.id });
     const [request] = await r.waitFor(1);
     expect(request!.method).toBe('POST');
     expect(request!.path).toBe('/test');
@@ -208,7 +208,7 @@ describe('endpoints.sendTest', () => {
     expect(verified).toMatchObject({ type: 'hookline.test', endpointId: endpoint.id });
     expect(Math.abs(Date.parse(verified.sentAt) - Date.now())).toBeLessThan(10_000);
     const event = await eventually(async () => {
-      const e = await client.events.get.query({ eventId });
+      const e = await client.events.get({ eventId });
       return e.deliveries[0]?.status === 'succeeded' ? e : undefined;
     });
     expect(event).toMatchObject({ tenantId, type: 'hookline.test', payload: { type: 'hookline.test', endpointId: endpoint.id } });
@@ -220,11 +220,11 @@ describe('endpoints.sendTest', () => {
   it('a disabled endpoint → BAD_REQUEST', async () => {
     const r = await receiver();
     const { client, endpoint } = await tenantWithEndpoint(r.url);
-    await client.endpoints.update.mutate({ endpointId: endpoint.id, disabled: true });
-    const error = await errorOf(client.endpoints.sendTest.mutate({ endpointId: endpoint.id }));
-    expect(error.data?.code).toBe('BAD_REQUEST');
+    await client.endpoints.update({ endpointId: endpoint.id, disabled: true });
+    const error = await failureOf(client.endpoints.sendTest({ endpointId: endpoint.id }));
+    expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).toContain(`endpoint ${endpoint.id} is disabled`);
-    expect((await client.deliveries.list.query({})).items).toEqual([]);
+    expect((await client.deliveries.list({})).items).toEqual([]);
     expect(r.requests).toHaveLength(0);
   });
 });

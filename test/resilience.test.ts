@@ -6,37 +6,26 @@ import { connectDatabase } from '../db/client.js';
 import type { AppDeps } from '../server/deps.js';
 import { createEndpoint } from '../server/endpoints/service.js';
 import { sendEvent } from '../server/events/send.js';
-import { startWorker } from '../server/worker/worker.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
-import { processEnv, spawnHookline, type HooklineProcess } from './helpers/processes.js';
-import { eventually, startReceiver, type Receiver } from './helpers/receiver.js';
+import type { TestApp } from './helpers/app.js';
+import { cleanupTracker, deliveryRow, settledDeliveries, settledDelivery, tenantWithEndpoint } from './helpers/fixtures.js';
+import { processEnv, type HooklineProcess } from './helpers/processes.js';
+import { eventually } from './helpers/receiver.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = cleanupTracker();
+afterEach(() => cleanup.runAll());
 
-async function app(options: Parameters<typeof startTestApp>[0]): Promise<TestApp> {
-  const a = await startTestApp(options);
-  cleanups.push(() => a.close());
-  return a;
-}
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
-  const r = await startReceiver(...args);
-  cleanups.push(() => r.close());
-  return r;
-}
+const app = cleanup.app;
+const receiver = cleanup.receiver;
+/** A `hookline worker` child process of the app's deployment. */
 function worker(a: TestApp, extra: Record<string, string> = {}): HooklineProcess {
-  const p = spawnHookline(['worker'], processEnv(a.config, extra));
-  cleanups.push(() => p.kill('SIGKILL'));
-  return p;
+  return cleanup.hookline(['worker'], processEnv(a.config, extra));
 }
 
+/** The job.completed type, a tenant and one endpoint at `url`. */
 async function setup(a: TestApp, url: string) {
   await a.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
-  const { tenant, apiKey } = await a.admin.tenants.create.mutate({ name: 'Resilient' });
-  const { endpoint } = await a.client(apiKey).endpoints.create.mutate({ url });
-  return { tenantId: tenant.id, apiKey, endpointId: endpoint.id };
+  const { tenantId, apiKey, endpoint } = await tenantWithEndpoint(a, url);
+  return { tenantId, apiKey, endpointId: endpoint.id };
 }
 
 async function countOf(query: Promise<{ n: number }[]>): Promise<number> {
@@ -96,8 +85,7 @@ describe('crash safety', () => {
     await r.waitFor(1);
     const exitCode = await w.kill('SIGTERM');
     expect(exitCode).toBe(0);
-    const [row] = await a.deps.sql<{ status: string }[]>`select status from deliveries where id = ${sent.deliveries[0]!.id}`;
-    expect(row!.status).toBe('succeeded');
+    expect(await deliveryRow(a, sent.deliveries[0]!.id)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
   }, 30_000);
 });
 
@@ -116,7 +104,7 @@ describe('fan-out', () => {
     // Count the statements the send makes, on a connection of its own.
     let statements = 0;
     const counted = connectDatabase(a.config.databaseUrl, { max: 1, debug: () => statements++ });
-    cleanups.push(() => counted.close());
+    cleanup.defer(() => counted.close());
     const deps: AppDeps = { ...a.deps, db: counted.db, sql: counted.sql };
     const started = Date.now();
     const sent = await sendEvent(deps, tenant.id, { type: 'job.completed', payload: { wide: true } });
@@ -168,15 +156,10 @@ describe('tenant fairness', () => {
     await eventually(async () => a.worker!.fairness.waiting() + a.worker!.fairness.setAside() === 4);
     await a.worker!.stop(); // returns once the delivery in flight is recorded
     expect(r.requests).toHaveLength(1);
-    const next = await startWorker(a.deps, { pollIntervalMs: 100 });
-    cleanups.push(() => next.stop());
+    await cleanup.worker(a, { pollIntervalMs: 100 });
     await r.waitFor(5, { timeoutMs: 15_000 });
-    const rows = await eventually(async () => {
-      const found = await a.deps.sql<{ status: string; attempts: number }[]>`
-        select status, attempt_count as attempts from deliveries where id in ${a.deps.sql(sent.map((s) => s.deliveries[0]!.id))}`;
-      return found.every((row) => row.status !== 'pending') ? found : undefined;
-    });
-    expect(rows.map((row) => `${row.status} ${row.attempts}`)).toEqual(Array(5).fill('succeeded 1'));
+    const rows = await settledDeliveries(a, sent.map((s) => s.deliveries[0]!.id));
+    expect(rows.map((row) => `${row.status} ${row.attemptCount}`)).toEqual(Array(5).fill('succeeded 1'));
     expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(5);
   }, 30_000);
 });
@@ -196,12 +179,8 @@ describe('endpoint health', () => {
       return e.disabled ? e : undefined;
     });
     expect(endpoint.disabledReason).toContain('no successful delivery');
-    const failed = await eventually(async () => {
-      const [row] = await a.deps.sql<{ status: string; attempt_count: number; last_error: string }[]>`
-        select status, attempt_count, last_error from deliveries where id = ${sent.deliveries[0]!.id}`;
-      return row!.status === 'failed' ? row : undefined;
-    });
-    expect(failed!.last_error).toBe('endpoint disabled');
+    const failed = await settledDelivery(a, sent.deliveries[0]!.id);
+    expect(failed).toMatchObject({ status: 'failed', attemptCount: 10, lastError: 'endpoint disabled' });
     expect(r.requests).toHaveLength(10);
     expect((await a.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 2 } })).deliveries).toHaveLength(0);
 
@@ -218,10 +197,8 @@ describe('endpoint health', () => {
     const r = await receiver(() => ({ status: 500 }));
     const { tenantId, apiKey, endpointId } = await setup(a, `${r.url}/always-down`);
     const sent = await a.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: 1 } });
-    await eventually(async () => {
-      const [row] = await a.deps.sql<{ status: string }[]>`select status from deliveries where id = ${sent.deliveries[0]!.id}`;
-      return row!.status === 'failed';
-    });
+    // 1 + 11 scheduled retries, all failed; the endpoint stays enabled throughout.
+    expect(await settledDelivery(a, sent.deliveries[0]!.id)).toMatchObject({ status: 'failed', attemptCount: 12 });
     expect(r.requests).toHaveLength(12);
     expect((await a.client(apiKey).endpoints.get.query({ endpointId })).disabled).toBe(false);
   }, 30_000);

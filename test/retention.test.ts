@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../shared/ids.js';
 import { deleteExpiredData, retentionCronItems } from '../server/retention.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { tenantWithEndpoint } from './helpers/fixtures.js';
 
 let app: TestApp;
 let tenantId: string;
@@ -14,10 +15,9 @@ const day = 24 * 3600 * 1000;
 beforeAll(async () => {
   app = await startTestApp({ env: { HOOKLINE_RETENTION: '30d' } });
   await app.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
-  const created = await app.admin.tenants.create.mutate({ name: 'Retention Co' });
-  tenantId = created.tenant.id;
-  const { endpoint } = await app.client(created.apiKey).endpoints.create.mutate({ url: 'http://127.0.0.1:9/hooks', disabled: true });
-  endpointId = endpoint.id;
+  const created = await tenantWithEndpoint(app, 'http://127.0.0.1:9/hooks', { disabled: true, tenantName: 'Retention Co' });
+  tenantId = created.tenantId;
+  endpointId = created.endpoint.id;
 });
 afterAll(() => app.close());
 

@@ -4,12 +4,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultPollIntervalMs } from '../server/worker/settings.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { receiverTracker } from './helpers/receiver.js';
+import { cleanupTracker, tenantWithEndpoint } from './helpers/fixtures.js';
 
-const receivers = receiverTracker();
+const cleanup = cleanupTracker();
 let app: TestApp | undefined;
 afterEach(async () => {
-  await receivers.closeAll();
+  await cleanup.runAll();
   await app?.close();
   app = undefined;
 });
@@ -18,10 +18,9 @@ afterEach(async () => {
 async function gapsBetweenAttempts(schedule: string, pollIntervalMs: number): Promise<number[]> {
   app = await startTestApp({ env: { HOOKLINE_RETRY_SCHEDULE: schedule }, worker: { pollIntervalMs } });
   await app.admin.eventTypes.upsert.mutate({ name: 'job.failed' });
-  const r = await receivers.receiver((_request, index) => (index < 2 ? { status: 503 } : { status: 200 }));
-  const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'On time' });
-  await app.client(apiKey).endpoints.create.mutate({ url: r.url });
-  await app.admin.events.send.mutate({ tenantId: tenant.id, type: 'job.failed', payload: {} });
+  const r = await cleanup.receiver((_request, index) => (index < 2 ? { status: 503 } : { status: 200 }));
+  const { tenantId } = await tenantWithEndpoint(app, r.url, { tenantName: 'On time' });
+  await app.admin.events.send.mutate({ tenantId, type: 'job.failed', payload: {} });
   const requests = await r.waitFor(3);
   return [requests[1]!.receivedAt - requests[0]!.receivedAt, requests[2]!.receivedAt - requests[1]!.receivedAt];
 }

@@ -1,21 +1,20 @@
 // Concurrent rotations of a signing secret lose none that was handed out: the tenant's
-// (tenants.rotateSigningSecret) and an endpoint's (endpoints.rotateSecret), over real HTTP against
-// real PostgreSQL. Two rotations at once must leave both returned secrets valid (one current, the
+// (tenants.rotateSigningSecret) and an endpoint's (endpoints.rotateSecret), through the router
+// in-process (createCaller; the calls still meet concurrently in real PostgreSQL). Two rotations at once must leave both returned secrets valid (one current, the
 // other in its grace period); a burst leaves the last two handed out.
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endpoints, tenants } from '../db/schema.js';
-import { startTestApp, type Client, type TestApp } from './helpers/app.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { newTenantCaller, type Caller } from './helpers/caller.js';
 
 let app: TestApp;
 let tenantId: string;
-let client: Client;
+let client: Caller;
 
 beforeAll(async () => {
   app = await startTestApp();
-  const created = await app.admin.tenants.create.mutate({ name: 'Rotating' });
-  tenantId = created.tenant.id;
-  client = app.client(created.apiKey);
+  ({ tenantId, client } = await newTenantCaller(app, 'Rotating'));
 });
 afterAll(() => app.close());
 
@@ -50,8 +49,8 @@ describe('tenants.rotateSigningSecret', () => {
   it('two at once, twenty times: both secrets handed out stay valid', async () => {
     for (let round = 0; round < 20; round++) {
       const returned = await Promise.all([
-        client.tenants.rotateSigningSecret.mutate({ graceSeconds: 3600 }),
-        client.tenants.rotateSigningSecret.mutate({ graceSeconds: 3600 }),
+        client.tenants.rotateSigningSecret({ graceSeconds: 3600 }),
+        client.tenants.rotateSigningSecret({ graceSeconds: 3600 }),
       ]);
       const valid = await validTenantSecrets();
       expect(valid.sort(), `round ${round}`).toEqual(returned.map((r) => r.signingSecret).sort());
@@ -60,7 +59,7 @@ describe('tenants.rotateSigningSecret', () => {
 
   it('ten at once: the secrets left valid are the last two handed out', async () => {
     const returned = (
-      await Promise.all(Array.from({ length: 10 }, () => client.tenants.rotateSigningSecret.mutate({ graceSeconds: 3600 })))
+      await Promise.all(Array.from({ length: 10 }, () => client.tenants.rotateSigningSecret({ graceSeconds: 3600 })))
     ).map((r) => r.signingSecret);
     const valid = await validTenantSecrets();
     expect(valid).toHaveLength(2);
@@ -70,11 +69,11 @@ describe('tenants.rotateSigningSecret', () => {
 
 describe('endpoints.rotateSecret', () => {
   it('two at once, twenty times: both secrets handed out stay valid', async () => {
-    const { endpoint } = await client.endpoints.create.mutate({ url: 'http://127.0.0.1:9/hook' });
+    const { endpoint } = await client.endpoints.create({ url: 'http://127.0.0.1:9/hook' });
     for (let round = 0; round < 20; round++) {
       const returned = await Promise.all([
-        client.endpoints.rotateSecret.mutate({ endpointId: endpoint.id, graceSeconds: 3600 }),
-        client.endpoints.rotateSecret.mutate({ endpointId: endpoint.id, graceSeconds: 3600 }),
+        client.endpoints.rotateSecret({ endpointId: endpoint.id, graceSeconds: 3600 }),
+        client.endpoints.rotateSecret({ endpointId: endpoint.id, graceSeconds: 3600 }),
       ]);
       const valid = await validEndpointSecrets(endpoint.id);
       expect(valid.sort(), `round ${round}`).toEqual(returned.map((r) => r.secret).sort());

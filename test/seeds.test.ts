@@ -14,7 +14,8 @@ import { parseDuration, parseDurationList } from '../shared/duration.js';
 import type { SignatureScheme } from '../shared/signing.js';
 import { judgeUrl } from '../shared/url-rules.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { eventually, startReceiver, type ReceivedRequest, type Receiver, type Reply } from './helpers/receiver.js';
+import { cleanupTracker, settledDelivery } from './helpers/fixtures.js';
+import type { ReceivedRequest, Receiver } from './helpers/receiver.js';
 
 // ---------------------------------------------------------------------------------------------
 // Each provider's own receiver code, as its doc writes it (typed, otherwise unchanged).
@@ -314,22 +315,15 @@ for (const seed of seeds) {
     const scaled = scaleForTest(seed.env);
     const { scheme, headerPrefix, attemptHeader } = schemeOf(seed);
     let app: TestApp;
-    const receivers: Receiver[] = [];
+    const cleanup = cleanupTracker();
+    const receiver = cleanup.receiver;
 
     beforeAll(async () => {
       app = await startTestApp({ env: scaled.env, worker: true });
       for (const name of seed.eventTypes) await app.admin.eventTypes.upsert.mutate({ name });
     });
-    afterEach(async () => {
-      await Promise.all(receivers.splice(0).map((r) => r.close()));
-    });
+    afterEach(() => cleanup.runAll());
     afterAll(() => app.close());
-
-    async function receiver(reply?: (request: ReceivedRequest, index: number) => Reply): Promise<Receiver> {
-      const r = await startReceiver(reply);
-      receivers.push(r);
-      return r;
-    }
 
     /** Registers as the seed's customers do and returns how to send an event and which secret signs it. */
     async function register(r: Receiver) {
@@ -351,13 +345,7 @@ for (const seed of seeds) {
       return { tenantId: tenant.id, apiKey, endpointId, secret, send };
     }
 
-    async function settled(deliveryId: string) {
-      return eventually(async () => {
-        const [row] = await app.deps.sql<{ status: string; attempt_count: number }[]>`
-          select status, attempt_count from deliveries where id = ${deliveryId}`;
-        return row && row.status !== 'pending' ? row : undefined;
-      });
-    }
+    const settled = (deliveryId: string) => settledDelivery(app, deliveryId);
 
     async function attemptsOf(deliveryId: string) {
       return app.deps.sql<{ number: number; status_code: number | null; error: string | null; duration_ms: number }[]>`
@@ -401,7 +389,7 @@ for (const seed of seeds) {
       const { secret, send } = await register(r);
       const sent = await send();
       const row = await settled(sent.deliveries[0]!.id);
-      expect(row).toMatchObject({ status: 'failed', attempt_count: seed.attemptsWhenFailing });
+      expect(row).toMatchObject({ status: 'failed', attemptCount: seed.attemptsWhenFailing });
       expect(r.requests).toHaveLength(seed.attemptsWhenFailing);
       expect(r.requests.map((q) => q.headers[attemptHeader])).toEqual(
         Array.from({ length: seed.attemptsWhenFailing }, (_, i) => String(i + 1)),
@@ -430,7 +418,7 @@ for (const seed of seeds) {
       expect(attempts[0]!.duration_ms).toBeLessThan(slowMs);
       if (seed.attemptsWhenFailing === 1) {
         // Sent once: a late answer means the webhook is dropped.
-        expect(row).toMatchObject({ status: 'failed', attempt_count: 1 });
+        expect(row).toMatchObject({ status: 'failed', attemptCount: 1 });
         expect(r.requests).toHaveLength(1);
       } else {
         expect(row.status).toBe('succeeded');

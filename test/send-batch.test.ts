@@ -1,19 +1,23 @@
-// events.sendBatch over real HTTP with the typed client: one result per item in order, a bad item
-// failing only itself with its own code, idempotency keys per item and shared within a batch, the
-// count and byte limits, one fan-out statement for a batch, and admin only.
+// events.sendBatch: one result per item in order, a bad item failing only itself with its own code,
+// idempotency keys per item and shared within a batch, one fan-out statement for a batch, the count
+// limit — through the router in-process (createCaller) — and, over real HTTP with the typed client,
+// the byte limits of the request body and admin only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { adminCaller, type Caller } from './helpers/caller.js';
 import { codeOf, errorOf } from './helpers/errors.js';
-import { receiverTracker } from './helpers/receiver.js';
+import { cleanupTracker } from './helpers/fixtures.js';
 
 let app: TestApp;
+let admin: Caller;
 let tenantId: string;
 let tenantKey: string;
 let endpointId: string;
-const receivers = receiverTracker();
+const cleanup = cleanupTracker();
 
 beforeAll(async () => {
   app = await startTestApp({ env: { HOOKLINE_MAX_PAYLOAD_BYTES: '2000', HOOKLINE_MAX_BATCH_BYTES: '200000' } });
+  admin = adminCaller(app);
   await app.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
   await app.admin.eventTypes.upsert.mutate({ name: 'job.retired' });
   await app.admin.eventTypes.archive.mutate({ name: 'job.retired' });
@@ -21,17 +25,17 @@ beforeAll(async () => {
   tenantId = created.tenant.id;
   tenantKey = created.apiKey;
   // No worker runs: the endpoint is never contacted.
-  const receiver = await receivers.receiver();
+  const receiver = await cleanup.receiver();
   ({ endpoint: { id: endpointId } } = await app.client(tenantKey).endpoints.create.mutate({ url: receiver.url }));
 });
 afterAll(async () => {
-  await receivers.closeAll();
+  await cleanup.runAll();
   await app.close();
 });
 
 describe('events.sendBatch', () => {
   it('answers one result per item, in order, each with its event and deliveries', async () => {
-    const { results } = await app.admin.events.sendBatch.mutate({
+    const { results } = await admin.events.sendBatch({
       events: Array.from({ length: 30 }, (_, i) => ({ tenantId, type: 'job.completed', payload: { i } })),
     });
     expect(results).toHaveLength(30);
@@ -53,7 +57,7 @@ describe('events.sendBatch', () => {
 
   it('fails a bad item alone, with its own code and message', async () => {
     const unknownTenant = 'tnt_00000000000000000000000000';
-    const { results } = await app.admin.events.sendBatch.mutate({
+    const { results } = await admin.events.sendBatch({
       events: [
         { tenantId, type: 'job.completed', payload: { n: 1 } },
         { tenantId: unknownTenant, type: 'job.completed', payload: { n: 2 } },
@@ -83,8 +87,8 @@ describe('events.sendBatch', () => {
   });
 
   it('answers a known idempotency key with the event already accepted, also for two items of one batch', async () => {
-    const first = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 'first' }, idempotencyKey: 'k-earlier' });
-    const { results } = await app.admin.events.sendBatch.mutate({
+    const first = await admin.events.send({ tenantId, type: 'job.completed', payload: { v: 'first' }, idempotencyKey: 'k-earlier' });
+    const { results } = await admin.events.sendBatch({
       events: [
         { tenantId, type: 'job.completed', payload: { v: 'a' }, idempotencyKey: 'k-shared' },
         { tenantId, type: 'job.completed', payload: { v: 'again' }, idempotencyKey: 'k-earlier' },
@@ -107,9 +111,9 @@ describe('events.sendBatch', () => {
   });
 
   it('a key older than the idempotency window makes a new event (the old one keeps its history, not the key)', async () => {
-    const old = await app.admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { v: 'old' }, idempotencyKey: 'k-expired' });
+    const old = await admin.events.send({ tenantId, type: 'job.completed', payload: { v: 'old' }, idempotencyKey: 'k-expired' });
     await app.database.sql`update events set created_at = now() - interval '25 hours' where id = ${old.event.id}`;
-    const { results } = await app.admin.events.sendBatch.mutate({
+    const { results } = await admin.events.sendBatch({
       events: [{ tenantId, type: 'job.completed', payload: { v: 'new' }, idempotencyKey: 'k-expired' }],
     });
     expect(results[0]!.ok && results[0]!.event.id).not.toBe(old.event.id);
@@ -120,7 +124,7 @@ describe('events.sendBatch', () => {
   });
 
   it('a key whose first item failed does not hold back a later item with that key', async () => {
-    const { results } = await app.admin.events.sendBatch.mutate({
+    const { results } = await admin.events.sendBatch({
       events: [
         { tenantId, type: 'job.unknown', payload: {}, idempotencyKey: 'k-retry' },
         { tenantId, type: 'job.completed', payload: {}, idempotencyKey: 'k-retry' },
@@ -130,7 +134,7 @@ describe('events.sendBatch', () => {
   });
 
   it('writes a batch of 100 in one fan-out statement (one transaction: one created_at)', async () => {
-    const { results } = await app.admin.events.sendBatch.mutate({
+    const { results } = await admin.events.sendBatch({
       events: Array.from({ length: 100 }, (_, i) => ({ tenantId, type: 'job.completed', payload: { i } })),
     });
     expect(results.every((r) => r.ok)).toBe(true);
@@ -140,8 +144,8 @@ describe('events.sendBatch', () => {
 
   it('refuses more than 1,000 items (BAD_REQUEST) and none (BAD_REQUEST)', async () => {
     const item = { tenantId, type: 'job.completed', payload: {} };
-    expect(await codeOf(app.admin.events.sendBatch.mutate({ events: Array.from({ length: 1001 }, () => item) }))).toBe('BAD_REQUEST');
-    expect(await codeOf(app.admin.events.sendBatch.mutate({ events: [] }))).toBe('BAD_REQUEST');
+    expect(await codeOf(admin.events.sendBatch({ events: Array.from({ length: 1001 }, () => item) }))).toBe('BAD_REQUEST');
+    expect(await codeOf(admin.events.sendBatch({ events: [] }))).toBe('BAD_REQUEST');
   });
 
   it('refuses a batch over HOOKLINE_MAX_BATCH_BYTES whole (PAYLOAD_TOO_LARGE), storing nothing of it', async () => {

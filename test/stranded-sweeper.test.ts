@@ -9,10 +9,11 @@ import { createStrandedSweeper, type StrandedSweeperOptions } from '../server/wo
 import type { Worker } from '../server/worker/worker.js';
 import { startTestApp, type Client, type TestApp } from './helpers/app.js';
 import { errorOf } from './helpers/errors.js';
-import { eventually, receiverTracker, type Receiver } from './helpers/receiver.js';
+import { cleanupTracker } from './helpers/fixtures.js';
+import { eventually, type Receiver } from './helpers/receiver.js';
 
 let app: TestApp;
-const receivers = receiverTracker();
+const cleanup = cleanupTracker();
 let worker: Worker | undefined;
 
 beforeAll(async () => {
@@ -23,7 +24,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await worker?.stop();
   worker = undefined;
-  await receivers.closeAll();
+  await cleanup.runAll();
 });
 afterAll(() => app.close());
 
@@ -41,7 +42,7 @@ interface Setup {
 }
 
 async function tenantWithEndpoints(count = 1): Promise<Setup> {
-  const receiver = await receivers.receiver();
+  const receiver = await cleanup.receiver();
   const { tenant, apiKey } = await app.admin.tenants.create.mutate({ name: 'Stranded' });
   const client = app.client(apiKey);
   const endpointIds: string[] = [];

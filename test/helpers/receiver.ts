@@ -109,9 +109,12 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
 
+
 /**
  * Receivers started by one test file, closed after each test: call `receiver()` in a test and
  * register `closeAll` with `afterEach`.
+ * @deprecated Use `cleanupTracker()` from ./fixtures.ts, which closes receivers, apps, workers and
+ * child processes alike. Kept only so that tests written against it on other branches still compile.
  */
 export function receiverTracker() {
   const started: Receiver[] = [];
