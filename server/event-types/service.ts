@@ -1,10 +1,13 @@
 // The event type catalog: the operator-wide list of names events may carry (`job.completed`, …),
 // each with an optional description and JSON Schema. Global, not per tenant. Archiving hides a type
-// from new endpoint filters; upserting it again brings it back.
+// from new endpoint filters; upserting it again brings it back. Both tell every API process of the
+// change (./change-notice.ts), which drops its copy of the type's schema.
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { eventTypes } from '../../db/schema.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { announceEventTypeChange } from './change-notice.js';
+import { forgetEventType } from './payload-check.js';
 import { compilePayloadSchema } from './payload-schema.js';
 
 /** Names under this prefix are hookline's own (e.g. `hookline.test`) and cannot be registered. */
@@ -100,30 +103,43 @@ export async function upsertEventType(
     const problem = schemaProblem(input.schema);
     if (problem) throw new InvalidInputError(problem);
   }
-  const [row] = await deps.db
-    .insert(eventTypes)
-    .values({ name: input.name, description: input.description ?? null, schema: input.schema ?? null })
-    .onConflictDoUpdate({
-      target: eventTypes.name,
-      set: {
-        ...(input.description !== undefined && { description: input.description }),
-        ...(input.schema !== undefined && { schema: input.schema }),
-        archivedAt: null,
-        updatedAt: sql`now()`,
-      },
-    })
-    .returning(eventTypeColumns);
-  return present(row!);
+  const row = await deps.db.transaction(async (tx) => {
+    const [upserted] = await tx
+      .insert(eventTypes)
+      .values({ name: input.name, description: input.description ?? null, schema: input.schema ?? null })
+      .onConflictDoUpdate({
+        target: eventTypes.name,
+        set: {
+          ...(input.description !== undefined && { description: input.description }),
+          ...(input.schema !== undefined && { schema: input.schema }),
+          archivedAt: null,
+          updatedAt: sql`now()`,
+        },
+      })
+      .returning(eventTypeColumns);
+    // Every other API process forgets its copy of this type's schema when this commits; this one
+    // forgets it below, before answering.
+    await announceEventTypeChange(tx, input.name);
+    return upserted!;
+  });
+  forgetEventType(deps, input.name);
+  return present(row);
 }
 
 /** Archives the event type (idempotent); NotFoundError when it was never registered. */
 export async function archiveEventType(deps: AppDeps, name: string): Promise<EventType> {
-  const [row] = await deps.db
-    .update(eventTypes)
-    .set({ archivedAt: sql`coalesce(${eventTypes.archivedAt}, now())`, updatedAt: sql`now()` })
-    .where(eq(eventTypes.name, name))
-    .returning(eventTypeColumns);
-  if (!row) throw new NotFoundError(`event type "${name}" not found`);
+  const row = await deps.db.transaction(async (tx) => {
+    const [archived] = await tx
+      .update(eventTypes)
+      .set({ archivedAt: sql`coalesce(${eventTypes.archivedAt}, now())`, updatedAt: sql`now()` })
+      .where(eq(eventTypes.name, name))
+      .returning(eventTypeColumns);
+    if (!archived) throw new NotFoundError(`event type "${name}" not found`);
+    // An archived type's schema is no longer judged at send (the fan-out refuses the type).
+    await announceEventTypeChange(tx, name);
+    return archived;
+  });
+  forgetEventType(deps, name);
   return present(row);
 }
 
