@@ -6,7 +6,8 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDatabase, type Database } from '../db/client.js';
 import type { AppDeps } from '../server/deps.js';
 import { eventTypeChangeChannel } from '../server/event-types/change-notice.js';
@@ -251,6 +252,40 @@ describe('several API processes', () => {
       expect(await sendOther('shared.lost', { v3: true })).toBe('OK');
     } finally {
       await listener.unlisten();
+    }
+  });
+
+  it('a change announced while its listener cannot reconnect (PostgreSQL refusing connections) holds once it is back', async () => {
+    await app.admin.eventTypes.upsert.mutate({ name: 'shared.outage', schema: { type: 'object', required: ['before'] } });
+    await other.client.events.send.mutate({ tenantId, type: 'shared.outage', payload: { before: true } });
+    const listener = await watchListener();
+    const server = postgres(inject('databaseServerUrl'), { max: 1, onnotice: () => {} });
+    // A connection opened before the outage, to make the change while no new one is let in.
+    const changer = postgres(app.config.databaseUrl, { max: 1, onnotice: () => {} });
+    const database = app.testDatabase.name;
+    try {
+      await other.client.events.send.mutate({ tenantId, type: 'shared.outage', payload: { before: true } }); // held
+      await changer`select 1`;
+      await server.unsafe(`alter database "${database}" allow_connections false`);
+      const [killed] = await server<{ n: number }[]>`
+        select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity
+         where datname = ${database} and query like 'listen %'`;
+      expect(killed!.n).toBeGreaterThanOrEqual(1);
+      // The change and its notice, as eventTypes.upsert makes them; no listener is there to hear it.
+      await changer.begin(async (tx) => {
+        await tx`update event_types set schema = ${JSON.stringify({ type: 'object', required: ['after'] })}::text::jsonb where name = 'shared.outage'`;
+        await tx`select pg_notify(${eventTypeChangeChannel}, 'shared.outage')`;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // several refused reconnects
+      await server.unsafe(`alter database "${database}" allow_connections true`);
+      await listener.reconnected;
+      expect(await sendOther('shared.outage', { before: true })).toBe('BAD_REQUEST');
+      expect(await sendOther('shared.outage', { after: true })).toBe('OK');
+    } finally {
+      await server.unsafe(`alter database "${database}" allow_connections true`);
+      await listener.unlisten();
+      await changer.end({ timeout: 5 });
+      await server.end({ timeout: 5 });
     }
   });
 });
