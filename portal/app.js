@@ -314,8 +314,9 @@ async function endpointForm(endpoint) {
     headerRows.append(row);
   };
   for (const [name, value] of Object.entries(endpoint?.headers ?? {})) addHeaderRow(name, value);
+  // The name and its hint in one span: as separate flex items, a long hint squeezed the name onto two lines.
   const signingChoice = (value, label, hint) =>
-    h('label', {}, h('input', { type: 'radio', name: 'signing', value, checked: value === 'hmac' }), label, h('span', { class: 'hint' }, ` — ${hint}`));
+    h('label', {}, h('input', { type: 'radio', name: 'signing', value, checked: value === 'hmac' }), h('span', {}, label, h('span', { class: 'hint' }, ` — ${hint}`)));
   // Offered when adding only, and only where the deployment's scheme allows it (/portal/session says).
   const signing = endpoint || !session.signings?.includes('ed25519')
     ? null

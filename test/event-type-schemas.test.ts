@@ -1,13 +1,16 @@
 // Event-type schemas enforced: upsert refuses a schema that is not valid JSON Schema; events.send
 // refuses a payload that breaks its type's schema (BAD_REQUEST naming the errors, nothing written);
-// sendBatch fails such an item alone; a changed schema holds at once in another API process; types
-// without a schema accept any JSON, as before.
+// sendBatch fails such an item alone; a changed schema holds in another API process as soon as the
+// change's notice reaches it, and one whose notice it missed once its listener has reconnected;
+// types without a schema accept any JSON, as before.
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDatabase, type Database } from '../db/client.js';
 import type { AppDeps } from '../server/deps.js';
+import { eventTypeChangeChannel } from '../server/event-types/change-notice.js';
 import { createApiServer } from '../server/http/server.js';
 import { createLogger } from '../server/logger.js';
 import { createSecretBox } from '../server/security/secret-box.js';
@@ -184,15 +187,105 @@ describe('several API processes', () => {
     await other.database.close();
   });
 
-  it('a schema changed through one process holds at once in the other', async () => {
+  const sendOther = (type: string, payload: Record<string, unknown>) =>
+    other.client.events.send.mutate({ tenantId, type, payload }).then(
+      () => 'OK',
+      (error: { data?: { code?: string } }) => error.data?.code,
+    );
+
+  /**
+   * Resolves once the other process's listener connection listens (again): a listener of the
+   * test's own on the same pool shares that connection and is told of each (re)connect after the
+   * payload checker, which listened first.
+   */
+  async function watchListener(): Promise<{ reconnected: Promise<void>; unlisten(): Promise<void> }> {
+    let connects = 0;
+    let onReconnect = () => {};
+    const reconnected = new Promise<void>((resolve) => (onReconnect = resolve));
+    const { unlisten } = await other.database.sql.listen(eventTypeChangeChannel, () => {}, () => {
+      if (++connects === 2) onReconnect();
+    });
+    return { reconnected, unlisten: async () => void (await unlisten()) };
+  }
+
+  it('a schema changed through one process holds in the other once its notice arrives', async () => {
     await app.admin.eventTypes.upsert.mutate({ name: 'shared.type', schema: { type: 'object', required: ['v1'] } });
     // The other process compiles version 1 …
     await other.client.events.send.mutate({ tenantId, type: 'shared.type', payload: { v1: true } });
     expect(await codeOf(other.client.events.send.mutate({ tenantId, type: 'shared.type', payload: { v2: true } }))).toBe('BAD_REQUEST');
-    // … and the change made through the first is enforced by its very next send.
+    // … and is told of the change made through the first (within a millisecond or so; a send
+    // that races the notice is judged by version 1).
     await app.admin.eventTypes.upsert.mutate({ name: 'shared.type', schema: { type: 'object', required: ['v2'] } });
+    await expect.poll(() => sendOther('shared.type', { v1: true }), { timeout: 5_000, interval: 20 }).toBe('BAD_REQUEST');
     await other.client.events.send.mutate({ tenantId, type: 'shared.type', payload: { v2: true } });
     const error = await errorOf(other.client.events.send.mutate({ tenantId, type: 'shared.type', payload: { v1: true } }));
     expect(error.message).toContain("required property 'v2'");
+    // Archiving is told too: the other process no longer judges the type by its schema.
+    await app.admin.eventTypes.archive.mutate({ name: 'shared.type' });
+    await expect.poll(async () => (await errorOf(other.client.events.send.mutate({ tenantId, type: 'shared.type', payload: { v1: true } }))).message, { timeout: 5_000, interval: 20 }).toContain('archived');
+  });
+
+  it('keeps what it holds without asking the database; after losing its listener connection it forgets it all', async () => {
+    const v1 = { type: 'object', required: ['v1'] };
+    const v2 = { type: 'object', required: ['v2'] };
+    await app.admin.eventTypes.upsert.mutate({ name: 'shared.lost', schema: v1 });
+    await other.client.events.send.mutate({ tenantId, type: 'shared.lost', payload: { v1: true } }); // starts its listener
+    const listener = await watchListener();
+    try {
+      await other.client.events.send.mutate({ tenantId, type: 'shared.lost', payload: { v1: true } }); // held from here on
+      // A change no notice announces (as if its notice had been lost): the other process goes on
+      // judging by version 1, since no send asks the database.
+      await app.database.sql`update event_types set schema = ${JSON.stringify(v2)}::jsonb where name = 'shared.lost'`;
+      expect(await sendOther('shared.lost', { v1: true })).toBe('OK');
+      // The listening backends are killed (the other process's and the first's); the driver
+      // reconnects and listens again, and the other process then forgets what it held.
+      const [killed] = await app.database.sql<{ n: number }[]>`
+        select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity
+         where datname = current_database() and query like 'listen %'`;
+      expect(killed!.n).toBeGreaterThanOrEqual(1);
+      await listener.reconnected;
+      expect(await sendOther('shared.lost', { v1: true })).toBe('BAD_REQUEST');
+      expect(await sendOther('shared.lost', { v2: true })).toBe('OK');
+      // It is told of changes again.
+      await app.admin.eventTypes.upsert.mutate({ name: 'shared.lost', schema: { type: 'object', required: ['v3'] } });
+      await expect.poll(() => sendOther('shared.lost', { v2: true }), { timeout: 5_000, interval: 20 }).toBe('BAD_REQUEST');
+      expect(await sendOther('shared.lost', { v3: true })).toBe('OK');
+    } finally {
+      await listener.unlisten();
+    }
+  });
+
+  it('a change announced while its listener cannot reconnect (PostgreSQL refusing connections) holds once it is back', async () => {
+    await app.admin.eventTypes.upsert.mutate({ name: 'shared.outage', schema: { type: 'object', required: ['before'] } });
+    await other.client.events.send.mutate({ tenantId, type: 'shared.outage', payload: { before: true } });
+    const listener = await watchListener();
+    const server = postgres(inject('databaseServerUrl'), { max: 1, onnotice: () => {} });
+    // A connection opened before the outage, to make the change while no new one is let in.
+    const changer = postgres(app.config.databaseUrl, { max: 1, onnotice: () => {} });
+    const database = app.testDatabase.name;
+    try {
+      await other.client.events.send.mutate({ tenantId, type: 'shared.outage', payload: { before: true } }); // held
+      await changer`select 1`;
+      await server.unsafe(`alter database "${database}" allow_connections false`);
+      const [killed] = await server<{ n: number }[]>`
+        select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity
+         where datname = ${database} and query like 'listen %'`;
+      expect(killed!.n).toBeGreaterThanOrEqual(1);
+      // The change and its notice, as eventTypes.upsert makes them; no listener is there to hear it.
+      await changer.begin(async (tx) => {
+        await tx`update event_types set schema = ${JSON.stringify({ type: 'object', required: ['after'] })}::text::jsonb where name = 'shared.outage'`;
+        await tx`select pg_notify(${eventTypeChangeChannel}, 'shared.outage')`;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // several refused reconnects
+      await server.unsafe(`alter database "${database}" allow_connections true`);
+      await listener.reconnected;
+      expect(await sendOther('shared.outage', { before: true })).toBe('BAD_REQUEST');
+      expect(await sendOther('shared.outage', { after: true })).toBe('OK');
+    } finally {
+      await server.unsafe(`alter database "${database}" allow_connections true`);
+      await listener.unlisten();
+      await changer.end({ timeout: 5 });
+      await server.end({ timeout: 5 });
+    }
   });
 });

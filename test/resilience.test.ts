@@ -110,8 +110,10 @@ describe('fan-out', () => {
     const sent = await sendEvent(deps, tenant.id, { type: 'job.completed', payload: { wide: true } });
     const enqueueMs = Date.now() - started;
     expect(sent.deliveries).toHaveLength(1000);
-    // One statement for the fan-out; the driver's type lookup on a new connection may add one.
-    expect(statements).toBeLessThanOrEqual(2);
+    // One statement for the fan-out, whatever the number of endpoints. The driver's type lookup on a
+    // new connection may add one, and these deps' first send adds two of the payload checker's: its
+    // LISTEN for catalog changes and the read of the type's schema.
+    expect(statements).toBeLessThanOrEqual(4);
 
     await r.waitFor(1000, { timeoutMs: 60_000 });
     expect(new Set(r.requests.map((q) => q.path)).size).toBe(1000);

@@ -1,10 +1,13 @@
 // The event type catalog: the operator-wide list of names events may carry (`job.completed`, …),
 // each with an optional description and JSON Schema. Global, not per tenant. Archiving hides a type
-// from new endpoint filters; upserting it again brings it back.
+// from new endpoint filters; upserting it again brings it back. Both tell every API process of the
+// change (./change-notice.ts), which drops its copy of the type's schema.
 import type { eventTypes } from '../../db/schema.js';
 import { archiveEventTypeRow, findActiveEventTypeNames, listEventTypeRows, upsertEventTypeRow } from '../../db/sql/event-types.js';
 import type { AppDeps } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { announceEventTypeChange } from './change-notice.js';
+import { forgetEventType } from './payload-check.js';
 import { compilePayloadSchema } from './payload-schema.js';
 
 /** Names under this prefix are hookline's own (e.g. `hookline.test`) and cannot be registered. */
@@ -84,14 +87,27 @@ export async function upsertEventType(
     const problem = schemaProblem(input.schema);
     if (problem) throw new InvalidInputError(problem);
   }
-  const row = await upsertEventTypeRow(deps.db, input);
+  const row = await deps.db.transaction(async (tx) => {
+    const upserted = await upsertEventTypeRow(tx, input);
+    // Every other API process forgets its copy of this type's schema when this commits; this one
+    // forgets it below, before answering.
+    await announceEventTypeChange(tx, input.name);
+    return upserted;
+  });
+  forgetEventType(deps, input.name);
   return present(row);
 }
 
 /** Archives the event type (idempotent); NotFoundError when it was never registered. */
-export async function archiveEventType(deps: Pick<AppDeps, 'db'>, name: string): Promise<EventType> {
-  const row = await archiveEventTypeRow(deps.db, name);
-  if (!row) throw new NotFoundError(`event type "${name}" not found`);
+export async function archiveEventType(deps: Pick<AppDeps, 'db' | 'sql' | 'logger'>, name: string): Promise<EventType> {
+  const row = await deps.db.transaction(async (tx) => {
+    const archived = await archiveEventTypeRow(tx, name);
+    if (!archived) throw new NotFoundError(`event type "${name}" not found`);
+    // An archived type's schema is no longer judged at send (the fan-out refuses the type).
+    await announceEventTypeChange(tx, name);
+    return archived;
+  });
+  forgetEventType(deps, name);
   return present(row);
 }
 
