@@ -32,6 +32,7 @@ export interface HooklineErrorShape {
 }
 
 /** A JSON value's type written out member by member (named server types become plain objects). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a procedure that returns nothing has the output type void
 type Plain<T> = T extends string | number | boolean | bigint | symbol | null | undefined | void | Date
   ? T
   : T extends readonly (infer Item)[]

@@ -9,8 +9,8 @@ const statusLine = document.getElementById('status');
 
 /** @type {{ tenant: { id: string, name: string }, readOnly: boolean, expiresAt: string, theme: { productName: string, accentColor: string } } | null} */
 let session = null;
-let token = takeToken();
-let refreshTimer = undefined;
+const token = takeToken();
+let refreshTimer;
 
 // ---------------------------------------------------------------- the token and the API
 
@@ -830,7 +830,7 @@ function scheduleRefresh(ms) {
   clearTimeout(refreshTimer);
   const at = location.hash;
   refreshTimer = setTimeout(() => {
-    if (location.hash === at) render({ quiet: true });
+    if (location.hash === at) void render({ quiet: true });
   }, ms);
 }
 
@@ -882,7 +882,7 @@ async function start() {
   document.getElementById('read-only-badge').hidden = !session.readOnly;
   window.addEventListener('hashchange', () => {
     say('');
-    render();
+    void render();
   });
   await render();
 }

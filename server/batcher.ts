@@ -66,7 +66,9 @@ export function createBatcher<I, O>(
               else p.resolve(result as O);
             });
           },
-          (error: unknown) => batch.forEach((p) => p.reject(error)),
+          (error: unknown) => {
+            for (const p of batch) p.reject(error);
+          },
         )
         .finally(() => {
           inFlight--;

@@ -279,6 +279,7 @@ function judgeHostname(hostname: string, policy: UrlPolicy): UrlRefusal | null {
 
 // Every ASCII control character, space, and any Unicode whitespace: WHATWG URL silently
 // strips or percent-encodes these, so the URL stored would differ from the one submitted.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL_OR_WHITESPACE = /[\u0000-\u0020\u007f]|\s/;
 
 /** Judges an endpoint URL. On success returns the parsed URL, whose canonical form should be stored. */

@@ -200,7 +200,7 @@ describe('events.sendBatch through the typed client', () => {
       .catch(() => undefined);
     const [batch] = proxy.sends;
     expect(batch?.path).toBe('events.sendBatch');
-    const keys = (batch?.body.events as Array<{ idempotencyKey?: string }>).map((item) => item.idempotencyKey);
+    const keys = (batch!.body.events as Array<{ idempotencyKey?: string }>).map((item) => item.idempotencyKey);
     expect(keys[1]).toBe('mine');
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(keys[2]).toMatch(/^[0-9a-f-]{36}$/);

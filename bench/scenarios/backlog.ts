@@ -9,7 +9,7 @@ import { envInt } from '../lib/clock.js';
 import { drainWithWorkerProcess } from '../lib/drain.js';
 import { createTenants, startHookline, type BenchTenant } from '../lib/hookline.js';
 import { queueDeliveriesBySql } from '../lib/queue.js';
-import { startReceiver, type Receiver } from '../lib/receiver.js';
+import { startReceiver } from '../lib/receiver.js';
 import type { Figure, ScenarioResult } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
 import { describeWorkerSettings } from '../../server/worker/settings.js';

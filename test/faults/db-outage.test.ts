@@ -119,7 +119,7 @@ afterAll(async () => {
   await Promise.all(children.map((child) => child.kill('SIGKILL')));
   // HOOKLINE_FAULT_LOGS=dir keeps every child's output for a post-mortem.
   const logDir = process.env.HOOKLINE_FAULT_LOGS;
-  if (logDir) children.forEach((child, i) => writeFileSync(join(logDir, `child-${i}.log`), child.output()));
+  if (logDir) for (const [i, child] of children.entries()) writeFileSync(join(logDir, `child-${i}.log`), child.output());
   await receiver?.close();
   await admin?.end({ timeout: 0.1 });
   if (server) await server.stop();

@@ -113,6 +113,6 @@ function ipv6Bytes(address: string): Buffer {
   const right = address.includes('::') ? groups(tail) : [];
   const all = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   const bytes = Buffer.alloc(16);
-  all.forEach((group, i) => bytes.writeUInt16BE(parseInt(group, 16), i * 2));
+  for (const [i, group] of all.entries()) bytes.writeUInt16BE(parseInt(group, 16), i * 2);
   return bytes;
 }

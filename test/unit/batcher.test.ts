@@ -126,17 +126,15 @@ describe('writeAloneOnItemFailure', () => {
 
   it('fails the whole batch for any other error, and a batch of one is not written twice', async () => {
     let calls = 0;
-    const down = writeAloneOnItemFailure(async (items: number[]) => {
+    const down = writeAloneOnItemFailure(async (_items: number[]): Promise<number[]> => {
       calls++;
       throw sqlError('08006'); // connection failure
-      return items;
     });
     await expect(down([1, 2])).rejects.toThrow('sqlstate 08006');
     expect(calls).toBe(1);
-    const single = writeAloneOnItemFailure(async (items: number[]) => {
+    const single = writeAloneOnItemFailure(async (_items: number[]): Promise<number[]> => {
       calls++;
       throw sqlError('22P02');
-      return items;
     });
     await expect(single([1])).rejects.toThrow('sqlstate 22P02');
     expect(calls).toBe(2);
