@@ -5,7 +5,7 @@
 // itself (server/worker/delivery-pool.ts), as it lives and dies with it.
 import type { Server } from 'node:http';
 import { connectDatabase, type Database } from '../db/client.js';
-import type { AppDeps } from './deps.js';
+import { SEND_POOL_SIZE, type AppDeps } from './deps.js';
 import type { ReadyConfig } from './env.js';
 import { createApiServer, type ApiServerOptions } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
@@ -24,7 +24,7 @@ export interface ComposeOptions {
 
 export interface App {
   deps: AppDeps;
-  /** The process' pool (`deps.db` and `deps.sql` are its). */
+  /** The process' pool (`deps.db` and `deps.sql` are its); closing it closes the send pool too. */
   database: Database;
   /** The API's HTTP server (with `trpc: false`, the metrics and health listener), not yet listening. */
   createApiServer(options?: ApiServerOptions): Server;
@@ -36,8 +36,23 @@ export interface App {
 
 export function composeApp(config: ReadyConfig, options: ComposeOptions = {}): App {
   const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
-  const database = connectDatabase(config.databaseUrl, { max: options.poolSize ?? 10 });
-  const deps: AppDeps = { config, db: database.db, sql: database.sql, secretBox: createSecretBox(config.encryptionKey), logger };
+  const processPool = connectDatabase(config.databaseUrl, { max: options.poolSize ?? 10 });
+  // As many connections as sends may have statements in flight (server/events/send.ts).
+  const sendPool = connectDatabase(config.databaseUrl, { max: SEND_POOL_SIZE, keyLookupsOnly: true });
+  const database: Database = {
+    ...processPool,
+    close: async () => {
+      await Promise.all([sendPool.close(), processPool.close()]);
+    },
+  };
+  const deps: AppDeps = {
+    config,
+    db: database.db,
+    sql: database.sql,
+    sendSql: sendPool.sql,
+    secretBox: createSecretBox(config.encryptionKey),
+    logger,
+  };
   return {
     deps,
     database,

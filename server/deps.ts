@@ -39,8 +39,22 @@ export interface Shared {
   logger: Logger;
 }
 
+/**
+ * The send pool: the few connections the fan-out statement runs on (server/events/send.ts), set
+ * like the delivery pool for key lookups only. graphile-worker's add_jobs, inside that statement,
+ * looks up job keys with a plan cached per connection; planned while the jobs table was small, it
+ * went on scanning the whole table as a backlog grew (no worker running), and single sends slowed
+ * with the queue's length.
+ */
+export interface SendPool {
+  sendSql: postgres.Sql;
+}
+
+/** Connections of the send pool: the fan-out statements one API process runs at once. */
+export const SEND_POOL_SIZE = 3;
+
 /** A process' deps over its own pool (what the API and the upkeep are given). */
-export type AppDeps = Shared & ApiPool;
+export type AppDeps = Shared & ApiPool & SendPool;
 
 /** The delivery path's deps: the same shared parts over the worker's delivery pool. */
 export type DeliveryDeps = Shared & DeliveryPool;

@@ -172,6 +172,7 @@ describe('several API processes', () => {
       config: app.config,
       db: database.db,
       sql: database.sql,
+      sendSql: database.sql,
       secretBox: createSecretBox(app.config.encryptionKey),
       logger: createLogger('silent'),
     };

@@ -105,7 +105,7 @@ describe('fan-out', () => {
     let statements = 0;
     const counted = connectDatabase(a.config.databaseUrl, { max: 1, debug: () => statements++ });
     cleanup.defer(() => counted.close());
-    const deps: AppDeps = { ...a.deps, db: counted.db, sql: counted.sql };
+    const deps: AppDeps = { ...a.deps, db: counted.db, sql: counted.sql, sendSql: counted.sql };
     const started = Date.now();
     const sent = await sendEvent(deps, tenant.id, { type: 'job.completed', payload: { wide: true } });
     const enqueueMs = Date.now() - started;

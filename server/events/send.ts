@@ -11,13 +11,13 @@ import { findTenant } from '../../db/sql/tenants.js';
 import { newId, newIdBlock } from '../../shared/ids.js';
 import { judgeUrl, refusalMessage } from '../../shared/url-rules.js';
 import { createBatcher, writeAloneOnItemFailure } from '../batcher.js';
-import type { ApiPool, Shared } from '../deps.js';
+import { SEND_POOL_SIZE, type ApiPool, type SendPool, type Shared } from '../deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { payloadChecker } from '../event-types/payload-check.js';
 import { presentDelivery, presentEvent, type Delivery, type Event } from './present.js';
 
-/** What a send uses: the process' pool and the configured limits and URL rules. */
-export type SendDeps = ApiPool & Pick<Shared, 'config' | 'logger'>;
+/** What a send uses: the process' pool, the send pool, and the configured limits and URL rules. */
+export type SendDeps = ApiPool & SendPool & Pick<Shared, 'config' | 'logger'>;
 
 export interface SendEventInput {
   type: string;
@@ -99,13 +99,13 @@ function fanOutBatcher(deps: SendDeps): (item: FanOutItem) => Promise<FanOutResu
   if (!batcher) {
     batcher = createBatcher<FanOutItem, FanOutResult>(
       // A deadlock between two batches, or bad data in one event, is one event's trouble.
-      writeAloneOnItemFailure((items) => insertEventsWithDeliveries(deps.sql, items)),
+      writeAloneOnItemFailure((items) => insertEventsWithDeliveries(deps.sendSql, items)),
       {
         maxBatch: 100,
         maxBytes: 1_048_576,
         sizeOf: (item) => item.body.length,
-        // Leaves most of the pool to the API's other queries.
-        maxInFlight: 3,
+        // One statement per connection of the send pool (server/compose.ts).
+        maxInFlight: SEND_POOL_SIZE,
       },
     );
     fanOutBatchers.set(deps, batcher);
