@@ -67,9 +67,9 @@ export interface VerifyWebhookOptions {
   now?: () => number;
 }
 
-const standardSignaturePattern = /^[A-Za-z0-9+/]{43}=$/;
-const hexSignaturePattern = /^[0-9a-fA-F]{64}$/;
-const timestampPattern = /^\d{1,15}$/;
+const STANDARD_SIGNATURE_PATTERN = /^[A-Za-z0-9+/]{43}=$/;
+const HEX_SIGNATURE_PATTERN = /^[0-9a-fA-F]{64}$/;
+const TIMESTAMP_PATTERN = /^\d{1,15}$/;
 
 /**
  * Verifies one delivery and returns its parsed JSON payload; throws WebhookVerificationError
@@ -230,7 +230,7 @@ function requireHeader(lookup: HeaderLookup, name: string): string {
 }
 
 function parseTimestamp(value: string, name: string): number {
-  if (!timestampPattern.test(value)) {
+  if (!TIMESTAMP_PATTERN.test(value)) {
     throw new WebhookVerificationError('missing_header', `${name} header is not Unix seconds`);
   }
   return Number(value);
@@ -247,7 +247,7 @@ function parseStandardSignatures(header: string): Buffer[] {
   for (const token of tokens(header)) {
     if (!token.startsWith('v1,')) continue;
     const encoded = token.slice(3);
-    if (standardSignaturePattern.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
+    if (STANDARD_SIGNATURE_PATTERN.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
   }
   return out;
 }
@@ -269,7 +269,7 @@ function parseEd25519Signatures(header: string): Buffer[] {
 function parseHexSignatures(header: string): Buffer[] {
   const out: Buffer[] = [];
   for (const token of header.split(/[\s,]+/)) {
-    if (hexSignaturePattern.test(token)) out.push(Buffer.from(token, 'hex'));
+    if (HEX_SIGNATURE_PATTERN.test(token)) out.push(Buffer.from(token, 'hex'));
   }
   return out;
 }

@@ -17,17 +17,17 @@
 // prefix, so a rotation grace period works alike for both kinds.
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 
-export const signatureSchemes = ['standard', 'hmac-sha256-hex', 'hmac-sha256-hex-timestamped'] as const;
-export type SignatureScheme = (typeof signatureSchemes)[number];
+export const SIGNATURE_SCHEMES = ['standard', 'hmac-sha256-hex', 'hmac-sha256-hex-timestamped'] as const;
+export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 
 /** Raw request bodies as signed: the exact bytes sent (a string is taken as UTF-8). */
 export type SignableBody = string | Uint8Array;
 
-const secretPrefix = 'whsec_';
+const SECRET_PREFIX = 'whsec_';
 
 /** A new endpoint or tenant secret: `whsec_` + base64 of 32 random bytes. */
 export function generateSecret(): string {
-  return secretPrefix + randomBytes(32).toString('base64');
+  return SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
 /**
@@ -35,7 +35,7 @@ export function generateSecret(): string {
  * prefix is decoded whole, as the standardwebhooks library does). Throws a TypeError for an empty key.
  */
 export function decodeStandardSecret(secret: string): Buffer {
-  const encoded = secret.startsWith(secretPrefix) ? secret.slice(secretPrefix.length) : secret;
+  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   const key = Buffer.from(encoded, 'base64');
   if (key.length === 0) throw new TypeError('signing secret is empty or not base64 (expected whsec_<base64>)');
   return key;

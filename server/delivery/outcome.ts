@@ -17,7 +17,7 @@ export interface OutcomeRules {
 }
 
 /** The longest a receiver's Retry-After may push a retry out. */
-export const maxRetryAfterMs = 6 * 3_600_000;
+export const MAX_RETRY_AFTER_MS = 6 * 3_600_000;
 
 export function decideOutcome(result: PostResult, attempt: number, rules: OutcomeRules): Outcome {
   if (result.kind === 'response') {
@@ -43,7 +43,7 @@ function retryOrFail(attempt: number, rules: OutcomeRules, reason: string, retry
   const jittered = Math.round(scheduled * (0.8 + 0.4 * random()));
   // Retry-After can only lengthen the wait, and only up to a bound, so a receiver cannot park a
   // delivery for days nor make us retry faster than the schedule.
-  const delayMs = retryAfterMs === undefined ? jittered : Math.min(Math.max(retryAfterMs, jittered), maxRetryAfterMs);
+  const delayMs = retryAfterMs === undefined ? jittered : Math.min(Math.max(retryAfterMs, jittered), MAX_RETRY_AFTER_MS);
   return { kind: 'retry', delayMs, reason };
 }
 
