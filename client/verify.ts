@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import {
   decodeStandardSecret,
   ed25519PublicKey,
-  ed25519PublicKeyPrefix,
+  ED25519_PUBLIC_KEY_PREFIX,
   hmacDigest,
   standardDigest,
   verifyEd25519Signature,
@@ -157,7 +157,7 @@ function verifyStandard({ body, header, secrets }: SignedRequest): SchemeVerdict
   const publicKeys: KeyObject[] = [];
   for (const secret of secrets) {
     try {
-      if (secret.startsWith(ed25519PublicKeyPrefix)) publicKeys.push(ed25519PublicKey(secret));
+      if (secret.startsWith(ED25519_PUBLIC_KEY_PREFIX)) publicKeys.push(ed25519PublicKey(secret));
       else hmacKeys.push(decodeStandardSecret(secret));
     } catch (error) {
       throw new WebhookVerificationError('no_secret', 'a secret is neither a whsec_<base64> secret nor a whpk_<base64> public key', {
@@ -252,7 +252,7 @@ function parseStandardSignatures(header: string): Buffer[] {
   return out;
 }
 
-const ed25519SignaturePattern = /^[A-Za-z0-9+/]{86}==$/;
+const ED25519_SIGNATURE_PATTERN = /^[A-Za-z0-9+/]{86}==$/;
 
 /** `v1a,<base64>` entries → raw 64-byte Ed25519 signatures; malformed entries are skipped. */
 function parseEd25519Signatures(header: string): Buffer[] {
@@ -260,7 +260,7 @@ function parseEd25519Signatures(header: string): Buffer[] {
   for (const token of tokens(header)) {
     if (!token.startsWith('v1a,')) continue;
     const encoded = token.slice(4);
-    if (ed25519SignaturePattern.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
+    if (ED25519_SIGNATURE_PATTERN.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
   }
   return out;
 }

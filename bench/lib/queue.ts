@@ -10,7 +10,7 @@ import { BENCH_EVENT_TYPE, benchPayload, type BenchTenant } from './hookline.js'
 const PAYLOAD_TEMPLATE = JSON.stringify({ ...benchPayload(0), sequence: '__N__' }).replace('"__N__"', '__N__');
 
 /** The job of delivery `g`, as the fan-out writes it (the values come from the parameters row `p`). */
-const jobSpec = deliverJobSpec({
+const JOB_SPEC = deliverJobSpec({
   payload: deliverJobPayload({
     deliveryId: `'dlv_' || p.label || '_' || lpad(g::text, 10, '0')`,
     tenantId: 'p.tenant_ids[1 + g % p.n]',
@@ -47,7 +47,7 @@ export async function queueDeliveriesBySql(
           from generate_series(${from}::int, ${to}::int) as g`;
       await tx`
         select count(*) from graphile_worker.add_jobs(array(
-          select ${tx.unsafe(jobSpec)}
+          select ${tx.unsafe(JOB_SPEC)}
             from generate_series(${from}::int, ${to}::int) as g,
                  (select ${spec.label}::text as label, ${tenantIds}::text[] as tenant_ids,
                          ${endpointIds}::text[] as endpoint_ids, ${n}::int as n) as p))`;

@@ -125,7 +125,7 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
       -- again rather than joined back to target: a join on the nullable endpoint id (one-off
       -- URLs) can only be a nested loop, 1,000 × 1,000 rows for a 1,000-wide fan-out.
       select 1 from graphile_worker.add_jobs(array(
-        select ${sql.unsafe(fanOutJobSpec)}
+        select ${sql.unsafe(FAN_OUT_JOB_SPEC)}
           from (select id, tenant_id, endpoint_id, row_number() over (partition by event_id order by id) - 1 as n
                   from delivery) as d))
     )
@@ -143,7 +143,7 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
 }
 
 /** The job of each delivery `d` of the fan-out: attempt 1, priority by its place `d.n`. */
-const fanOutJobSpec = deliverJobSpec({
+const FAN_OUT_JOB_SPEC = deliverJobSpec({
   payload: deliverJobPayload({ deliveryId: 'd.id', tenantId: 'd.tenant_id', endpointId: 'd.endpoint_id', attempt: '1' }),
   priority: `least(d.n / ${JOBS_PER_PRIORITY_STEP}, 1000)`,
 });

@@ -1,6 +1,6 @@
 // What an attempt's result means for its delivery: succeeded, retry after a delay, or failed.
 // Pure, so the retry rules can be read and tested on their own.
-import { goneDisableReason, goneStatus } from '../endpoints/health.js';
+import { GONE_DISABLE_REASON, GONE_STATUS } from '../endpoints/health.js';
 import type { PostResult } from './http.js';
 
 export type Outcome =
@@ -24,7 +24,7 @@ export function decideOutcome(result: PostResult, attempt: number, rules: Outcom
     const { status } = result;
     if (status >= 200 && status < 300) return { kind: 'succeeded' };
     // The 410 rule (endpoints/health.ts): the delivery fails and the endpoint is disabled.
-    if (status === goneStatus) return { kind: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: goneDisableReason };
+    if (status === GONE_STATUS) return { kind: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: GONE_DISABLE_REASON };
     const reason = status >= 300 && status < 400 ? `HTTP ${status} (redirects are not followed)` : `HTTP ${status}`;
     const retryAfter = status === 429 || status === 503 ? parseRetryAfter(header(result.headers, 'retry-after'), rules.now) : undefined;
     return retryOrFail(attempt, rules, reason, retryAfter);

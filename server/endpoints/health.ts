@@ -25,14 +25,14 @@ import type { Outcome } from '../delivery/outcome.js';
 export const MIN_FAILURES_BEFORE_DISABLE = 10;
 
 /** A success on an endpoint with no failures refreshes its row at most this often (see the fold). */
-export const successRefreshMs = 1000;
+export const SUCCESS_REFRESH_MS = 1000;
 
 /** The reason recorded when an endpoint is disabled through the API (at creation or by update). */
 export const MANUAL_DISABLE_REASON = 'disabled through the API';
 
 /** The 410 rule: the receiver says the endpoint is gone for good. */
-export const goneStatus = 410;
-export const goneDisableReason = 'the endpoint answered 410 Gone';
+export const GONE_STATUS = 410;
+export const GONE_DISABLE_REASON = 'the endpoint answered 410 Gone';
 
 /** The health columns of an endpoint row. */
 export type EndpointHealth = Pick<
@@ -57,7 +57,7 @@ export function endpointHealthRules(disableAfterMs: number): HealthFoldRules {
   return {
     disableAfterMs,
     minFailures: MIN_FAILURES_BEFORE_DISABLE,
-    successRefreshMs,
+    successRefreshMs: SUCCESS_REFRESH_MS,
     tooLongReasonFormat: `no successful delivery for ${formatDuration(disableAfterMs)} (%s failed attempts)`,
   };
 }
