@@ -17,11 +17,11 @@ const types = join(here, 'build', 'types');
 rmSync(dist, { recursive: true, force: true });
 rmSync(types, { recursive: true, force: true });
 
-const formats = [
+const FORMATS = [
   { format: 'esm', dir: 'esm', type: 'module' },
   { format: 'cjs', dir: 'cjs', type: 'commonjs' },
 ];
-for (const { format, dir } of formats) {
+for (const { format, dir } of FORMATS) {
   await build({
     entryPoints: [join(here, 'index.ts')],
     outfile: join(dist, dir, 'index.js'),
@@ -51,7 +51,7 @@ for (const name of declarations) {
   }
 }
 
-for (const { dir, type } of formats) {
+for (const { dir, type } of FORMATS) {
   for (const name of declarations) cpSync(join(types, 'client', name), join(dist, dir, name));
   // Node and TypeScript read each directory's module kind from its nearest package.json.
   writeFileSync(join(dist, dir, 'package.json'), `${JSON.stringify({ type }, null, 2)}\n`);

@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import {
   decodeStandardSecret,
   ed25519PublicKey,
-  ed25519PublicKeyPrefix,
+  ED25519_PUBLIC_KEY_PREFIX,
   hmacDigest,
   standardDigest,
   verifyEd25519Signature,
@@ -67,9 +67,9 @@ export interface VerifyWebhookOptions {
   now?: () => number;
 }
 
-const standardSignaturePattern = /^[A-Za-z0-9+/]{43}=$/;
-const hexSignaturePattern = /^[0-9a-fA-F]{64}$/;
-const timestampPattern = /^\d{1,15}$/;
+const STANDARD_SIGNATURE_PATTERN = /^[A-Za-z0-9+/]{43}=$/;
+const HEX_SIGNATURE_PATTERN = /^[0-9a-fA-F]{64}$/;
+const TIMESTAMP_PATTERN = /^\d{1,15}$/;
 
 /**
  * Verifies one delivery and returns its parsed JSON payload; throws WebhookVerificationError
@@ -157,7 +157,7 @@ function verifyStandard({ body, header, secrets }: SignedRequest): SchemeVerdict
   const publicKeys: KeyObject[] = [];
   for (const secret of secrets) {
     try {
-      if (secret.startsWith(ed25519PublicKeyPrefix)) publicKeys.push(ed25519PublicKey(secret));
+      if (secret.startsWith(ED25519_PUBLIC_KEY_PREFIX)) publicKeys.push(ed25519PublicKey(secret));
       else hmacKeys.push(decodeStandardSecret(secret));
     } catch (error) {
       throw new WebhookVerificationError('no_secret', 'a secret is neither a whsec_<base64> secret nor a whpk_<base64> public key', {
@@ -230,7 +230,7 @@ function requireHeader(lookup: HeaderLookup, name: string): string {
 }
 
 function parseTimestamp(value: string, name: string): number {
-  if (!timestampPattern.test(value)) {
+  if (!TIMESTAMP_PATTERN.test(value)) {
     throw new WebhookVerificationError('missing_header', `${name} header is not Unix seconds`);
   }
   return Number(value);
@@ -247,12 +247,12 @@ function parseStandardSignatures(header: string): Buffer[] {
   for (const token of tokens(header)) {
     if (!token.startsWith('v1,')) continue;
     const encoded = token.slice(3);
-    if (standardSignaturePattern.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
+    if (STANDARD_SIGNATURE_PATTERN.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
   }
   return out;
 }
 
-const ed25519SignaturePattern = /^[A-Za-z0-9+/]{86}==$/;
+const ED25519_SIGNATURE_PATTERN = /^[A-Za-z0-9+/]{86}==$/;
 
 /** `v1a,<base64>` entries → raw 64-byte Ed25519 signatures; malformed entries are skipped. */
 function parseEd25519Signatures(header: string): Buffer[] {
@@ -260,7 +260,7 @@ function parseEd25519Signatures(header: string): Buffer[] {
   for (const token of tokens(header)) {
     if (!token.startsWith('v1a,')) continue;
     const encoded = token.slice(4);
-    if (ed25519SignaturePattern.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
+    if (ED25519_SIGNATURE_PATTERN.test(encoded)) out.push(Buffer.from(encoded, 'base64'));
   }
   return out;
 }
@@ -269,7 +269,7 @@ function parseEd25519Signatures(header: string): Buffer[] {
 function parseHexSignatures(header: string): Buffer[] {
   const out: Buffer[] = [];
   for (const token of header.split(/[\s,]+/)) {
-    if (hexSignaturePattern.test(token)) out.push(Buffer.from(token, 'hex'));
+    if (HEX_SIGNATURE_PATTERN.test(token)) out.push(Buffer.from(token, 'hex'));
   }
   return out;
 }

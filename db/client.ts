@@ -45,7 +45,7 @@ export interface ConnectOptions {
  * fails at once, but a server that drops packets (a failover in progress) would hold a caller for
  * the driver's default 30 s.
  */
-export const defaultConnectTimeoutSeconds = 5;
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 5;
 
 /**
  * Seconds a connection waits before it tries again after its last attempt failed. postgres.js
@@ -61,7 +61,7 @@ export function reconnectBackoffSeconds(failures: number): number {
 export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
   const sql = postgres(url, {
     max: options.max ?? 10,
-    connect_timeout: options.connectTimeoutSeconds ?? defaultConnectTimeoutSeconds,
+    connect_timeout: options.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS,
     backoff: reconnectBackoffSeconds,
     // (max_pipeline: a runtime option of postgres.js that its type definitions leave out.)
     ...(options.maxPipeline !== undefined && ({ max_pipeline: options.maxPipeline } as object)),

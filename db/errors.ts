@@ -26,7 +26,7 @@ export const isUniqueViolation = (error: unknown): boolean => pgErrorCode(error)
  * the SQLSTATEs of a server that ends or refuses sessions: class 08 (connection exception), 57P01
  * admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 53300 too many connections.
  */
-const connectionErrorCodes = new Set([
+const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -48,15 +48,15 @@ const connectionErrorCodes = new Set([
  * Messages with no code of their own for a lost connection (node-postgres), and a database closed to
  * new sessions (`allow_connections false`, SQLSTATE 55000, a code that means much else besides).
  */
-const connectionErrorMessages =
+const CONNECTION_ERROR_MESSAGES =
   /Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end|is not currently accepting connections/;
 
 export function isConnectionError(error: unknown): boolean {
   for (const e of causeChain(error)) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (connectionErrorCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+    if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
     const message = (e as { message?: unknown }).message;
-    if (typeof message === 'string' && connectionErrorMessages.test(message)) return true;
+    if (typeof message === 'string' && CONNECTION_ERROR_MESSAGES.test(message)) return true;
   }
   return false;
 }

@@ -13,7 +13,7 @@ import type { SecretBox } from '../server/security/secret-box.js';
 export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 
 // An arbitrary constant: every hookline process migrating the same database takes this lock.
-const migrationLockKey = 7_310_428_166;
+const MIGRATION_LOCK_KEY = 7_310_428_166;
 
 export interface MigrateOptions {
   /**
@@ -26,13 +26,13 @@ export interface MigrateOptions {
 export async function migrateDatabase(url: string, options: MigrateOptions = {}): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await sql`select pg_advisory_lock(${migrationLockKey})`;
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     try {
       await drizzleMigrate(drizzle(sql), { migrationsFolder, migrationsSchema: 'hookline_meta' });
       await runMigrations({ connectionString: url, logger: silentLogger() });
       if (options.secretBox) await runCodeMigrations(sql, options.secretBox);
     } finally {
-      await sql`select pg_advisory_unlock(${migrationLockKey})`;
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
     }
   } finally {
     await sql.end({ timeout: 5 });

@@ -2,7 +2,7 @@
 // frozen, and passed to whatever needs it (tests build their own with `loadConfig({...})`).
 import { z } from 'zod';
 import { parseAllowedNetworks, type UrlPolicy } from '../shared/url-rules.js';
-import { signatureSchemes } from '../shared/signing.js';
+import { SIGNATURE_SCHEMES } from '../shared/signing.js';
 import { parseDuration, parseDurationList } from '../shared/duration.js';
 import { endpointSecretSchema } from '../shared/schemas.js';
 import { defaultDnsTimeoutMs } from './delivery/dns.js';
@@ -60,7 +60,7 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
-  HOOKLINE_SIGNATURE_SCHEME: z.enum(signatureSchemes).default('standard'),
+  HOOKLINE_SIGNATURE_SCHEME: z.enum(SIGNATURE_SCHEMES).default('standard'),
   HOOKLINE_HEADER_PREFIX: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9-]{0,40}$/, 'must be letters, digits and dashes (e.g. X-Webhook)')
@@ -126,7 +126,7 @@ export interface Config {
   adminKey: string | undefined;
   encryptionKey: Buffer | undefined;
   urlPolicy: UrlPolicy;
-  signatureScheme: (typeof signatureSchemes)[number];
+  signatureScheme: (typeof SIGNATURE_SCHEMES)[number];
   headerPrefix: string;
   /** Delays (ms) before each retry after the first attempt; empty = one attempt only. */
   retryScheduleMs: readonly number[];

@@ -6,12 +6,12 @@
 // Node's own flags (NODE_OPTIONS or the command line) keeps exactly those.
 import v8 from 'node:v8';
 
-const heapFlags = /--(max-old-space-size|max-heap-size|heap-growing-percent|max-semi-space-size)\b/;
+const HEAP_FLAGS = /--(max-old-space-size|max-heap-size|heap-growing-percent|max-semi-space-size)\b/;
 
 /** The V8 flag to set, or undefined when the process was started with heap flags of its own. */
 export function heapGrowthFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
   // Node and V8 accept both spellings: --max-old-space-size and --max_old_space_size.
-  if (heapFlags.test([...execArgv, nodeOptions ?? ''].join(' ').replaceAll('_', '-'))) return undefined;
+  if (HEAP_FLAGS.test([...execArgv, nodeOptions ?? ''].join(' ').replaceAll('_', '-'))) return undefined;
   return '--heap-growing-percent=50';
 }
 

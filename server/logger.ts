@@ -19,7 +19,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return destination ? pino(options, destination) : pino(options);
 }
 
-const withheld = '\nparams: [withheld]';
+const WITHHELD = '\nparams: [withheld]';
 
 /** pino's standard error serializer, minus every query-parameter list found in the cause chain. */
 export function serializeError(error: unknown): unknown {
@@ -47,7 +47,7 @@ function queryParameterTexts(error: unknown): string[] {
 }
 
 function scrub(value: unknown, leaks: string[], depth: number): unknown {
-  if (typeof value === 'string') return leaks.reduce((text, leak) => text.replaceAll(leak, withheld), value);
+  if (typeof value === 'string') return leaks.reduce((text, leak) => text.replaceAll(leak, WITHHELD), value);
   if (!value || typeof value !== 'object' || depth > 5) return value;
   if (Array.isArray(value)) return value.map((item) => scrub(item, leaks, depth + 1));
   const out: Record<string, unknown> = {};

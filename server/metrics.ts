@@ -14,8 +14,8 @@ import type { AppDeps } from './deps.js';
  * Queue depth is an exact count up to this many jobs and reads "at least this many" beyond: the
  * count walks graphile-worker's partial index of available jobs, so its cost is bounded too.
  */
-export const queueDepthCap = 100_000;
-const scrapeQueryTimeoutMs = 2_000;
+export const QUEUE_DEPTH_CAP = 100_000;
+const SCRAPE_QUERY_TIMEOUT_MS = 2_000;
 
 export interface Metrics {
   registry: Registry;
@@ -43,7 +43,7 @@ export function createMetrics(deps: Pick<AppDeps, 'sql' | 'logger'>, options: { 
 
   new Gauge({
     name: 'hookline_queue_depth',
-    help: `Delivery queue jobs: pending = due and not taken by a worker, scheduled = due later (counts stop at ${queueDepthCap})`,
+    help: `Delivery queue jobs: pending = due and not taken by a worker, scheduled = due later (counts stop at ${QUEUE_DEPTH_CAP})`,
     labelNames: ['state'],
     registers: [registry],
     async collect() {
@@ -108,9 +108,9 @@ async function readFiguresInTime(deps: Pick<AppDeps, 'sql' | 'logger'>): Promise
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
-      readDatabaseFigures(deps.sql, { cap: queueDepthCap }),
+      readDatabaseFigures(deps.sql, { cap: QUEUE_DEPTH_CAP }),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('database timeout')), scrapeQueryTimeoutMs);
+        timer = setTimeout(() => reject(new Error('database timeout')), SCRAPE_QUERY_TIMEOUT_MS);
       }),
     ]);
   } catch (error) {

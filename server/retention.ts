@@ -36,7 +36,7 @@ export interface RetentionOptions {
   batchSize?: number;
 }
 
-export const defaultRetentionBatchSize = 2_000;
+export const DEFAULT_RETENTION_BATCH_SIZE = 2_000;
 
 /** Hourly; every worker process carries the item, graphile-worker's known_crontabs schedules it once. */
 export const retentionCronItem = {
@@ -53,7 +53,7 @@ export function retentionCronItems(): ParsedCronItem[] {
 
 export async function deleteExpiredData(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: RetentionOptions = {}): Promise<RetentionCounts> {
   const now = options.now ?? new Date();
-  const batchSize = options.batchSize ?? defaultRetentionBatchSize;
+  const batchSize = options.batchSize ?? DEFAULT_RETENTION_BATCH_SIZE;
   const cutoff = new Date(now.getTime() - deps.config.retentionMs);
   const { sql } = deps;
   // Attempts first, then deliveries, then events: no single statement cascades into many rows.

@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 
 /** Crockford base32, lowercase: the characters of every id body, in sort order. */
-export const idAlphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+export const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export const idPrefixes = {
+export const ID_PREFIXES = {
   tenant: 'tnt',
   endpoint: 'ep',
   event: 'evt',
@@ -14,7 +14,7 @@ export const idPrefixes = {
   portalSession: 'ps',
 } as const;
 
-export type IdKind = keyof typeof idPrefixes;
+export type IdKind = keyof typeof ID_PREFIXES;
 
 let lastMs = 0;
 let lastRandom = Buffer.alloc(10);
@@ -23,7 +23,7 @@ let lastRandom = Buffer.alloc(10);
 function encodeBase32(value: number, length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) {
-    out = idAlphabet[value % 32] + out;
+    out = ID_ALPHABET[value % 32] + out;
     value = Math.floor(value / 32);
   }
   return out;
@@ -57,7 +57,7 @@ function nextRandom(ms: number): Buffer {
 }
 
 export function newId(kind: IdKind, now = Date.now()): string {
-  return `${idPrefixes[kind]}_${encodeTime(now)}${encodeRandom(nextRandom(now))}`;
+  return `${ID_PREFIXES[kind]}_${encodeTime(now)}${encodeRandom(nextRandom(now))}`;
 }
 
 /**
@@ -66,20 +66,20 @@ export function newId(kind: IdKind, now = Date.now()): string {
  * distinct, valid and ordered, and a database statement can number its rows itself.
  */
 /** How many characters of a block's ids are left for the row number (32⁴ rows). */
-export const idBlockSuffixLength = 4;
+export const ID_BLOCK_SUFFIX_LENGTH = 4;
 
-export function newIdBlock(kind: IdKind, suffixLength = idBlockSuffixLength, now = Date.now()): { prefix: string; suffixLength: number } {
+export function newIdBlock(kind: IdKind, suffixLength = ID_BLOCK_SUFFIX_LENGTH, now = Date.now()): { prefix: string; suffixLength: number } {
   // Fresh random bits every time: incrementing (as newId does within a millisecond) would change
   // only the characters the suffix replaces, and two blocks would share a prefix.
   const random = encodeRandom(randomBytes(10)).slice(0, 16 - suffixLength);
-  return { prefix: `${idPrefixes[kind]}_${encodeTime(now)}${random}`, suffixLength };
+  return { prefix: `${ID_PREFIXES[kind]}_${encodeTime(now)}${random}`, suffixLength };
 }
 
 /** The smallest id of a kind created at or after `time`: a lower bound for "since" queries. */
 export function idFloor(kind: IdKind, time: Date): string {
-  return `${idPrefixes[kind]}_${encodeTime(time.getTime())}${'0'.repeat(16)}`;
+  return `${ID_PREFIXES[kind]}_${encodeTime(time.getTime())}${'0'.repeat(16)}`;
 }
 
 export function idPattern(kind: IdKind): RegExp {
-  return new RegExp(`^${idPrefixes[kind]}_[0-9a-hjkmnp-tv-z]{26}$`);
+  return new RegExp(`^${ID_PREFIXES[kind]}_[0-9a-hjkmnp-tv-z]{26}$`);
 }

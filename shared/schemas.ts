@@ -56,8 +56,8 @@ export const wholeNumber = (min: number, max: number) =>
   z.preprocess((value: number) => fromQueryNumber(value), z.number().int().min(min).max(max));
 
 /** Items a page shows when the caller does not say. */
-export const defaultPageLimit = 50;
-export const pageLimit = wholeNumber(1, 500).default(defaultPageLimit);
+export const DEFAULT_PAGE_LIMIT = 50;
+export const pageLimit = wholeNumber(1, 500).default(DEFAULT_PAGE_LIMIT);
 
 /**
  * The paging fields of every list's input (keyset pages, db/paging.ts): `cursor`, the previous
@@ -66,7 +66,7 @@ export const pageLimit = wholeNumber(1, 500).default(defaultPageLimit);
 export const pageFields = <Cursor extends z.ZodType>(cursor: Cursor) => ({ cursor: cursor.optional(), limit: pageLimit });
 
 /** A list's input when none is given: the first page. */
-export const firstPage = { limit: defaultPageLimit };
+export const FIRST_PAGE = { limit: DEFAULT_PAGE_LIMIT };
 
 /** Event type names: lowercase letters, digits, `_`, `-` and `.`, 1–100 characters. */
 export const eventTypeName = z

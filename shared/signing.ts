@@ -17,17 +17,17 @@
 // prefix, so a rotation grace period works alike for both kinds.
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 
-export const signatureSchemes = ['standard', 'hmac-sha256-hex', 'hmac-sha256-hex-timestamped'] as const;
-export type SignatureScheme = (typeof signatureSchemes)[number];
+export const SIGNATURE_SCHEMES = ['standard', 'hmac-sha256-hex', 'hmac-sha256-hex-timestamped'] as const;
+export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 
 /** Raw request bodies as signed: the exact bytes sent (a string is taken as UTF-8). */
 export type SignableBody = string | Uint8Array;
 
-const secretPrefix = 'whsec_';
+const SECRET_PREFIX = 'whsec_';
 
 /** A new endpoint or tenant secret: `whsec_` + base64 of 32 random bytes. */
 export function generateSecret(): string {
-  return secretPrefix + randomBytes(32).toString('base64');
+  return SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
 /**
@@ -35,7 +35,7 @@ export function generateSecret(): string {
  * prefix is decoded whole, as the standardwebhooks library does). Throws a TypeError for an empty key.
  */
 export function decodeStandardSecret(secret: string): Buffer {
-  const encoded = secret.startsWith(secretPrefix) ? secret.slice(secretPrefix.length) : secret;
+  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   const key = Buffer.from(encoded, 'base64');
   if (key.length === 0) throw new TypeError('signing secret is empty or not base64 (expected whsec_<base64>)');
   return key;
@@ -47,19 +47,19 @@ function assertTimestamp(timestamp: number): void {
   }
 }
 
-export const ed25519SecretKeyPrefix = 'whsk_';
-export const ed25519PublicKeyPrefix = 'whpk_';
+export const ED25519_SECRET_KEY_PREFIX = 'whsk_';
+export const ED25519_PUBLIC_KEY_PREFIX = 'whpk_';
 
 // DER headers that make a raw 32-byte Ed25519 key a PKCS#8 private key / SPKI public key (RFC 8410).
-const pkcs8Ed25519Header = Buffer.from('302e020100300506032b657004220420', 'hex');
-const spkiEd25519Header = Buffer.from('302a300506032b6570032100', 'hex');
+const PKCS8_ED25519_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519_HEADER = Buffer.from('302a300506032b6570032100', 'hex');
 
 /** A new Ed25519 key pair: the private key (`whsk_…`, kept sealed) and the public key (`whpk_…`, shown). */
 export function generateEd25519Keys(): { secretKey: string; publicKey: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(pkcs8Ed25519Header.length);
-  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(spkiEd25519Header.length);
-  return { secretKey: ed25519SecretKeyPrefix + seed.toString('base64'), publicKey: ed25519PublicKeyPrefix + raw.toString('base64') };
+  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_ED25519_HEADER.length);
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_HEADER.length);
+  return { secretKey: ED25519_SECRET_KEY_PREFIX + seed.toString('base64'), publicKey: ED25519_PUBLIC_KEY_PREFIX + raw.toString('base64') };
 }
 
 function decodeRawKey(key: string, prefix: string, what: string): Buffer {
@@ -69,14 +69,14 @@ function decodeRawKey(key: string, prefix: string, what: string): Buffer {
 }
 
 // Parsing a key costs more than a signature; a process signs with few keys, so they are kept.
-const maxKeyObjects = 10_000;
+const MAX_KEY_OBJECTS = 10_000;
 const keyObjects = new Map<string, KeyObject>();
 
 function keyObject(key: string, make: () => KeyObject): KeyObject {
   let object = keyObjects.get(key);
   if (!object) {
     object = make();
-    if (keyObjects.size >= maxKeyObjects) keyObjects.clear();
+    if (keyObjects.size >= MAX_KEY_OBJECTS) keyObjects.clear();
     keyObjects.set(key, object);
   }
   return object;
@@ -84,21 +84,21 @@ function keyObject(key: string, make: () => KeyObject): KeyObject {
 
 function ed25519PrivateKey(secretKey: string): KeyObject {
   return keyObject(secretKey, () =>
-    createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Header, decodeRawKey(secretKey, ed25519SecretKeyPrefix, 'an Ed25519 secret key')]), format: 'der', type: 'pkcs8' }),
+    createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_HEADER, decodeRawKey(secretKey, ED25519_SECRET_KEY_PREFIX, 'an Ed25519 secret key')]), format: 'der', type: 'pkcs8' }),
   );
 }
 
 /** A `whpk_` public key as a KeyObject; throws a TypeError when it is not 32 bytes of base64 after the prefix. */
 export function ed25519PublicKey(publicKey: string): KeyObject {
   return keyObject(publicKey, () =>
-    createPublicKey({ key: Buffer.concat([spkiEd25519Header, decodeRawKey(publicKey, ed25519PublicKeyPrefix, 'an Ed25519 public key')]), format: 'der', type: 'spki' }),
+    createPublicKey({ key: Buffer.concat([SPKI_ED25519_HEADER, decodeRawKey(publicKey, ED25519_PUBLIC_KEY_PREFIX, 'an Ed25519 public key')]), format: 'der', type: 'spki' }),
   );
 }
 
 /** The `whpk_` public key of a `whsk_` private key. */
 export function ed25519PublicKeyOf(secretKey: string): string {
-  const raw = createPublicKey(ed25519PrivateKey(secretKey)).export({ format: 'der', type: 'spki' }).subarray(spkiEd25519Header.length);
-  return ed25519PublicKeyPrefix + raw.toString('base64');
+  const raw = createPublicKey(ed25519PrivateKey(secretKey)).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_HEADER.length);
+  return ED25519_PUBLIC_KEY_PREFIX + raw.toString('base64');
 }
 
 /** What Standard Webhooks signs: `{id}.{timestamp}.{body}` as bytes. */
@@ -178,7 +178,7 @@ export function webhookHeaders(opts: WebhookHeadersOptions): Record<string, stri
   if (scheme === 'standard') {
     for (let i = 0; i < secrets.length; i++) {
       const secret = secrets[i]!;
-      signatures[i] = secret.startsWith(ed25519SecretKeyPrefix)
+      signatures[i] = secret.startsWith(ED25519_SECRET_KEY_PREFIX)
         ? signStandardEd25519(secret, id, timestamp, body)
         : signStandard(secret, id, timestamp, body);
     }

@@ -14,7 +14,7 @@ import { eventually, startReceiver, type Receiver } from './helpers/receiver.js'
 
 const bin = fileURLToPath(new URL('../server/bin/hookline.js', import.meta.url));
 /** Each command is a fresh process (about 0.3 s through tsx); a test runs several. */
-const slow = 180_000;
+const SLOW = 180_000;
 
 let app: TestApp;
 /** A directory without .hookline/, so no key is picked up unless a test gives one. */
@@ -165,7 +165,7 @@ describe('tenants', () => {
     expect(await json(['admin', 'tenants', 'delete', id])).toEqual({ deleted: true });
     expect(await failure(['admin', 'tenants', 'get', id])).toBe('hookline: NOT_FOUND: tenant not found');
     expect(await failure(['admin', 'tenants', 'delete', id])).toBe('hookline: NOT_FOUND: tenant not found');
-  }, slow);
+  }, SLOW);
 
   it('prints tables and fields for people', async () => {
     const create = await hookline(['admin', 'tenants', 'create', '--name', 'Human Co']);
@@ -188,7 +188,7 @@ describe('tenants', () => {
     expect(rotate.stdout).toMatch(/^api key\s+hk_\S+$/m);
     const remove = await hookline(['admin', 'tenants', 'delete', id]);
     expect(remove.stdout).toBe(`deleted tenant ${id}\n`);
-  }, slow);
+  }, SLOW);
 
   it('update: only what is given changes; --clear-external-id; nothing given is a usage error', async () => {
     const { tenant } = await app.admin.tenants.create.mutate({ name: 'Before', externalId: 'update-cli' });
@@ -208,7 +208,7 @@ describe('tenants', () => {
     expect(cleared.stdout).toMatch(/^external id\s+-$/m);
     expect(cleared.stdout).toMatch(/^metadata\s+plan=gold$/m);
     expect(badMetadata).toMatch(/^hookline: BAD_REQUEST: metadata/);
-  }, slow);
+  }, SLOW);
 
   it('--json may also come before the subcommand', async () => {
     const run = await hookline(['admin', '--json', 'tenants', 'list', '--limit', '1']);
@@ -234,7 +234,7 @@ describe('failures: one line, exit code 1', () => {
     expect(badId).toMatch(/^hookline: BAD_REQUEST: tenantId: /);
     expect(longName).toMatch(/^hookline: BAD_REQUEST: name: /);
     expect(duplicate).toMatch(/^hookline: CONFLICT: .*dup-cli/);
-  }, slow);
+  }, SLOW);
 
   it('an unreachable server is a NETWORK_ERROR naming the address', async () => {
     const port = await closedPort();
@@ -257,7 +257,7 @@ describe('failures: one line, exit code 1', () => {
     expect(missing.stderr).toContain("error: missing required argument 'id'");
     expect(badLimit.code).toBe(1);
     expect(badLimit.stderr).toContain('not a whole number');
-  }, slow);
+  }, SLOW);
 });
 
 describe('connection', () => {
@@ -287,7 +287,7 @@ describe('connection', () => {
     } finally {
       rmSync(project, { recursive: true, force: true });
     }
-  }, slow);
+  }, SLOW);
 });
 
 describe('event types, endpoints, events', () => {
@@ -321,7 +321,7 @@ describe('event types, endpoints, events', () => {
     expect(await failure(['admin', 'event-types', 'upsert', 'x.y', '--schema', '{not json'])).toMatch(
       /^hookline: --schema is not valid JSON: /,
     );
-  }, slow);
+  }, SLOW);
 
   it('endpoints create, list, get, delete and events send, for a named tenant', async () => {
     const { tenant } = await app.admin.tenants.create.mutate({ name: 'Endpoint Owner' });
@@ -391,7 +391,7 @@ describe('event types, endpoints, events', () => {
     const noTenant = await hookline(['admin', 'endpoints', 'list']);
     expect(noTenant.code).toBe(1);
     expect(noTenant.stderr).toContain("required option '--tenant <id>' not specified");
-  }, slow);
+  }, SLOW);
 
   it('endpoint payload filters: --filter at create and update, --clear-filter, a bad filter named', async () => {
     const { tenant } = await app.admin.tenants.create.mutate({ name: 'Filter Setter' });
@@ -440,7 +440,7 @@ describe('event types, endpoints, events', () => {
     const [row] = await app.deps.sql<Array<{ headers: string }>>`select headers::text as headers from endpoints where id = ${endpoint.id}`;
     const stored = openHeaderValues(JSON.parse(row!.headers) as Record<string, string>, (sealed) => app.deps.secretBox.open(sealed));
     expect(stored).toEqual({ authorization: token, 'x-team': 'audio' });
-  }, slow);
+  }, SLOW);
 });
 
 describe('deliveries, events list/get and endpoint operations, with a worker', () => {
@@ -512,7 +512,7 @@ describe('deliveries, events list/get and endpoint operations, with a worker', (
       [2, 204],
     ]);
     expect(unknown).toBe('hookline: NOT_FOUND: delivery not found');
-  }, slow);
+  }, SLOW);
 
   it('endpoints send-test, recover, update and rotate-secret', async () => {
     // A second failed delivery, for recover to send again.
@@ -571,7 +571,7 @@ describe('deliveries, events list/get and endpoint operations, with a worker', (
     expect(enabled.stdout).toMatch(/^event types\s+all$/m);
     expect(enabled.stdout).toMatch(/^headers\s+-$/m);
     expect(enabled.stdout).toMatch(/^disabled\s+no$/m);
-  }, slow);
+  }, SLOW);
 
   it('events list (filters, held back a second) and get (with its deliveries), as JSON and as tables', async () => {
     // events.list holds back the last second's events.
@@ -598,5 +598,5 @@ describe('deliveries, events list/get and endpoint operations, with a worker', (
     expect(fields.stdout).toMatch(/^DELIVERY\s+ENDPOINT\s+STATUS\s+ATTEMPTS/m);
     expect(fields.stdout).toMatch(new RegExp(`^${deliveryId}\\s+${endpointId}\\s+succeeded\\s+2\\s`, 'm'));
     expect(badId).toBe('hookline: NOT_FOUND: event not found');
-  }, slow);
+  }, SLOW);
 });

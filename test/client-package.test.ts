@@ -25,7 +25,7 @@ const typesNodeVersion = (JSON.parse(readFileSync(join(root, 'node_modules', '@t
   version: string;
 }).version;
 
-const setupTimeout = 180_000;
+const SETUP_TIMEOUT = 180_000;
 
 let app: TestApp;
 let receiver: Receiver;
@@ -57,7 +57,7 @@ function run(command: string, args: string[], options: { cwd: string; env?: Reco
     execFile(
       command,
       args,
-      { cwd: options.cwd, env: childEnv(options.env), timeout: setupTimeout, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: options.cwd, env: childEnv(options.env), timeout: SETUP_TIMEOUT, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') reject(error);
         else resolvePromise({ code: error ? Number(error.code) : 0, stdout, stderr });
@@ -283,7 +283,7 @@ beforeAll(async () => {
   const [started, listening] = await Promise.all([startTestApp({ worker: true }), startReceiver(), install()]);
   app = started;
   receiver = listening;
-}, setupTimeout);
+}, SETUP_TIMEOUT);
 
 afterAll(async () => {
   await app?.close();
@@ -434,7 +434,7 @@ describe('@hookline/client, installed from its packed tarball', () => {
     })();
     expect(forged).toBeInstanceOf(installed.WebhookVerificationError);
     expect(forged).toMatchObject({ reason: 'invalid_signature' });
-  }, setupTimeout);
+  }, SETUP_TIMEOUT);
 });
 
 describe('@hookline/client from CommonJS', () => {
@@ -472,7 +472,7 @@ describe('@hookline/client from CommonJS', () => {
     expect(result.eventId).toMatch(/^evt_/);
     // The client gave the send a key of its own.
     expect(result.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
-  }, setupTimeout);
+  }, SETUP_TIMEOUT);
 });
 
 describe('hookline/client, the root package\'s export', () => {

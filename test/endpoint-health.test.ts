@@ -14,7 +14,7 @@ import { toAttemptWrite, type AttemptToRecord } from '../server/delivery/record.
 import {
   endpointHealthRules,
   foldEndpointHealth,
-  goneDisableReason,
+  GONE_DISABLE_REASON,
   MANUAL_DISABLE_REASON,
   setDisabledByHand,
   type EndpointHealth,
@@ -31,8 +31,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const second = 1000;
-const day = 86_400_000;
+const SECOND = 1000;
+const DAY = 86_400_000;
 
 /**
  * What an attempt was: S 2xx, F 500 (retry due), T timeout (retry due), X 500 with no retries left,
@@ -61,16 +61,16 @@ interface Scenario {
 const starts = {
   fresh: { failures: 0, firstFailureAgo: null, lastSuccessAgo: null },
   justSucceeded: { failures: 0, firstFailureAgo: null, lastSuccessAgo: 300 },
-  healthy: { failures: 0, firstFailureAgo: null, lastSuccessAgo: day },
-  failing8ForDays: { failures: 8, firstFailureAgo: 6 * day, lastSuccessAgo: 7 * day },
-  failing9ForDays: { failures: 9, firstFailureAgo: 6 * day, lastSuccessAgo: null },
-  failing40ForHours: { failures: 40, firstFailureAgo: 4 * day, lastSuccessAgo: 5 * day },
-  failing3: { failures: 3, firstFailureAgo: 10 * second, lastSuccessAgo: 20 * second },
-  gone: { failures: 12, firstFailureAgo: 6 * day, lastSuccessAgo: 7 * day, disabledReason: goneDisableReason },
-  disabledByHand: { failures: 0, firstFailureAgo: null, lastSuccessAgo: day, disabledReason: MANUAL_DISABLE_REASON },
+  healthy: { failures: 0, firstFailureAgo: null, lastSuccessAgo: DAY },
+  failing8ForDays: { failures: 8, firstFailureAgo: 6 * DAY, lastSuccessAgo: 7 * DAY },
+  failing9ForDays: { failures: 9, firstFailureAgo: 6 * DAY, lastSuccessAgo: null },
+  failing40ForHours: { failures: 40, firstFailureAgo: 4 * DAY, lastSuccessAgo: 5 * DAY },
+  failing3: { failures: 3, firstFailureAgo: 10 * SECOND, lastSuccessAgo: 20 * SECOND },
+  gone: { failures: 12, firstFailureAgo: 6 * DAY, lastSuccessAgo: 7 * DAY, disabledReason: GONE_DISABLE_REASON },
+  disabledByHand: { failures: 0, firstFailureAgo: null, lastSuccessAgo: DAY, disabledReason: MANUAL_DISABLE_REASON },
 } satisfies Record<string, Start>;
 
-const fiveDays = 5 * day;
+const FIVE_DAYS = 5 * DAY;
 
 const tooLong10 = 'no successful delivery for 5 days (10 failed attempts)';
 
@@ -78,42 +78,42 @@ const tooLong10 = 'no successful delivery for 5 days (10 failed attempts)';
 const namedScenarios: Array<Scenario & { ends: Array<Partial<EndpointHealth>> }> = [
   {
     name: 'failures after the last success count, the ones before do not',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.healthy],
     batches: [['F', 'S', 'F', 'T']],
     ends: [{ failuresSinceSuccess: 2, disabled: false }],
   },
   {
     name: 'a success alone resets, failures alone add up',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.failing3],
     batches: [['S'], ['F', 'X'], ['T']],
     ends: [{ failuresSinceSuccess: 3, disabled: false }],
   },
   {
     name: 'the 10th failure of a run failing for days disables',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.failing8ForDays],
     batches: [['F', 'F', 'F']],
     ends: [{ failuresSinceSuccess: 11, disabled: true, disabledReason: tooLong10 }],
   },
   {
     name: 'one short of 10 does not',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.failing8ForDays],
     batches: [['F'], ['N', 'N']],
     ends: [{ failuresSinceSuccess: 9, disabled: false }],
   },
   {
     name: 'a later success in the batch does not undo the disabling',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.failing9ForDays],
     batches: [['F', 'F', 'S']],
     ends: [{ failuresSinceSuccess: 0, firstFailureAt: null, disabled: true, disabledReason: tooLong10 }],
   },
   {
     name: 'a run younger than HOOKLINE_DISABLE_AFTER is not disabled',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.failing40ForHours],
     batches: [['F', 'X', 'T']],
     ends: [{ failuresSinceSuccess: 43, disabled: false }],
@@ -127,45 +127,45 @@ const namedScenarios: Array<Scenario & { ends: Array<Partial<EndpointHealth>> }>
   },
   {
     name: 'a 410 among successes disables',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.healthy],
     batches: [['S', 'G', 'S']],
-    ends: [{ failuresSinceSuccess: 0, disabled: true, disabledReason: goneDisableReason }],
+    ends: [{ failuresSinceSuccess: 0, disabled: true, disabledReason: GONE_DISABLE_REASON }],
   },
   {
     name: "a 410's reason wins over failing too long in one batch",
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.failing9ForDays],
     batches: [['F', 'G']],
-    ends: [{ failuresSinceSuccess: 11, disabled: true, disabledReason: goneDisableReason }],
+    ends: [{ failuresSinceSuccess: 11, disabled: true, disabledReason: GONE_DISABLE_REASON }],
   },
   {
     name: 'a disabled endpoint keeps its reason; its health still counts',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.gone, starts.disabledByHand],
     batches: [['F@0', 'G@1', 'S@1'], ['S@0', 'F@1']],
     ends: [
-      { failuresSinceSuccess: 0, disabled: true, disabledReason: goneDisableReason },
+      { failuresSinceSuccess: 0, disabled: true, disabledReason: GONE_DISABLE_REASON },
       { failuresSinceSuccess: 1, disabled: true, disabledReason: MANUAL_DISABLE_REASON },
     ],
   },
   {
     name: 'successes on a healthy endpoint refresh it at most once a second',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.justSucceeded, starts.healthy],
     batches: [['S@0', 'S@1', 'S@0'], ['S@1']],
     ends: [{ failuresSinceSuccess: 0 }, { failuresSinceSuccess: 0 }],
   },
   {
     name: 'a success among failures on a just-succeeded endpoint is recorded',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.justSucceeded],
     batches: [['S', 'F', 'S', 'F']],
     ends: [{ failuresSinceSuccess: 1 }],
   },
   {
     name: 'duplicates and attempts without a request say nothing',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.failing9ForDays, starts.failing3],
     batches: [['D@0', 'N@0', 'D@1', 'N@1']],
     ends: [{ failuresSinceSuccess: 9, disabled: false }, { failuresSinceSuccess: 3 }],
@@ -186,12 +186,12 @@ const namedScenarios: Array<Scenario & { ends: Array<Partial<EndpointHealth>> }>
   },
   {
     name: 'endpoints in one batch fold apart',
-    disableAfterMs: fiveDays,
+    disableAfterMs: FIVE_DAYS,
     endpoints: [starts.failing8ForDays, starts.failing9ForDays],
     batches: [['F@1', 'F@0', 'S@1', 'F@0', 'F@1', 'G@1']],
     ends: [
       { failuresSinceSuccess: 10, disabled: true, disabledReason: tooLong10 },
-      { failuresSinceSuccess: 2, disabled: true, disabledReason: goneDisableReason },
+      { failuresSinceSuccess: 2, disabled: true, disabledReason: GONE_DISABLE_REASON },
     ],
   },
 ];
@@ -218,7 +218,7 @@ function randomScenarios(seed: number, count: number): Scenario[] {
     const batches = Array.from({ length: 1 + Math.floor(random() * 4) }, () =>
       Array.from({ length: 1 + Math.floor(random() * 12) }, () => `${pick(weighted)}@${Math.floor(random() * endpoints.length)}`),
     );
-    return { name: `random #${i} of seed ${seed}`, disableAfterMs: pick([fiveDays, 0, 1, 3 * day]), endpoints, batches };
+    return { name: `random #${i} of seed ${seed}`, disableAfterMs: pick([FIVE_DAYS, 0, 1, 3 * DAY]), endpoints, batches };
   });
 }
 
@@ -265,7 +265,7 @@ async function setStart(sql: postgres.Sql | postgres.TransactionSql, ids: readon
     first_failure_at: at(s.firstFailureAgo),
     last_success_at: at(s.lastSuccessAgo),
     disabled_reason: s.disabledReason ?? null,
-    disabled_at: s.disabledReason ? at(day) : null,
+    disabled_at: s.disabledReason ? at(DAY) : null,
   }));
   await sql`
     update endpoints ep

@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDatabase, type Database } from '../db/client.js';
 import type { AppDeps } from '../server/deps.js';
-import { eventTypeChangeChannel } from '../server/event-types/change-notice.js';
+import { EVENT_TYPE_CHANGE_CHANNEL } from '../server/event-types/change-notice.js';
 import { createApiServer } from '../server/http/server.js';
 import { createLogger } from '../server/logger.js';
 import { createSecretBox } from '../server/security/secret-box.js';
@@ -203,7 +203,7 @@ describe('several API processes', () => {
     let connects = 0;
     let onReconnect = () => {};
     const reconnected = new Promise<void>((resolve) => (onReconnect = resolve));
-    const { unlisten } = await other.database.sql.listen(eventTypeChangeChannel, () => {}, () => {
+    const { unlisten } = await other.database.sql.listen(EVENT_TYPE_CHANGE_CHANNEL, () => {}, () => {
       if (++connects === 2) onReconnect();
     });
     return { reconnected, unlisten: async () => void (await unlisten()) };
@@ -275,7 +275,7 @@ describe('several API processes', () => {
       // The change and its notice, as eventTypes.upsert makes them; no listener is there to hear it.
       await changer.begin(async (tx) => {
         await tx`update event_types set schema = ${JSON.stringify({ type: 'object', required: ['after'] })}::text::jsonb where name = 'shared.outage'`;
-        await tx`select pg_notify(${eventTypeChangeChannel}, 'shared.outage')`;
+        await tx`select pg_notify(${EVENT_TYPE_CHANGE_CHANNEL}, 'shared.outage')`;
       });
       await new Promise((resolve) => setTimeout(resolve, 1_000)); // several refused reconnects
       await server.unsafe(`alter database "${database}" allow_connections true`);

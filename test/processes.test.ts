@@ -9,8 +9,8 @@ import { cleanupTracker, metricValue, scrape, tenantWithEndpoint as newTenantWit
 import { processEnv, spawnHookline, type HooklineProcess } from './helpers/processes.js';
 import { eventually } from './helpers/receiver.js';
 
-const eventCount = 2_000;
-const sendConcurrency = 50;
+const EVENT_COUNT = 2_000;
+const SEND_CONCURRENCY = 50;
 
 let app: TestApp;
 let serve: HooklineProcess;
@@ -52,28 +52,28 @@ async function tenantWithEndpoint(url: string): Promise<string> {
 }
 
 describe('serve + two workers', () => {
-  it(`delivers ${eventCount} events exactly once each, shared by both workers`, async () => {
+  it(`delivers ${EVENT_COUNT} events exactly once each, shared by both workers`, async () => {
     const receiver = await cleanup.receiver();
     const tenantId = await tenantWithEndpoint(`${receiver.url}/load`);
 
     const sentIds: string[] = [];
-    for (let start = 0; start < eventCount; start += sendConcurrency) {
-      const batch = Array.from({ length: Math.min(sendConcurrency, eventCount - start) }, (_, i) =>
+    for (let start = 0; start < EVENT_COUNT; start += SEND_CONCURRENCY) {
+      const batch = Array.from({ length: Math.min(SEND_CONCURRENCY, EVENT_COUNT - start) }, (_, i) =>
         admin.events.send.mutate({ tenantId, type: 'job.completed', payload: { n: start + i } }),
       );
       for (const sent of await Promise.all(batch)) sentIds.push(sent.event.id);
     }
 
-    await receiver.waitFor(eventCount, { timeoutMs: 45_000 });
+    await receiver.waitFor(EVENT_COUNT, { timeoutMs: 45_000 });
     await eventually(async () => {
       const [row] = await app.deps.sql<{ n: number }[]>`select count(*)::int as n from deliveries where status = 'succeeded'`;
-      return row!.n === eventCount;
+      return row!.n === EVENT_COUNT;
     }, 15_000);
     // A moment for a duplicate to show up, if there were one.
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const ids = receiver.requests.map((r) => String(r.headers['webhook-id']));
-    expect(ids).toHaveLength(eventCount);
+    expect(ids).toHaveLength(EVENT_COUNT);
     expect(new Set(ids)).toEqual(new Set(sentIds));
 
     // Each worker counts the attempts it made itself: both took part, together they made them all.
@@ -81,7 +81,7 @@ describe('serve + two workers', () => {
       workerMetricsUrls.map(async (url) => metricValue(await scrape(url), 'hookline_deliveries_total{outcome="succeeded"}')!),
     );
     expect(delivered.every((n) => n > 0), `per worker: ${delivered.join(', ')}`).toBe(true);
-    expect(delivered[0]! + delivered[1]!).toBe(eventCount);
+    expect(delivered[0]! + delivered[1]!).toBe(EVENT_COUNT);
 
     const [alive] = await app.deps.sql<{ n: number }[]>`select count(*)::int as n from worker_heartbeats`;
     expect(alive!.n).toBe(2);

@@ -10,7 +10,7 @@ import { tenantWithEndpoint } from './helpers/fixtures.js';
 let app: TestApp;
 let tenantId: string;
 let endpointId: string;
-const day = 24 * 3600 * 1000;
+const DAY = 24 * 3600 * 1000;
 
 beforeAll(async () => {
   app = await startTestApp({ env: { HOOKLINE_RETENTION: '30d' } });
@@ -26,7 +26,7 @@ afterAll(() => app.close());
  * created `ageDays` ago. One statement per table, so thousands of rows take a moment.
  */
 async function seed(count: number, ageDays: number, status: 'succeeded' | 'failed' | 'pending', attemptsEach = 1) {
-  const at = Date.now() - ageDays * day;
+  const at = Date.now() - ageDays * DAY;
   const createdAt = new Date(at).toISOString();
   // Ids are time-ordered: make them as old as the rows.
   const ids = Array.from({ length: count }, () => ({ event: newId('event', at), delivery: newId('delivery', at) }));
@@ -82,13 +82,13 @@ describe('deleteExpiredData', () => {
   });
 
   it('expires events with no deliveries at all, and measures age from `now`', async () => {
-    const at = Date.now() - 10 * day;
+    const at = Date.now() - 10 * DAY;
     const createdAt = new Date(at).toISOString();
     const id = newId('event', at);
     await app.deps.sql`insert into events (id, tenant_id, type, payload, created_at)
                        values (${id}, ${tenantId}, 'job.completed', '{}', ${createdAt}::timestamptz)`;
     expect(await deleteExpiredData(app.deps)).toEqual({ attempts: 0, deliveries: 0, events: 0 });
-    const later = new Date(Date.now() + 21 * day);
+    const later = new Date(Date.now() + 21 * DAY);
     const counts = await deleteExpiredData(app.deps, { now: later });
     expect(counts.events).toBeGreaterThanOrEqual(1);
     expect(await countRows([id])).toEqual({ events: 0, deliveries: 0, attempts: 0 });

@@ -2,7 +2,7 @@
 // graphile-worker's poll interval is, because the worker wakes its job fetch at the retry's run_at
 // (server/worker/retry-wake.ts). Measured at a real loopback receiver, gaps between attempts.
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultPollIntervalMs } from '../server/worker/settings.js';
+import { DEFAULT_POLL_INTERVAL_MS } from '../server/worker/settings.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { cleanupTracker, tenantWithEndpoint } from './helpers/fixtures.js';
 
@@ -40,11 +40,11 @@ describe('retry timing', () => {
 
   it('retries at 100 ms and 100 ms (±20 % + 250 ms) with hookline’s own 500 ms poll interval', async () => {
     // Before: the retry ran at the next poll, about 500 ms after the failure (over 370 ms whatever the jitter).
-    expectOnSchedule(await gapsBetweenAttempts('100ms,100ms', defaultPollIntervalMs), [100, 100]);
+    expectOnSchedule(await gapsBetweenAttempts('100ms,100ms', DEFAULT_POLL_INTERVAL_MS), [100, 100]);
   });
 
   it('retries at 1 s and 1 s (±20 % + 250 ms) with hookline’s own poll interval', async () => {
     // Before: a 1 s retry arrived up to 1.5 s later (the measurement).
-    expectOnSchedule(await gapsBetweenAttempts('1s,1s', defaultPollIntervalMs), [1000, 1000]);
+    expectOnSchedule(await gapsBetweenAttempts('1s,1s', DEFAULT_POLL_INTERVAL_MS), [1000, 1000]);
   });
 });

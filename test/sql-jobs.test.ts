@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueDeliveriesBySql } from '../bench/lib/queue.js';
 import { connectDatabase, type Database } from '../db/client.js';
 import { insertEventsWithDeliveries } from '../db/sql/fan-out.js';
-import { addDeliverJobs, deliverJobMaxAttempts } from '../db/sql/jobs.js';
+import { addDeliverJobs, DELIVER_JOB_MAX_ATTEMPTS } from '../db/sql/jobs.js';
 import { newId, newIdBlock } from '../shared/ids.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
@@ -71,7 +71,7 @@ describe('deliver job rows', () => {
       deliveries.map((d) => ({ deliveryId: d.id, tenantId, endpointId: d.endpointId, attempt: 1 })),
     );
     expect(new Set(jobs.map((j) => j.task))).toEqual(new Set(['deliver']));
-    expect(new Set(jobs.map((j) => j.max_attempts))).toEqual(new Set([deliverJobMaxAttempts]));
+    expect(new Set(jobs.map((j) => j.max_attempts))).toEqual(new Set([DELIVER_JOB_MAX_ATTEMPTS]));
     expect(jobs.map((j) => j.priority)).toEqual([...Array(10).fill(0), ...Array(10).fill(1), ...Array(5).fill(2)]);
     for (const job of jobs) expect(Math.abs(job.run_at.getTime() - before)).toBeLessThan(60_000);
   });
@@ -92,7 +92,7 @@ describe('deliver job rows', () => {
     expect(byDelivery.get(now[0]!)).toMatchObject({
       task: 'deliver',
       payload: { deliveryId: now[0], tenantId, endpointId: endpointIds[0], attempt: 4 },
-      max_attempts: deliverJobMaxAttempts,
+      max_attempts: DELIVER_JOB_MAX_ATTEMPTS,
       priority: 0,
     });
     expect(byDelivery.get(now[1]!)!.payload).toEqual({ deliveryId: now[1], tenantId, endpointId: null, attempt: 2 });
@@ -106,7 +106,7 @@ describe('deliver job rows', () => {
     const ids = [1, 2, 3].map((g) => `dlv_jobs_${String(g).padStart(10, '0')}`);
     const jobs = await jobsOf(ids);
     expect(jobs.map((j) => j.payload)).toEqual(ids.map((deliveryId) => ({ deliveryId, tenantId, endpointId: endpointIds[2], attempt: 1 })));
-    expect(jobs.map((j) => [j.task, j.max_attempts, j.priority])).toEqual(ids.map(() => ['deliver', deliverJobMaxAttempts, 0]));
+    expect(jobs.map((j) => [j.task, j.max_attempts, j.priority])).toEqual(ids.map(() => ['deliver', DELIVER_JOB_MAX_ATTEMPTS, 0]));
     const [pending] = await connection.sql<{ n: number }[]>`
       select count(*)::int as n from deliveries where id = any(${ids}::text[]) and endpoint_id = ${endpointIds[2]!} and status = 'pending'`;
     expect(pending!.n).toBe(3);

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { sleep } from './clock.js';
 
-const ticksPerSecond = 100; // USER_HZ on Linux
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 interface TreeTicks {
   /** This process (driver, in-process worker, sender). */
@@ -106,7 +106,7 @@ function snapshot(): Snapshot | undefined {
 
 function usageBetween(start: Snapshot, end: Snapshot): CpuUsage {
   const seconds = (end.at - start.at) / 1000;
-  const cpusUsed = (ticks: number) => ticks / ticksPerSecond / seconds;
+  const cpusUsed = (ticks: number) => ticks / TICKS_PER_SECOND / seconds;
   const machine = cpusUsed(end.machineBusy - start.machineBusy);
   const worker = cpusUsed(end.tree.self - start.tree.self);
   const postgres = cpusUsed(end.tree.postgres - start.tree.postgres);

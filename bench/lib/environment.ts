@@ -46,7 +46,7 @@ export interface StatementStat {
   rows: number;
 }
 
-const reportedSettings = [
+const REPORTED_SETTINGS = [
   'fsync',
   'synchronous_commit',
   'full_page_writes',
@@ -96,7 +96,7 @@ export async function startDatabaseServer(log: (line: string) => void): Promise<
   try {
     const [{ version }] = (await admin`select current_setting('server_version') as version`) as unknown as [{ version: string }];
     const settings: Record<string, string> = {};
-    for (const name of reportedSettings) {
+    for (const name of REPORTED_SETTINGS) {
       const [row] = (await admin`select current_setting(${name}) as value`) as unknown as [{ value: string }];
       settings[name] = row.value;
     }

@@ -14,7 +14,7 @@ import type { Worker } from '../../server/worker/worker.js';
 import { now } from './clock.js';
 import type { FreshDatabase } from './environment.js';
 
-export const benchEventType = 'bench.event';
+export const BENCH_EVENT_TYPE = 'bench.event';
 
 /**
  * The environment the product is started with: the caller's HOOKLINE_* variables (so
@@ -153,7 +153,7 @@ export async function createTenants(
   spec: { label: string; tenants: number; endpointsPerTenant: number; urlFor: (tenant: number, endpoint: number) => string },
 ): Promise<BenchTenant[]> {
   const deps = hookline.apiRuntime.deps;
-  await upsertEventType(deps, { name: benchEventType, description: 'benchmark traffic' });
+  await upsertEventType(deps, { name: BENCH_EVENT_TYPE, description: 'benchmark traffic' });
   const out: BenchTenant[] = [];
   for (let t = 0; t < spec.tenants; t++) {
     const { tenant } = await createTenant(deps, { name: `${spec.label} ${t}` });

@@ -3,7 +3,7 @@
 // measured from the intended time, so a stall is not hidden by sending less during it).
 import { sendEvent, type SendDeps } from '../../server/events/send.js';
 import { now, sleep } from './clock.js';
-import { benchEventType, benchPayload } from './hookline.js';
+import { BENCH_EVENT_TYPE, benchPayload } from './hookline.js';
 
 export interface SentEvent {
   tenantId: string;
@@ -22,7 +22,7 @@ export interface SendFailure {
 
 async function sendOne(deps: SendDeps, tenantId: string, n: number, intendedAt: number): Promise<SentEvent> {
   const startedAt = now();
-  const { event, deliveries } = await sendEvent(deps, tenantId, { type: benchEventType, payload: benchPayload(n) });
+  const { event, deliveries } = await sendEvent(deps, tenantId, { type: BENCH_EVENT_TYPE, payload: benchPayload(n) });
   return { tenantId, eventId: event.id, intendedAt, sendMs: now() - startedAt, deliveries: deliveries.length };
 }
 

@@ -4,13 +4,13 @@
 // time the worker alone, without the sending side.
 import type postgres from 'postgres';
 import { deliverJobPayload, deliverJobSpec } from '../../db/sql/jobs.js';
-import { benchEventType, benchPayload, type BenchTenant } from './hookline.js';
+import { BENCH_EVENT_TYPE, benchPayload, type BenchTenant } from './hookline.js';
 
 /** The bench payload as a SQL template; `__N__` becomes the sequence number. */
-const payloadTemplate = JSON.stringify({ ...benchPayload(0), sequence: '__N__' }).replace('"__N__"', '__N__');
+const PAYLOAD_TEMPLATE = JSON.stringify({ ...benchPayload(0), sequence: '__N__' }).replace('"__N__"', '__N__');
 
 /** The job of delivery `g`, as the fan-out writes it (the values come from the parameters row `p`). */
-const jobSpec = deliverJobSpec({
+const JOB_SPEC = deliverJobSpec({
   payload: deliverJobPayload({
     deliveryId: `'dlv_' || p.label || '_' || lpad(g::text, 10, '0')`,
     tenantId: 'p.tenant_ids[1 + g % p.n]',
@@ -38,7 +38,7 @@ export async function queueDeliveriesBySql(
       await tx`
         insert into events (id, tenant_id, type, payload)
         select 'evt_' || ${spec.label} || '_' || lpad(g::text, 10, '0'), (${tenantIds}::text[])[1 + g % ${n}],
-               ${benchEventType}, replace(${payloadTemplate}, '__N__', g::text)
+               ${BENCH_EVENT_TYPE}, replace(${PAYLOAD_TEMPLATE}, '__N__', g::text)
           from generate_series(${from}::int, ${to}::int) as g`;
       await tx`
         insert into deliveries (id, tenant_id, event_id, endpoint_id)
@@ -47,7 +47,7 @@ export async function queueDeliveriesBySql(
           from generate_series(${from}::int, ${to}::int) as g`;
       await tx`
         select count(*) from graphile_worker.add_jobs(array(
-          select ${tx.unsafe(jobSpec)}
+          select ${tx.unsafe(JOB_SPEC)}
             from generate_series(${from}::int, ${to}::int) as g,
                  (select ${spec.label}::text as label, ${tenantIds}::text[] as tenant_ids,
                          ${endpointIds}::text[] as endpoint_ids, ${n}::int as n) as p))`;

@@ -21,14 +21,14 @@ import type { Ceilings, Scenario } from '../lib/scenario.js';
 import { perSecond } from '../lib/stats.js';
 import { describeWorkerSettings, workerRunnerSettings } from '../../server/worker/settings.js';
 
-const addJobsChunk = 10_000;
+const ADD_JOBS_CHUNK = 10_000;
 
 /** Queues `count` no-op jobs, runs graphile-worker until the queue is empty; jobs/s. */
 async function drainNoopJobs(url: string, config: ReadyConfig, count: number, localQueue: boolean) {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    for (let from = 1; from <= count; from += addJobsChunk) {
-      const to = Math.min(count, from + addJobsChunk - 1);
+    for (let from = 1; from <= count; from += ADD_JOBS_CHUNK) {
+      const to = Math.min(count, from + ADD_JOBS_CHUNK - 1);
       await sql`select count(*) from graphile_worker.add_jobs(array(
         select row('noop', json_build_object('n', g), null, null, 10, null, null, null)::graphile_worker.job_spec
           from generate_series(${from}::int, ${to}::int) as g))`;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { sendEvent } from '../../server/events/send.js';
 import { startFakeDnsServer } from '../../test/helpers/dns-server.js';
 import { envInt, now, sleep } from '../lib/clock.js';
-import { benchEventType, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
+import { BENCH_EVENT_TYPE, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
 import { sendOpenLoop } from '../lib/load.js';
 import { startReceiver } from '../lib/receiver.js';
 import type { Figure, ScenarioResult } from '../lib/report.js';
@@ -111,7 +111,7 @@ export const dnsStallScenario: Scenario = {
       let eventsA = 0;
       const sendingA = (async () => {
         while (!stopA.signal.aborted) {
-          await sendEvent(api, tenantA!.id, { type: benchEventType, payload: benchPayload(eventsA++) });
+          await sendEvent(api, tenantA!.id, { type: BENCH_EVENT_TYPE, payload: benchPayload(eventsA++) });
           await sleep(intervalA);
         }
       })();

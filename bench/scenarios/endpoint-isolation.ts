@@ -4,7 +4,7 @@
 // send→receive latency (p50, p90), which the hanging endpoints of its own tenant must not hold back.
 import { sendEvent } from '../../server/events/send.js';
 import { envInt, now, sleep } from '../lib/clock.js';
-import { benchEventType, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
+import { BENCH_EVENT_TYPE, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
 import { describeLatency, joinLatencies } from '../lib/latency.js';
 import type { SentEvent } from '../lib/load.js';
 import { startReceiver } from '../lib/receiver.js';
@@ -39,7 +39,7 @@ export const endpointIsolationScenario: Scenario = {
         const intendedAt = started + i * intervalMs;
         await sleep(Math.max(0, intendedAt - now()));
         const sendStart = now();
-        const { event } = await sendEvent(api, tenant!.id, { type: benchEventType, payload: benchPayload(i) });
+        const { event } = await sendEvent(api, tenant!.id, { type: BENCH_EVENT_TYPE, payload: benchPayload(i) });
         sent.push({ tenantId: tenant!.id, eventId: event.id, intendedAt, sendMs: now() - sendStart, deliveries: hanging + 1 });
       }
       const waitMs = 3 * hookline.config.timeoutMs + 60_000;

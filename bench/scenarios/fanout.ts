@@ -6,7 +6,7 @@
 import { sendEvent } from '../../server/events/send.js';
 import { describeCpu, startCpuMeter } from '../lib/cpu.js';
 import { envInt, now, sleep } from '../lib/clock.js';
-import { benchEventType, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
+import { BENCH_EVENT_TYPE, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
 import { startReceiver } from '../lib/receiver.js';
 import type { Figure, ScenarioResult } from '../lib/report.js';
 import { layoutLines, type Scenario } from '../lib/scenario.js';
@@ -39,7 +39,7 @@ export const fanoutScenario: Scenario = {
         const received = (await receiver.stats()).count;
         const recorded = worker.attempts.total;
         const startedAt = now();
-        const { deliveries } = await sendEvent(api, tenant!.id, { type: benchEventType, payload: benchPayload(n) });
+        const { deliveries } = await sendEvent(api, tenant!.id, { type: BENCH_EVENT_TYPE, payload: benchPayload(n) });
         const enqueuedAt = now();
         if (deliveries.length !== endpoints) throw new Error(`fan-out made ${deliveries.length} deliveries, expected ${endpoints}`);
         const last = await receiver.waitForCount(received + endpoints, 60_000);

@@ -16,7 +16,7 @@ import { loadConfig, type ReadyConfig } from '../../server/env.js';
 import { envInt, now } from '../lib/clock.js';
 import { describeCpu, startCpuMeter } from '../lib/cpu.js';
 import { startApiProcess } from '../lib/api-process.js';
-import { benchEventType, benchPayload, productEnv } from '../lib/hookline.js';
+import { BENCH_EVENT_TYPE, benchPayload, productEnv } from '../lib/hookline.js';
 import { sendClosedLoop } from '../lib/load.js';
 import { startRuntime } from '../../server/runtime.js';
 import { startReceiver } from '../lib/receiver.js';
@@ -111,7 +111,7 @@ export const ingestScenario: Scenario = {
     const bare = new Pool(receiver.urls[0]!, { connections: singleCallers, pipelining: 1 });
     try {
       // One endpoint per tenant (never contacted: no worker runs).
-      await call(pool, keys.admin, 'eventTypes.upsert', { name: benchEventType });
+      await call(pool, keys.admin, 'eventTypes.upsert', { name: BENCH_EVENT_TYPE });
       const tenantIds: string[] = [];
       for (let t = 0; t < tenantCount; t++) {
         const { tenant } = await call<{ tenant: { id: string } }>(pool, keys.admin, 'tenants.create', { name: `ingest ${t}` });
@@ -119,7 +119,7 @@ export const ingestScenario: Scenario = {
         tenantIds.push(tenant.id);
       }
       const adminHeaders = { 'content-type': 'application/json', authorization: `Bearer ${keys.admin}` };
-      const event = (n: number) => ({ tenantId: tenantIds[n % tenantCount]!, type: benchEventType, payload: benchPayload(n) });
+      const event = (n: number) => ({ tenantId: tenantIds[n % tenantCount]!, type: BENCH_EVENT_TYPE, payload: benchPayload(n) });
       const singleBody = (n: number) => JSON.stringify(event(n));
       const batchBody = (offset: number) => (n: number) =>
         JSON.stringify({ events: Array.from({ length: batchSize }, (_, i) => event(offset + n * batchSize + i)) });

@@ -6,7 +6,7 @@
 import { sendEvent } from '../../server/events/send.js';
 import { describeCpu, startCpuMeter } from '../lib/cpu.js';
 import { envInt, now, sleep } from '../lib/clock.js';
-import { benchEventType, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
+import { BENCH_EVENT_TYPE, benchPayload, createTenants, startHookline } from '../lib/hookline.js';
 import { describeLatency, joinLatencies, latencySamples, type LatencyReport } from '../lib/latency.js';
 import { sendOpenLoop } from '../lib/load.js';
 import { startReceiver } from '../lib/receiver.js';
@@ -71,7 +71,7 @@ export const noisyNeighbourScenario: Scenario = {
       const sendingA = (async () => {
         while (!stopA.signal.aborted) {
           sendsA.push(now());
-          await sendEvent(api, tenantA!.id, { type: benchEventType, payload: benchPayload(eventsA++) });
+          await sendEvent(api, tenantA!.id, { type: BENCH_EVENT_TYPE, payload: benchPayload(eventsA++) });
           await sleep(intervalA);
         }
       })();

@@ -2,7 +2,7 @@
 // deliveries' jobs, for any number of events, in ONE statement (atomic on its own, one round trip
 // whatever the fan-out), so an accepted event always has its deliveries and jobs.
 import type postgres from 'postgres';
-import { idAlphabet, idBlockSuffixLength } from '../../shared/ids.js';
+import { ID_ALPHABET, ID_BLOCK_SUFFIX_LENGTH } from '../../shared/ids.js';
 import type { deliveries, events } from '../schema.js';
 import { deliverJobPayload, deliverJobSpec } from './jobs.js';
 
@@ -29,7 +29,7 @@ export interface FanOutResult {
  * Jobs of one fan-out get priorities 0, 0, …, 1, 1, … (ten per step): a single-endpoint event of
  * another tenant is queued ahead of the tail of a large fan-out instead of behind all of it.
  */
-export const jobsPerPriorityStep = 10;
+export const JOBS_PER_PRIORITY_STEP = 10;
 
 /**
  * The SQL twin of `matchesEventTypeFilter` (shared/event-type-filter.ts): whether an event of type
@@ -116,7 +116,7 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
         ) as t
     ), delivery as (
       insert into deliveries (id, tenant_id, event_id, endpoint_id)
-      select target.delivery_prefix || ${sql.unsafe(deliveryIdSuffix)},
+      select target.delivery_prefix || ${sql.unsafe(DELIVERY_ID_SUFFIX)},
              target.tenant_id, target.event_id, target.endpoint_id
         from target
       returning id, tenant_id, event_id, endpoint_id, created_at
@@ -125,7 +125,7 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
       -- again rather than joined back to target: a join on the nullable endpoint id (one-off
       -- URLs) can only be a nested loop, 1,000 × 1,000 rows for a 1,000-wide fan-out.
       select 1 from graphile_worker.add_jobs(array(
-        select ${sql.unsafe(fanOutJobSpec)}
+        select ${sql.unsafe(FAN_OUT_JOB_SPEC)}
           from (select id, tenant_id, endpoint_id, row_number() over (partition by event_id order by id) - 1 as n
                   from delivery) as d))
     )
@@ -143,12 +143,12 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
 }
 
 /** The job of each delivery `d` of the fan-out: attempt 1, priority by its place `d.n`. */
-const fanOutJobSpec = deliverJobSpec({
+const FAN_OUT_JOB_SPEC = deliverJobSpec({
   payload: deliverJobPayload({ deliveryId: 'd.id', tenantId: 'd.tenant_id', endpointId: 'd.endpoint_id', attempt: '1' }),
-  priority: `least(d.n / ${jobsPerPriorityStep}, 1000)`,
+  priority: `least(d.n / ${JOBS_PER_PRIORITY_STEP}, 1000)`,
 });
 
 /** SQL for the last characters of a delivery id: the row number `target.n` in the id alphabet. */
-const deliveryIdSuffix = Array.from({ length: idBlockSuffixLength }, (_, i) => idBlockSuffixLength - 1 - i)
-  .map((digit) => `substr('${idAlphabet}', ((target.n >> ${5 * digit}) & 31)::int + 1, 1)`)
+const DELIVERY_ID_SUFFIX = Array.from({ length: ID_BLOCK_SUFFIX_LENGTH }, (_, i) => ID_BLOCK_SUFFIX_LENGTH - 1 - i)
+  .map((digit) => `substr('${ID_ALPHABET}', ((target.n >> ${5 * digit}) & 31)::int + 1, 1)`)
   .join(' || ');

@@ -33,7 +33,7 @@ export interface DeliverJob {
 }
 
 /** graphile-worker's own retries are a safety net only (e.g. the database was down while recording). */
-export const deliverJobMaxAttempts = 10;
+export const DELIVER_JOB_MAX_ATTEMPTS = 10;
 
 /** SQL expressions for the parts of a deliver job row that vary. */
 export interface DeliverJobColumns {
@@ -47,11 +47,11 @@ export interface DeliverJobColumns {
 
 /**
  * One `deliver` job row (`graphile_worker.job_spec`) for `graphile_worker.add_jobs(array[...])`:
- * task `deliver`, the default queue (none: jobs run in parallel), `deliverJobMaxAttempts`, no job key.
+ * task `deliver`, the default queue (none: jobs run in parallel), `DELIVER_JOB_MAX_ATTEMPTS`, no job key.
  */
 export function deliverJobSpec(columns: DeliverJobColumns): string {
   return (
-    `row('deliver', ${columns.payload}, null, ${columns.runAt ?? 'null'}::timestamptz, ${deliverJobMaxAttempts}::int, ` +
+    `row('deliver', ${columns.payload}, null, ${columns.runAt ?? 'null'}::timestamptz, ${DELIVER_JOB_MAX_ATTEMPTS}::int, ` +
     `null, ${columns.priority ?? 'null'}::int, null)::graphile_worker.job_spec`
   );
 }

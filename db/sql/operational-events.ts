@@ -78,11 +78,11 @@ export function emitDisabledByHandSql(target: OperationalTarget, tenantId: strin
       returning id, tenant_id
     )
     select count(*) from graphile_worker.add_jobs(array(
-      select ${drizzleSql.raw(operationalJobSpec)}
+      select ${drizzleSql.raw(OPERATIONAL_JOB_SPEC)}
         from delivery))`;
 }
 
 /** The job of an operational event's delivery (a one-off URL: no endpoint), attempt 1, now. */
-export const operationalJobSpec = deliverJobSpec({
+export const OPERATIONAL_JOB_SPEC = deliverJobSpec({
   payload: deliverJobPayload({ deliveryId: 'id', tenantId: 'tenant_id', endpointId: 'null', attempt: '1' }),
 });

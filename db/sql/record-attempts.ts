@@ -10,7 +10,7 @@
 import type postgres from 'postgres';
 import { deliverJobPayload, deliverJobSpec } from './jobs.js';
 import type { attempts, deliveries } from '../schema.js';
-import { deliveryExhaustedBodySql, endpointDisabledBodySql, OPERATOR_TENANT_ID, operationalJobSpec, type OperationalTarget } from './operational-events.js';
+import { deliveryExhaustedBodySql, endpointDisabledBodySql, OPERATOR_TENANT_ID, OPERATIONAL_JOB_SPEC, type OperationalTarget } from './operational-events.js';
 
 type DeliveryRow = typeof deliveries.$inferSelect;
 type AttemptRow = typeof attempts.$inferSelect;
@@ -223,13 +223,13 @@ export async function recordAttempts(
       returning id, tenant_id
     ), operational_job as (
       select count(*) as jobs from graphile_worker.add_jobs(array(
-        select ${sql.unsafe(operationalJobSpec)}
+        select ${sql.unsafe(OPERATIONAL_JOB_SPEC)}
           from operational_delivery))
        where exists (select 1 from operational)
     ), next_job as (
       -- (A scalar subquery under WHERE: add_jobs is not called at all when no retry is due.)
       select (select count(*) from graphile_worker.add_jobs(array(
-                select ${sql.unsafe(retryJobSpec)}
+                select ${sql.unsafe(RETRY_JOB_SPEC)}
                   from recorded
                  where next_attempt_at is not null))) as jobs
        where exists (select 1 from recorded where next_attempt_at is not null)
@@ -241,7 +241,7 @@ export async function recordAttempts(
 }
 
 /** The job of a recorded attempt's retry: the next attempt, at its next_attempt_at. */
-const retryJobSpec = deliverJobSpec({
+const RETRY_JOB_SPEC = deliverJobSpec({
   payload: deliverJobPayload({ deliveryId: 'delivery_id', tenantId: 'tenant_id', endpointId: 'endpoint_id', attempt: 'attempt + 1' }),
   runAt: 'next_attempt_at',
 });

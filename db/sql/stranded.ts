@@ -1,6 +1,6 @@
 // Stranded deliveries: `pending`, but with no job that will ever make their next attempt. A job is
 // live while it may still run: it has attempts left (graphile-worker's own retries, a safety net:
-// deliverJobMaxAttempts in db/sql/jobs.ts) or it is locked (running, or held by a dead worker that liveness will
+// DELIVER_JOB_MAX_ATTEMPTS in db/sql/jobs.ts) or it is locked (running, or held by a dead worker that liveness will
 // unlock). A delivery is stranded when its job used up its attempts (an error inside hookline, such
 // as the database unreachable while recording, ten times over hours) or when its job row was
 // deleted by hand; nothing else would touch it again. The sweeper (server/worker/stranded-sweeper.ts)

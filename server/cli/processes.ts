@@ -12,9 +12,9 @@ import { startRuntime, type Runtime } from '../runtime.js';
 import type { Worker } from '../worker/worker.js';
 
 /** Extra time past the per-attempt timeout before a shutdown gives up and exits 1. */
-const shutdownGraceMs = 15_000;
+const SHUTDOWN_GRACE_MS = 15_000;
 /** How long a worker that gave up on its job runner tries to stop cleanly before it exits 1. */
-const giveUpShutdownMs = 3_000;
+const GIVE_UP_SHUTDOWN_MS = 3_000;
 
 export async function runProcesses(parts: { api: boolean; worker: boolean }): Promise<void> {
   limitHeapGrowth();
@@ -35,7 +35,7 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
     setTimeout(() => {
       process.stderr.write('hookline: shutdown did not finish in time; exiting\n');
       process.exit(1);
-    }, (runtime?.deps.config.timeoutMs ?? 10_000) + shutdownGraceMs).unref();
+    }, (runtime?.deps.config.timeoutMs ?? 10_000) + SHUTDOWN_GRACE_MS).unref();
     onStopRequest?.(signal);
   };
   process.on('SIGTERM', onSignal);
@@ -73,7 +73,7 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
             gaveUp = true;
             onSignal('SIGTERM');
             // Nothing is in flight and the database is away: a stop that waits on it is not worth waiting for.
-            setTimeout(() => process.exit(1), giveUpShutdownMs).unref();
+            setTimeout(() => process.exit(1), GIVE_UP_SHUTDOWN_MS).unref();
           },
         }),
       });

@@ -7,7 +7,7 @@ import type { DeliverJob } from '../../db/sql/jobs.js';
 export {
   addDeliverJobs,
   addDeliverJobsSql,
-  deliverJobMaxAttempts,
+  DELIVER_JOB_MAX_ATTEMPTS,
   deliverJobPayload,
   deliverJobSpec,
   type DeliverJob,

@@ -30,7 +30,7 @@ export type DeliveryLoader = (deliveryId: string) => Promise<DeliveryToSend | un
  * Decrypted secrets and header values kept per process, by their sealed form (a rotated secret or
  * an edited header is a new key).
  */
-const maxOpenedSecrets = 10_000;
+const MAX_OPENED_SECRETS = 10_000;
 
 export function createDeliveryLoader(deps: DeliveryPool & Pick<Shared, 'secretBox'>): DeliveryLoader {
   // Opening a sealed secret (AES-GCM) costs more than signing with it; the plaintext is what this
@@ -40,7 +40,7 @@ export function createDeliveryLoader(deps: DeliveryPool & Pick<Shared, 'secretBo
     let plain = opened.get(sealed);
     if (plain === undefined) {
       plain = deps.secretBox.open(sealed);
-      if (opened.size >= maxOpenedSecrets) opened.clear();
+      if (opened.size >= MAX_OPENED_SECRETS) opened.clear();
       opened.set(sealed, plain);
     }
     return plain;

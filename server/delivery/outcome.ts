@@ -1,6 +1,6 @@
 // What an attempt's result means for its delivery: succeeded, retry after a delay, or failed.
 // Pure, so the retry rules can be read and tested on their own.
-import { goneDisableReason, goneStatus } from '../endpoints/health.js';
+import { GONE_DISABLE_REASON, GONE_STATUS } from '../endpoints/health.js';
 import type { PostResult } from './http.js';
 
 export type Outcome =
@@ -17,14 +17,14 @@ export interface OutcomeRules {
 }
 
 /** The longest a receiver's Retry-After may push a retry out. */
-export const maxRetryAfterMs = 6 * 3_600_000;
+export const MAX_RETRY_AFTER_MS = 6 * 3_600_000;
 
 export function decideOutcome(result: PostResult, attempt: number, rules: OutcomeRules): Outcome {
   if (result.kind === 'response') {
     const { status } = result;
     if (status >= 200 && status < 300) return { kind: 'succeeded' };
     // The 410 rule (endpoints/health.ts): the delivery fails and the endpoint is disabled.
-    if (status === goneStatus) return { kind: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: goneDisableReason };
+    if (status === GONE_STATUS) return { kind: 'failed', reason: 'HTTP 410 Gone', disableEndpoint: GONE_DISABLE_REASON };
     const reason = status >= 300 && status < 400 ? `HTTP ${status} (redirects are not followed)` : `HTTP ${status}`;
     const retryAfter = status === 429 || status === 503 ? parseRetryAfter(header(result.headers, 'retry-after'), rules.now) : undefined;
     return retryOrFail(attempt, rules, reason, retryAfter);
@@ -43,7 +43,7 @@ function retryOrFail(attempt: number, rules: OutcomeRules, reason: string, retry
   const jittered = Math.round(scheduled * (0.8 + 0.4 * random()));
   // Retry-After can only lengthen the wait, and only up to a bound, so a receiver cannot park a
   // delivery for days nor make us retry faster than the schedule.
-  const delayMs = retryAfterMs === undefined ? jittered : Math.min(Math.max(retryAfterMs, jittered), maxRetryAfterMs);
+  const delayMs = retryAfterMs === undefined ? jittered : Math.min(Math.max(retryAfterMs, jittered), MAX_RETRY_AFTER_MS);
   return { kind: 'retry', delayMs, reason };
 }
 

@@ -35,10 +35,10 @@ export interface PaceEstimator {
   spread(ms: number): number;
 }
 
-const stalledReturnFactor = 3;
+const STALLED_RETURN_FACTOR = 3;
 
 /** Keys not seen for this many windows are forgotten (they count as new when seen again). */
-const forgetAfterWindows = 240;
+const FORGET_AFTER_WINDOWS = 240;
 
 export function createPaceEstimator(options: PaceOptions): PaceEstimator {
   const now = options.now ?? Date.now;
@@ -47,7 +47,7 @@ export function createPaceEstimator(options: PaceOptions): PaceEstimator {
   let sweptAt = now();
 
   function sweep(at: number) {
-    const horizon = forgetAfterWindows * options.windowMs;
+    const horizon = FORGET_AFTER_WINDOWS * options.windowMs;
     if (at - sweptAt < horizon) return;
     sweptAt = at;
     for (const [key, last] of lastRelease) if (at - last > horizon) lastRelease.delete(key);
@@ -71,7 +71,7 @@ export function createPaceEstimator(options: PaceOptions): PaceEstimator {
       return now() + random() * ms;
     },
     returnAt(turningOver) {
-      return now() + (turningOver ? 1 : stalledReturnFactor) * options.returnAfterMs * (1 + random() / 2);
+      return now() + (turningOver ? 1 : STALLED_RETURN_FACTOR) * options.returnAfterMs * (1 + random() / 2);
     },
   };
 }

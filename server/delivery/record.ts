@@ -12,7 +12,7 @@ import type { PostResult } from './http.js';
 import type { DeliveryToSend } from './load.js';
 import type { Outcome } from './outcome.js';
 
-const maxResponseBodyChars = 1024;
+const MAX_RESPONSE_BODY_CHARS = 1024;
 
 export interface AttemptToRecord {
   delivery: DeliveryToSend;
@@ -54,7 +54,7 @@ export function toAttemptWrite({ delivery, attempt, sent, outcome }: AttemptToRe
       error: result?.kind === 'error' ? result.error : null,
       errorMessage: result?.kind === 'error' ? storable(result.message.slice(0, 1000)) : null,
       durationMs: sent.result.durationMs,
-      responseBody: result?.kind === 'response' ? storable(result.body.slice(0, maxResponseBodyChars)) : null,
+      responseBody: result?.kind === 'response' ? storable(result.body.slice(0, MAX_RESPONSE_BODY_CHARS)) : null,
     },
     ...judgeAttempt(sent !== null, outcome),
   };

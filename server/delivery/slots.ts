@@ -56,7 +56,7 @@ export interface SlotSemaphoreOptions {
 
 type Waiter = (slot: Slot | null) => void;
 
-const rememberedIdleEndpoints = 10_000;
+const REMEMBERED_IDLE_ENDPOINTS = 10_000;
 
 interface EndpointState {
   key: string;
@@ -107,7 +107,7 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
 
   /**
    * Idle endpoints that earned more than their first slots, least recently used first: what they
-   * earned is kept for when their next jobs come (at most `rememberedIdleEndpoints` of them).
+   * earned is kept for when their next jobs come (at most `REMEMBERED_IDLE_ENDPOINTS` of them).
    */
   const idleEarners = new Set<EndpointState>();
 
@@ -116,7 +116,7 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
     if (endpoint.earned <= policy.firstEndpointSlots) return drop(endpoint);
     idleEarners.delete(endpoint);
     idleEarners.add(endpoint);
-    if (idleEarners.size > rememberedIdleEndpoints) {
+    if (idleEarners.size > REMEMBERED_IDLE_ENDPOINTS) {
       const oldest = idleEarners.values().next().value!;
       idleEarners.delete(oldest);
       drop(oldest);

@@ -22,7 +22,7 @@ export interface StepAsideQueue {
 }
 
 /** The job of an item that steps aside: its own payload, run time and priority. */
-const steppedAsideJobSpec = deliverJobSpec({
+const STEPPED_ASIDE_JOB_SPEC = deliverJobSpec({
   payload: "item.value->'job'",
   runAt: "(item.value->>'runAt')::timestamptz",
   priority: "(item.value->>'priority')::int",
@@ -36,7 +36,7 @@ export function createStepAsideQueue(sql: postgres.Sql): StepAsideQueue {
           select n, value from json_array_elements(${JSON.stringify(items)}::json) with ordinality as i(value, n)
         ), added as (
           select j.id, j.payload from graphile_worker.add_jobs(array(
-            select ${sql.unsafe(steppedAsideJobSpec)}
+            select ${sql.unsafe(STEPPED_ASIDE_JOB_SPEC)}
               from item order by n)) as j
         )
         select n::int, id::text from (select id, row_number() over (order by id) as n from added) as numbered`;

@@ -3,7 +3,7 @@
 // no transport or hop-by-hop headers, nothing under `webhook-`, and none of the signature headers
 // of any scheme under the configured prefix — so switching HOOKLINE_SIGNATURE_SCHEME later can
 // never make a stored custom header collide with a signature.
-import { signatureHeaderNames, signatureSchemes } from '../../shared/signing.js';
+import { signatureHeaderNames, SIGNATURE_SCHEMES } from '../../shared/signing.js';
 import { InvalidInputError } from '../errors.js';
 
 export const MAX_CUSTOM_HEADERS = 20;
@@ -37,7 +37,7 @@ const FORBIDDEN_PREFIXES = ['proxy-', 'webhook-'];
 /** Every header name a custom header may not use, lowercase, under this header prefix. */
 export function reservedHeaderNames(headerPrefix: string): Set<string> {
   const names = new Set(FORBIDDEN_NAMES);
-  for (const scheme of signatureSchemes) {
+  for (const scheme of SIGNATURE_SCHEMES) {
     for (const name of signatureHeaderNames(scheme, headerPrefix)) names.add(name.toLowerCase());
   }
   return names;

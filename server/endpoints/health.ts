@@ -6,7 +6,7 @@
 //   failure (anything else). One that made none (the endpoint is disabled) says nothing.
 // - A success ends the endpoint's failure run: no failures since success, no first failure.
 // - A failure extends the run: one more failure; the run's first failure is set if unset.
-// - Failing too long: the failure that brings a run to at least `minFailuresBeforeDisable` failures,
+// - Failing too long: the failure that brings a run to at least `MIN_FAILURES_BEFORE_DISABLE` failures,
 //   when the run's first failure is HOOKLINE_DISABLE_AFTER old or more, disables the endpoint
 //   (HOOKLINE_DISABLE_AFTER=0 never does). Both are needed: a rarely used endpoint that fails
 //   twice a week is not dropped for it, nor one that failed 100 times in a minute.
@@ -22,17 +22,17 @@ import type { AttemptHealth, HealthFoldRules } from '../../db/sql/record-attempt
 import type { Outcome } from '../delivery/outcome.js';
 
 /** Automatic disabling also needs this many failed attempts since the last success. */
-export const minFailuresBeforeDisable = 10;
+export const MIN_FAILURES_BEFORE_DISABLE = 10;
 
 /** A success on an endpoint with no failures refreshes its row at most this often (see the fold). */
-export const successRefreshMs = 1000;
+export const SUCCESS_REFRESH_MS = 1000;
 
 /** The reason recorded when an endpoint is disabled through the API (at creation or by update). */
 export const MANUAL_DISABLE_REASON = 'disabled through the API';
 
 /** The 410 rule: the receiver says the endpoint is gone for good. */
-export const goneStatus = 410;
-export const goneDisableReason = 'the endpoint answered 410 Gone';
+export const GONE_STATUS = 410;
+export const GONE_DISABLE_REASON = 'the endpoint answered 410 Gone';
 
 /** The health columns of an endpoint row. */
 export type EndpointHealth = Pick<
@@ -56,8 +56,8 @@ export function judgeAttempt(sent: boolean, outcome: Outcome): AttemptVerdict {
 export function endpointHealthRules(disableAfterMs: number): HealthFoldRules {
   return {
     disableAfterMs,
-    minFailures: minFailuresBeforeDisable,
-    successRefreshMs,
+    minFailures: MIN_FAILURES_BEFORE_DISABLE,
+    successRefreshMs: SUCCESS_REFRESH_MS,
     tooLongReasonFormat: `no successful delivery for ${formatDuration(disableAfterMs)} (%s failed attempts)`,
   };
 }

@@ -17,7 +17,7 @@ import { disabledEndpointMessage } from './health.js';
 /** How far back endpoints.recover reaches (as Svix does). */
 export const RECOVER_WINDOW_MS = 14 * 86_400_000;
 /** Slack for the caller's clock: "exactly 14 days ago", computed a moment before, is accepted. */
-const recoverWindowSlackMs = 5 * 60_000;
+const RECOVER_WINDOW_SLACK_MS = 5 * 60_000;
 /** Deliveries re-queued per transaction: bounds lock time and the size of one add_jobs call. */
 export const RECOVER_BATCH_SIZE = 500;
 
@@ -47,7 +47,7 @@ export async function recoverEndpoint(
   options: { batchSize?: number } = {},
 ): Promise<{ requeued: number }> {
   const from = new Date(since);
-  if (from.getTime() < Date.now() - RECOVER_WINDOW_MS - recoverWindowSlackMs) {
+  if (from.getTime() < Date.now() - RECOVER_WINDOW_MS - RECOVER_WINDOW_SLACK_MS) {
     throw new InvalidInputError('since is more than 14 days ago; endpoints.recover reaches back at most 14 days');
   }
   await enabledEndpoint(deps, tenantId, endpointId, 'recovering its deliveries');

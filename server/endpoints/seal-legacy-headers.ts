@@ -6,7 +6,7 @@ import type postgres from 'postgres';
 import type { SecretBox } from '../security/secret-box.js';
 import { SEALED_HEADER_PREFIX, sealHeaderValues } from './header-secrets.js';
 
-const rowsPerTransaction = 500;
+const ROWS_PER_TRANSACTION = 500;
 
 /** Seals every plaintext header value; returns how many endpoints were changed. */
 export async function sealLegacyHeaderValues(sql: postgres.Sql, secretBox: Pick<SecretBox, 'seal'>): Promise<number> {
@@ -22,7 +22,7 @@ export async function sealLegacyHeaderValues(sql: postgres.Sql, secretBox: Pick<
            and headers <> '{}'::jsonb
            and exists (select 1 from jsonb_each_text(headers) h where left(h.value, 1) <> ${SEALED_HEADER_PREFIX})
          order by id
-         limit ${rowsPerTransaction}
+         limit ${ROWS_PER_TRANSACTION}
            for update`;
       for (const row of rows) {
         const sealed = sealHeaderValues(JSON.parse(row.headers) as Record<string, string>, (plain) => secretBox.seal(plain));
@@ -31,7 +31,7 @@ export async function sealLegacyHeaderValues(sql: postgres.Sql, secretBox: Pick<
       return rows;
     });
     sealedRows += batch.length;
-    if (batch.length < rowsPerTransaction) return sealedRows;
+    if (batch.length < ROWS_PER_TRANSACTION) return sealedRows;
     afterId = batch[batch.length - 1]!.id;
   }
 }

@@ -22,8 +22,8 @@ export interface EndpointStats {
   lastAttempt: { at: string; statusCode: number | null; error: string | null; errorMessage: string | null; durationMs: number } | null;
 }
 
-const hourMs = 3_600_000;
-const maxSpanMs = 31 * 24 * hourMs;
+const HOUR_MS = 3_600_000;
+const MAX_SPAN_MS = 31 * 24 * HOUR_MS;
 
 export async function getEndpointStats(
   deps: ApiPool & Pick<Shared, 'config'>,
@@ -32,10 +32,10 @@ export async function getEndpointStats(
   sinceIso: string | undefined,
 ): Promise<EndpointStats> {
   const now = Date.now();
-  const since = sinceIso !== undefined ? new Date(sinceIso) : new Date(now - 24 * hourMs);
-  if (since.getTime() < now - maxSpanMs) throw new InvalidInputError('since: at most 31 days ago (one entry per hour)');
+  const since = sinceIso !== undefined ? new Date(sinceIso) : new Date(now - 24 * HOUR_MS);
+  if (since.getTime() < now - MAX_SPAN_MS) throw new InvalidInputError('since: at most 31 days ago (one entry per hour)');
   const retrySpanMs = deps.config.retryScheduleMs.reduce((total, ms) => total + ms, 0);
-  const oldestDelivery = idFloor('delivery', new Date(since.getTime() - retrySpanMs - hourMs));
+  const oldestDelivery = idFloor('delivery', new Date(since.getTime() - retrySpanMs - HOUR_MS));
   return readWithTimeout(deps, async (db) => {
     const endpoint = await findEndpoint(db, tenantId, endpointId, { id: endpoints.id });
     if (!endpoint) throw new NotFoundError('endpoint not found');
@@ -44,7 +44,7 @@ export async function getEndpointStats(
     const last = await findLastAttempt(db, scope);
     const byHour = new Map(counts.map((c) => [c.hour, c]));
     const hours: EndpointStats['hours'] = [];
-    for (let t = Math.floor(since.getTime() / hourMs) * hourMs; t <= now; t += hourMs) {
+    for (let t = Math.floor(since.getTime() / HOUR_MS) * HOUR_MS; t <= now; t += HOUR_MS) {
       const key = new Date(t).toISOString();
       hours.push({ hour: key, succeeded: byHour.get(key)?.succeeded ?? 0, failed: byHour.get(key)?.failed ?? 0 });
     }

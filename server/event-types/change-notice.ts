@@ -7,14 +7,14 @@ import type postgres from 'postgres';
 import type { Db } from '../../db/client.js';
 import type { Logger } from '../logger.js';
 
-export const eventTypeChangeChannel = 'hookline_event_types';
+export const EVENT_TYPE_CHANGE_CHANNEL = 'hookline_event_types';
 
 /** A Drizzle transaction (or the pool): the notice is sent when it commits. */
 type Executor = Pick<Db, 'execute'>;
 
 /** Tells every listening process that this type changed, at the commit of `tx`. */
 export async function announceEventTypeChange(tx: Executor, name: string): Promise<void> {
-  await tx.execute(sql`select pg_notify(${eventTypeChangeChannel}, ${name})`);
+  await tx.execute(sql`select pg_notify(${EVENT_TYPE_CHANGE_CHANNEL}, ${name})`);
 }
 
 export interface EventTypeChangeHandlers {
@@ -32,7 +32,7 @@ export interface EventTypeChangeHandlers {
  * it drops, reconnects and listens again, calling `listening` each time). Runs until the pool ends.
  */
 export function listenForEventTypeChanges(sql: postgres.Sql, handlers: EventTypeChangeHandlers, logger: Logger): void {
-  sql.listen(eventTypeChangeChannel, (name) => handlers.changed(name), () => handlers.listening()).catch((error: unknown) => {
+  sql.listen(EVENT_TYPE_CHANGE_CHANNEL, (name) => handlers.changed(name), () => handlers.listening()).catch((error: unknown) => {
     // A first LISTEN that fails on connecting is retried by the driver when the connection closes;
     // until one succeeds, `listening` is not called and nothing is cached.
     logger.warn({ err: error }, 'listening for event type changes failed; payload schema checks read the catalog each time until it succeeds');

@@ -27,7 +27,7 @@ import { compilePayloadSchema, type PayloadSchemaCheck } from './payload-schema.
 type Enforced = PayloadSchemaCheck | null;
 
 /** Kept per process; past this many types the cache starts over (a catalog is rarely this large). */
-const maxHeldTypes = 1_000;
+const MAX_HELD_TYPES = 1_000;
 
 export interface PayloadChecker {
   (type: string, payload: unknown): Promise<void>;
@@ -84,7 +84,7 @@ export function createPayloadChecker(deps: Pick<AppDeps, 'sql' | 'logger'>): Pay
     if (entry) return entry;
     const read = readEnforced(type);
     if (listening) {
-      if (held.size >= maxHeldTypes) held.clear();
+      if (held.size >= MAX_HELD_TYPES) held.clear();
       held.set(type, read);
       // A failed read (database unavailable) is not kept: the next send tries again.
       read.catch(() => {

@@ -12,16 +12,16 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
 /** At most this many of Ajv's errors are named in one message, so a message stays readable. */
-const maxErrorsNamed = 10;
+const MAX_ERRORS_NAMED = 10;
 
-const draft07Uris = new Set([
+const DRAFT07_URIS = new Set([
   'http://json-schema.org/draft-07/schema#',
   'http://json-schema.org/draft-07/schema',
   'http://json-schema.org/draft-06/schema#',
   'http://json-schema.org/draft-06/schema',
 ]);
-const draft2019Uris = new Set(['https://json-schema.org/draft/2019-09/schema', 'https://json-schema.org/draft/2019-09/schema#']);
-const draft2020Uris = new Set(['https://json-schema.org/draft/2020-12/schema', 'https://json-schema.org/draft/2020-12/schema#']);
+const DRAFT2019_URIS = new Set(['https://json-schema.org/draft/2019-09/schema', 'https://json-schema.org/draft/2019-09/schema#']);
+const DRAFT2020_URIS = new Set(['https://json-schema.org/draft/2020-12/schema', 'https://json-schema.org/draft/2020-12/schema#']);
 
 /** Checks payloads against one compiled schema: null when the payload matches, else why not. */
 export type PayloadSchemaCheck = (payload: unknown) => string | null;
@@ -35,9 +35,9 @@ export function compilePayloadSchema(schema: Record<string, unknown>): { check: 
   const declared = schema.$schema;
   const options = { allErrors: true, strict: false, logger: false } as const;
   let ajv: Ajv | Ajv2019 | Ajv2020;
-  if (declared === undefined || (typeof declared === 'string' && draft07Uris.has(declared))) ajv = new Ajv(options);
-  else if (typeof declared === 'string' && draft2019Uris.has(declared)) ajv = new Ajv2019(options);
-  else if (typeof declared === 'string' && draft2020Uris.has(declared)) ajv = new Ajv2020(options);
+  if (declared === undefined || (typeof declared === 'string' && DRAFT07_URIS.has(declared))) ajv = new Ajv(options);
+  else if (typeof declared === 'string' && DRAFT2019_URIS.has(declared)) ajv = new Ajv2019(options);
+  else if (typeof declared === 'string' && DRAFT2020_URIS.has(declared)) ajv = new Ajv2020(options);
   else {
     return { error: `$schema ${JSON.stringify(declared)} is not supported (use draft-07, 2019-09 or 2020-12, or leave it out for draft-07)` };
   }
@@ -56,7 +56,7 @@ export function compilePayloadSchema(schema: Record<string, unknown>): { check: 
 
 /** Ajv's errors as one line, the payload named `payload` (`payload/amount must be integer`). */
 export function describeErrors(errors: readonly ErrorObject[]): string {
-  const named = errors.slice(0, maxErrorsNamed).map((error) => {
+  const named = errors.slice(0, MAX_ERRORS_NAMED).map((error) => {
     const where = `payload${error.instancePath}`;
     const detail = error.keyword === 'additionalProperties'
       ? `${error.message} "${String((error.params as { additionalProperty?: unknown }).additionalProperty)}"`

@@ -26,7 +26,7 @@ export interface SendEventInput {
   url?: string | undefined;
 }
 
-export const idempotencyWindowMs = 24 * 3_600_000;
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
 
 type Created = { event: Event; deliveries: Delivery[] };
 
@@ -166,7 +166,7 @@ async function findIdempotentEvent(
 ): Promise<Created | 'expired' | undefined> {
   const existing = await findEventByIdempotencyKey(deps.db, tenantId, key);
   if (!existing) return undefined;
-  if (existing.createdAt.getTime() <= Date.now() - idempotencyWindowMs) {
+  if (existing.createdAt.getTime() <= Date.now() - IDEMPOTENCY_WINDOW_MS) {
     // An expired key may be used again: the old event keeps its history, not the key.
     await clearIdempotencyKey(deps.db, existing.id);
     return 'expired';

@@ -9,7 +9,7 @@ import { OPENAPI_DOCUMENT_PATH } from './rest.js';
 
 export const API_REFERENCE_PATH = '/docs';
 
-const contentSecurityPolicy = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   // Swagger UI sets style attributes from its scripts.
@@ -22,7 +22,7 @@ const contentSecurityPolicy = [
   "frame-ancestors 'self'",
 ].join('; ');
 
-const page = `<!DOCTYPE html>
+const PAGE_HTML = `<!DOCTYPE html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
@@ -39,7 +39,7 @@ const page = `<!DOCTYPE html>
 `;
 
 // In a file of its own: the policy forbids inline scripts.
-const init = `window.addEventListener('load', function () {
+const INIT_SCRIPT = `window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({
     url: ${JSON.stringify(OPENAPI_DOCUMENT_PATH)},
     dom_id: '#swagger-ui',
@@ -64,7 +64,7 @@ function serve(type: string, content: () => Buffer | string) {
     res.writeHead(200, {
       'content-type': type,
       'content-length': Buffer.byteLength(body),
-      'content-security-policy': contentSecurityPolicy,
+      'content-security-policy': CONTENT_SECURITY_POLICY,
       'x-content-type-options': 'nosniff',
       'cache-control': 'no-cache',
     });
@@ -75,8 +75,8 @@ function serve(type: string, content: () => Buffer | string) {
 /** The GET routes of the reference: the page and its assets. */
 export function apiReferenceRoutes(): Record<string, (req: IncomingMessage, res: ServerResponse) => void> {
   return {
-    [API_REFERENCE_PATH]: serve('text/html; charset=utf-8', () => page),
-    [`${API_REFERENCE_PATH}/init.js`]: serve('text/javascript; charset=utf-8', () => init),
+    [API_REFERENCE_PATH]: serve('text/html; charset=utf-8', () => PAGE_HTML),
+    [`${API_REFERENCE_PATH}/init.js`]: serve('text/javascript; charset=utf-8', () => INIT_SCRIPT),
     [`${API_REFERENCE_PATH}/swagger-ui-bundle.js`]: serve('text/javascript; charset=utf-8', packageFile('swagger-ui-bundle.js')),
     [`${API_REFERENCE_PATH}/swagger-ui.css`]: serve('text/css; charset=utf-8', packageFile('swagger-ui.css')),
     [`${API_REFERENCE_PATH}/favicon-32x32.png`]: serve('image/png', packageFile('favicon-32x32.png')),

@@ -9,7 +9,7 @@ import type { AppDeps } from '../deps.js';
 import type { TenantRateLimitedAction } from '../env.js';
 import { NotFoundError, RateLimitedError } from '../errors.js';
 
-const described: Record<TenantRateLimitedAction, { procedure: string; setting: string }> = {
+const DESCRIBED: Record<TenantRateLimitedAction, { procedure: string; setting: string }> = {
   sendTest: { procedure: 'endpoints.sendTest', setting: 'HOOKLINE_SEND_TEST_LIMIT' },
   retry: { procedure: 'deliveries.retry', setting: 'HOOKLINE_RETRY_LIMIT' },
   recover: { procedure: 'endpoints.recover', setting: 'HOOKLINE_RECOVER_LIMIT' },
@@ -28,7 +28,7 @@ export async function countTenantCall(
     throw error;
   });
   if (row.calls <= limit) return;
-  const { procedure, setting } = described[action];
+  const { procedure, setting } = DESCRIBED[action];
   const retryAfterSeconds = Math.max(1, Math.ceil(row.msLeft / 1000));
   throw new RateLimitedError(
     `${procedure} is limited to ${limit} calls per ${windowMs / 1000} s per tenant (${setting}); try again in ${retryAfterSeconds} s`,

@@ -15,7 +15,7 @@ export const PORTAL_PATH = '/portal';
 
 const appDirectory = new URL('../../portal/', import.meta.url);
 
-const files: Record<string, { file: string; type: string }> = {
+const FILES: Record<string, { file: string; type: string }> = {
   [PORTAL_PATH]: { file: 'index.html', type: 'text/html; charset=utf-8' },
   [`${PORTAL_PATH}/`]: { file: 'index.html', type: 'text/html; charset=utf-8' },
   [`${PORTAL_PATH}/app.js`]: { file: 'app.js', type: 'text/javascript; charset=utf-8' },
@@ -63,7 +63,7 @@ export function createPortalHandler(
       await answerSession(deps, req, res, securityHeaders, authFailures);
       return;
     }
-    const entry = files[path];
+    const entry = FILES[path];
     if (!entry) {
       res.writeHead(404, { 'content-type': 'application/json', ...securityHeaders });
       res.end(JSON.stringify({ error: 'not found' }));

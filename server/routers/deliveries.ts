@@ -2,7 +2,7 @@
 // Tenant-scoped: a tenant key reads its own deliveries, the admin key names the tenant.
 import { z } from 'zod';
 import { deliveryDetailSchema, deliveryPageSchema, deliverySchema } from '../../shared/api/delivery.js';
-import { deliveryIdSchema, endpointIdSchema, eventIdSchema, eventTypeName, firstPage, listWindow, pageFields } from '../../shared/schemas.js';
+import { deliveryIdSchema, endpointIdSchema, eventIdSchema, eventTypeName, FIRST_PAGE, listWindow, pageFields } from '../../shared/schemas.js';
 import { retryDelivery } from '../delivery/requeue.js';
 import { getDelivery, listDeliveries } from '../events/read.js';
 import { rateLimitedProcedure, router, tenantInput, tenantOrAllTenantsProcedure, tenantScopedProcedure } from '../trpc.js';
@@ -24,7 +24,7 @@ export const deliveriesRouter = router({
         endpointId: endpointIdSchema.optional(),
         status: z.enum(['pending', 'succeeded', 'failed']).optional(),
         ...pageFields(deliveryIdSchema),
-      }).default({ ...firstPage, order: 'asc' }),
+      }).default({ ...FIRST_PAGE, order: 'asc' }),
     )
     .output(deliveryPageSchema)
     .query(({ ctx, input }) => listDeliveries(ctx.deps, ctx.tenantId, input)),

@@ -13,7 +13,7 @@ import {
   testEventSentSchema,
 } from '../../shared/api/endpoint.js';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
-import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, firstPage, flag, metadataSchema, pageFields, payloadFilterSchema, safeText } from '../../shared/schemas.js';
+import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, FIRST_PAGE, flag, metadataSchema, pageFields, payloadFilterSchema, safeText } from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
 import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
 import { getEndpointStats } from '../endpoints/stats.js';
@@ -62,7 +62,7 @@ export const endpointsRouter = router({
 
   list: tenantScopedProcedure
     .meta({ openapi: { method: 'GET', path: '/endpoints', tags: ['endpoints'], summary: "List the tenant's endpoints" } })
-    .input(tenantInput(pageFields(endpointIdSchema)).default(firstPage))
+    .input(tenantInput(pageFields(endpointIdSchema)).default(FIRST_PAGE))
     .output(endpointPageSchema)
     .query(({ ctx, input }) => listEndpoints(ctx.deps, ctx.tenantId, input)),
 

@@ -1,7 +1,7 @@
 // events.* procedures: the operator sends events for a tenant; tenants read theirs (polling fallback).
 import { z } from 'zod';
 import { eventDetailSchema, eventPageSchema, sentBatchSchema, sentEventSchema } from '../../shared/api/event.js';
-import { eventIdSchema, eventTypeName, firstPage, listWindow, pageFields, safeText, tenantIdSchema } from '../../shared/schemas.js';
+import { eventIdSchema, eventTypeName, FIRST_PAGE, listWindow, pageFields, safeText, tenantIdSchema } from '../../shared/schemas.js';
 import { getEvent, listEvents } from '../events/read.js';
 import { MAX_BATCH_EVENTS, sendEventBatch } from '../events/send-batch.js';
 import { sendEvent } from '../events/send.js';
@@ -64,7 +64,7 @@ export const eventsRouter = router({
         ...listWindow,
         type: eventTypeName.optional(),
         ...pageFields(eventIdSchema),
-      }).default({ ...firstPage, order: 'asc' }),
+      }).default({ ...FIRST_PAGE, order: 'asc' }),
     )
     .output(eventPageSchema)
     .query(({ ctx, input }) => listEvents(ctx.deps, ctx.tenantId, input)),

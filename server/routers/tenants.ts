@@ -8,7 +8,7 @@ import {
   tenantSchema,
   tenantSigningSecretSchema,
 } from '../../shared/api/tenant.js';
-import { externalId, firstPage, metadataSchema, pageFields, tenantIdSchema, tenantName, wholeNumber } from '../../shared/schemas.js';
+import { externalId, FIRST_PAGE, metadataSchema, pageFields, tenantIdSchema, tenantName, wholeNumber } from '../../shared/schemas.js';
 import {
   createTenant,
   deleteTenant,
@@ -35,7 +35,7 @@ export const tenantsRouter = router({
     .input(
       z
         .strictObject({ ...pageFields(tenantIdSchema), externalId: externalId.optional() })
-        .default(firstPage),
+        .default(FIRST_PAGE),
     )
     .output(tenantPageSchema)
     .query(({ ctx, input }) => listTenants(ctx.deps, input)),

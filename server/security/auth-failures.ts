@@ -27,9 +27,9 @@ interface SourceWindow {
   failures: number;
 }
 
-const windowMs = 60_000;
+const WINDOW_MS = 60_000;
 /** Addresses remembered at most (a spray of addresses must not grow the map without bound). */
-const maxSources = 100_000;
+const MAX_SOURCES = 100_000;
 
 export function createAuthFailureThrottle(
   options: { failuresPerMinute: number; delayMs: number; logger: Logger },
@@ -40,13 +40,13 @@ export function createAuthFailureThrottle(
   function windowOf(source: string, at: number): { window: SourceWindow; previousFailures: number } {
     let window = sources.get(source);
     let previousFailures = 0;
-    if (window && at - window.windowStart >= windowMs) {
+    if (window && at - window.windowStart >= WINDOW_MS) {
       previousFailures = window.failures;
       sources.delete(source);
       window = undefined;
     }
     if (!window) {
-      if (sources.size >= maxSources) forgetExpired(at);
+      if (sources.size >= MAX_SOURCES) forgetExpired(at);
       window = { windowStart: at, failures: 0 };
       sources.set(source, window);
     }
@@ -55,7 +55,7 @@ export function createAuthFailureThrottle(
 
   function forgetExpired(at: number): void {
     for (const [source, window] of sources) {
-      if (at - window.windowStart >= windowMs || sources.size >= maxSources) sources.delete(source);
+      if (at - window.windowStart >= WINDOW_MS || sources.size >= MAX_SOURCES) sources.delete(source);
       else break; // Insertion order is window order: the rest are newer.
     }
   }

@@ -6,10 +6,10 @@ import { connectDatabase, type Database } from '../../db/client.js';
 import type { DeliveryDeps, DeliveryPool, Shared } from '../deps.js';
 
 /** The worker's own query pool (graphile-worker keeps another for its jobs). */
-const workerPoolSize = 10;
+const WORKER_POOL_SIZE = 10;
 
 export function connectDeliveryPool(databaseUrl: string): Database & DeliveryPool {
-  return connectDatabase(databaseUrl, { max: workerPoolSize, maxPipeline: 1, keyLookupsOnly: true });
+  return connectDatabase(databaseUrl, { max: WORKER_POOL_SIZE, maxPipeline: 1, keyLookupsOnly: true });
 }
 
 /** The process' shared parts over the delivery pool (never over the process' own pool). */

@@ -10,7 +10,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { defaultConnectTimeoutSeconds, reconnectBackoffSeconds } from '../../db/client.js';
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, reconnectBackoffSeconds } from '../../db/client.js';
 import { deleteHeartbeat, unlockJobsOfDeadWorkers, writeHeartbeat } from '../../db/sql/heartbeats.js';
 import type { AppDeps } from '../deps.js';
 
@@ -42,7 +42,7 @@ export function createLiveness(deps: Pick<AppDeps, 'config' | 'logger'>, options
   let beating: Promise<unknown> = Promise.resolve();
   const sql = postgres(deps.config.databaseUrl, {
     max: 1,
-    connect_timeout: defaultConnectTimeoutSeconds,
+    connect_timeout: DEFAULT_CONNECT_TIMEOUT_SECONDS,
     backoff: reconnectBackoffSeconds,
     onnotice: () => {},
     connection: { application_name: 'hookline-heartbeat' },

@@ -3,7 +3,7 @@
 import type { RunnerOptions } from 'graphile-worker';
 import type { ReadyConfig } from '../env.js';
 
-export const defaultPollIntervalMs = 500;
+export const DEFAULT_POLL_INTERVAL_MS = 500;
 
 export function workerRunnerSettings(
   config: ReadyConfig,
@@ -12,7 +12,7 @@ export function workerRunnerSettings(
   return {
     concurrency: slotPolicy(config).jobSlots,
     maxPoolSize: Math.min(slotPolicy(config).jobSlots + 2, 20),
-    pollInterval: options.pollIntervalMs ?? defaultPollIntervalMs,
+    pollInterval: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
     noHandleSignals: true,
     preset: {
       worker: {

@@ -54,7 +54,7 @@ export interface StrandedSweeper {
   stop(): Promise<void>;
 }
 
-export const defaultGiveUpAfterMs = 24 * 3_600_000;
+export const DEFAULT_GIVE_UP_AFTER_MS = 24 * 3_600_000;
 
 export function createStrandedSweeper(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: StrandedSweeperOptions = {}): StrandedSweeper {
   const intervalMs = options.intervalMs ?? deps.config.sweepIntervalMs;
@@ -62,7 +62,7 @@ export function createStrandedSweeper(deps: ApiPool & Pick<Shared, 'config' | 'l
   const backlogAfterMs = options.backlogAfterMs ?? 60_000;
   const pagesPerSweep = options.pagesPerSweep ?? 2_000;
   const batchSize = options.batchSize ?? 500;
-  const giveUpAfterMs = options.giveUpAfterMs ?? defaultGiveUpAfterMs;
+  const giveUpAfterMs = options.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
   let nextPage = 0;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();

@@ -37,7 +37,7 @@ let tenantId: string;
 const children: HooklineProcess[] = [];
 
 // Short timings, so that the whole file stays within a minute.
-const fastEnv = {
+const FAST_ENV = {
   HOOKLINE_WORKER_HEARTBEAT: '300ms',
   HOOKLINE_WORKER_DEAD_AFTER: '3s',
   // One tenant sends everything here: a tenant may hold half the slots, and jobs over that step aside
@@ -78,7 +78,7 @@ async function stopServerImmediately(): Promise<void> {
 }
 
 function spawn(args: string[], extra: Record<string, string> = {}): HooklineProcess {
-  const child = spawnHookline(args, processEnv(config, { ...fastEnv, ...extra }));
+  const child = spawnHookline(args, processEnv(config, { ...FAST_ENV, ...extra }));
   children.push(child);
   return child;
 }

@@ -12,7 +12,7 @@ import chromium from '@sparticuz/chromium';
 import puppeteer, { type Browser } from 'puppeteer-core';
 
 // No background networking of any kind: the browser talks only to the pages it is sent to.
-const quietArgs = [
+const QUIET_ARGS = [
   '--headless=shell',
   '--no-sandbox',
   '--no-zygote',
@@ -63,7 +63,7 @@ export async function launchBrowser(): Promise<Browser> {
   return puppeteer.launch({
     executablePath: await chromium.executablePath(),
     headless: 'shell',
-    args: quietArgs,
+    args: QUIET_ARGS,
     env: { ...process.env, LD_LIBRARY_PATH: libraryPath },
   });
 }

@@ -13,10 +13,10 @@ import {
   type EndpointHealth,
 } from '../../server/endpoints/health.js';
 
-const day = 86_400_000;
+const DAY = 86_400_000;
 const now = new Date('2026-12-02T10:00:00.000Z');
 const ago = (ms: number) => new Date(now.getTime() - ms);
-const rules = endpointHealthRules(5 * day);
+const rules = endpointHealthRules(5 * DAY);
 
 const S: AttemptVerdict = { health: 'success', disableReason: null };
 const F: AttemptVerdict = { health: 'failure', disableReason: null };
@@ -24,7 +24,7 @@ const G: AttemptVerdict = { health: 'failure', disableReason: 'the endpoint answ
 const N: AttemptVerdict = { health: 'none', disableReason: null };
 
 const healthy: EndpointHealth = {
-  lastSuccessAt: ago(day),
+  lastSuccessAt: ago(DAY),
   firstFailureAt: null,
   failuresSinceSuccess: 0,
   disabled: false,
@@ -32,7 +32,7 @@ const healthy: EndpointHealth = {
   disabledAt: null,
 };
 /** Failing for 6 days, `failures` times. */
-const failing = (failures: number): EndpointHealth => ({ ...healthy, failuresSinceSuccess: failures, firstFailureAt: ago(6 * day) });
+const failing = (failures: number): EndpointHealth => ({ ...healthy, failuresSinceSuccess: failures, firstFailureAt: ago(6 * DAY) });
 
 describe('what an attempt says about its endpoint', () => {
   const response = (status: number) => ({ kind: 'response' as const, status, headers: {}, body: '', durationMs: 1 });
@@ -64,7 +64,7 @@ describe('the fold', () => {
 
   it('failures extend the run and keep its first failure', () => {
     expect(foldEndpointHealth(healthy, [F], now, rules)).toEqual({ ...healthy, failuresSinceSuccess: 1, firstFailureAt: now });
-    const run = { ...healthy, failuresSinceSuccess: 3, firstFailureAt: ago(day) };
+    const run = { ...healthy, failuresSinceSuccess: 3, firstFailureAt: ago(DAY) };
     expect(foldEndpointHealth(run, [F, F], now, rules)).toEqual({ ...run, failuresSinceSuccess: 5 });
   });
 
@@ -89,10 +89,10 @@ describe('the fold', () => {
   });
 
   it('does not disable a run younger than HOOKLINE_DISABLE_AFTER, however many failures', () => {
-    const young = { ...healthy, failuresSinceSuccess: 100, firstFailureAt: ago(5 * day - 1) };
+    const young = { ...healthy, failuresSinceSuccess: 100, firstFailureAt: ago(5 * DAY - 1) };
     expect(foldEndpointHealth(young, [F], now, rules).disabled).toBe(false);
     // Exactly that old: disabled.
-    expect(foldEndpointHealth({ ...young, firstFailureAt: ago(5 * day) }, [F], now, rules).disabled).toBe(true);
+    expect(foldEndpointHealth({ ...young, firstFailureAt: ago(5 * DAY) }, [F], now, rules).disabled).toBe(true);
   });
 
   it('HOOKLINE_DISABLE_AFTER=0 never disables for failing', () => {
@@ -128,7 +128,7 @@ describe('the fold', () => {
   });
 
   it('a disabled endpoint keeps its reason and time; its health still counts', () => {
-    const disabled = { ...failing(3), disabled: true, disabledReason: MANUAL_DISABLE_REASON, disabledAt: ago(day) };
+    const disabled = { ...failing(3), disabled: true, disabledReason: MANUAL_DISABLE_REASON, disabledAt: ago(DAY) };
     expect(foldEndpointHealth(disabled, [G, F], now, rules)).toEqual({ ...disabled, failuresSinceSuccess: 5 });
     expect(foldEndpointHealth(disabled, [S], now, rules)).toEqual({ ...disabled, lastSuccessAt: now, failuresSinceSuccess: 0, firstFailureAt: null });
   });
@@ -150,12 +150,12 @@ describe('by hand', () => {
   it('disabling records the manual reason; again keeps the first reason and time', () => {
     const disabled = setDisabledByHand(failing(3), true, now);
     expect(disabled).toEqual({ ...failing(3), disabled: true, disabledReason: MANUAL_DISABLE_REASON, disabledAt: now });
-    const auto = { ...failing(57), disabled: true, disabledReason: 'the endpoint answered 410 Gone', disabledAt: ago(day) };
+    const auto = { ...failing(57), disabled: true, disabledReason: 'the endpoint answered 410 Gone', disabledAt: ago(DAY) };
     expect(setDisabledByHand(auto, true, now)).toBe(auto);
   });
 
   it('re-enabling a disabled endpoint resets its failure run; enabling an enabled one leaves it counting', () => {
-    const auto = { ...failing(57), disabled: true, disabledReason: 'no successful delivery for 5 days (10 failed attempts)', disabledAt: ago(day) };
+    const auto = { ...failing(57), disabled: true, disabledReason: 'no successful delivery for 5 days (10 failed attempts)', disabledAt: ago(DAY) };
     expect(setDisabledByHand(auto, false, now)).toEqual(healthy);
     expect(setDisabledByHand(failing(3), false, now)).toEqual(failing(3));
   });

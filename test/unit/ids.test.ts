@@ -1,7 +1,7 @@
 // Ids: valid, time-ordered, strictly increasing within a process, and fan-out blocks never collide.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { encodeRandom, idAlphabet, idFloor, idPattern, newId, newIdBlock } from '../../shared/ids.js';
+import { encodeRandom, ID_ALPHABET, idFloor, idPattern, newId, newIdBlock } from '../../shared/ids.js';
 
 describe('ids', () => {
   it('are valid and strictly increasing, even within one millisecond', () => {
@@ -33,7 +33,7 @@ describe('ids', () => {
       let bits = BigInt(`0x${bytes.toString('hex')}`);
       let out = '';
       for (let i = 0; i < 16; i++) {
-        out = idAlphabet[Number(bits & 31n)] + out;
+        out = ID_ALPHABET[Number(bits & 31n)] + out;
         bits >>= 5n;
       }
       return out;

@@ -8,7 +8,7 @@ import {
   decodeStandardSecret,
   generateSecret,
   signatureHeaderNames,
-  signatureSchemes,
+  SIGNATURE_SCHEMES,
   signHmacHex,
   signStandard,
   webhookHeaders,
@@ -221,7 +221,7 @@ describe('signatureHeaderNames', () => {
   });
 
   it('covers every header webhookHeaders emits, for every scheme', () => {
-    for (const scheme of signatureSchemes) {
+    for (const scheme of SIGNATURE_SCHEMES) {
       const names = signatureHeaderNames(scheme, 'X-Hook');
       const emitted = webhookHeaders({
         scheme,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { verifyWebhook, WebhookVerificationError, type VerifyWebhookOptions } from '../../client/verify.js';
 import {
   generateSecret,
-  signatureSchemes,
+  SIGNATURE_SCHEMES,
   signHmacHex,
   signStandard,
   webhookHeaders,
@@ -36,7 +36,7 @@ function reasonOf(opts: VerifyWebhookOptions): string {
 }
 
 describe('verifyWebhook, every scheme', () => {
-  for (const scheme of signatureSchemes) {
+  for (const scheme of SIGNATURE_SCHEMES) {
     describe(scheme, () => {
       const secret = generateSecret();
       const headers = signed(scheme, [secret]);
@@ -169,7 +169,7 @@ describe('verifyWebhook, the Standard Webhooks known vector', () => {
 });
 
 describe('verifyWebhook, rotation', () => {
-  for (const scheme of signatureSchemes) {
+  for (const scheme of SIGNATURE_SCHEMES) {
     it(`${scheme}: a header with two signatures verifies against the old or the new secret`, () => {
       const [oldSecret, newSecret] = [generateSecret(), generateSecret()];
       const headers = signed(scheme, [newSecret, oldSecret]);

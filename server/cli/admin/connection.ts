@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createHooklineClient, type HooklineClient } from '../../../client/index.js';
 
-export const defaultApiUrl = 'http://127.0.0.1:3000';
+export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 
 /** The options every admin command accepts (declared once, on `hookline admin`). */
 export interface ConnectionOptions {
@@ -35,7 +35,7 @@ export function resolveConnection(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): Connection {
-  const rawUrl = nonEmpty(options.url) ?? nonEmpty(env.HOOKLINE_URL) ?? defaultApiUrl;
+  const rawUrl = nonEmpty(options.url) ?? nonEmpty(env.HOOKLINE_URL) ?? DEFAULT_API_URL;
   const from = nonEmpty(options.url) ? '--url' : 'HOOKLINE_URL';
   let parsed: URL;
   try {

@@ -6,7 +6,7 @@ import { adminAction, parseCount } from './action.js';
 import { parseSince } from './time-options.js';
 import { formatFields, formatTable, type Column } from './output.js';
 
-const deliveryStatuses: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed'];
+const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed'];
 
 /** A delivery as the commands show it; the event type is there when the answer names it (lists, get). */
 type ShownDelivery = Omit<Delivery, 'type'> & { type?: string };
@@ -73,7 +73,7 @@ export function registerDeliveriesCommands(admin: Command): void {
     .option('--until <time>', 'only deliveries created before: an ISO-8601 time, or a duration ago', parseSince)
     .addOption(new Option('--order <order>', 'oldest first (asc) or newest first (desc)').choices(['asc', 'desc']).default('asc'))
     .option('--endpoint <id>', 'only the deliveries to this endpoint')
-    .addOption(new Option('--status <status>', 'only deliveries in this status').choices(deliveryStatuses))
+    .addOption(new Option('--status <status>', 'only deliveries in this status').choices(DELIVERY_STATUSES))
     .option('--limit <n>', 'at most this many (1-500)', parseCount, 50)
     .option('--cursor <id>', "start after this delivery id (the previous page's nextCursor)")
     .action(

@@ -1,7 +1,7 @@
 // `hookline admin …`: operator commands against a running deployment, through the typed client.
 // One file per group; a new group is one file and one line below.
 import type { Command } from 'commander';
-import { defaultApiUrl } from './connection.js';
+import { DEFAULT_API_URL } from './connection.js';
 import { registerDeliveriesCommands } from './deliveries.js';
 import { registerEndpointsCommands } from './endpoints.js';
 import { registerEventsCommands } from './events.js';
@@ -12,7 +12,7 @@ export function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
     .description('manage a running hookline through its API (tenants, event types, endpoints, events, deliveries)')
-    .option('--url <url>', `API address (env HOOKLINE_URL, default ${defaultApiUrl})`)
+    .option('--url <url>', `API address (env HOOKLINE_URL, default ${DEFAULT_API_URL})`)
     .option('--api-key <key>', 'admin key (env HOOKLINE_API_KEY, else .hookline/admin-key)')
     .option('--json', 'print the result as JSON, for scripts')
     // Subcommands created below inherit these: their --help lists the options above too, and a
