@@ -41,7 +41,7 @@ export async function takeRateSlot(sql: postgres.Sql, request: RateSlotRequest):
     runAt: 'slot.at',
     priority: 'p.priority',
   });
-  const [row] = await sql<{ at: Date; moved: boolean }[]>`
+  const [row] = await sql<{ at: string; moved: boolean }[]>`
     with p as (
       select ${JSON.stringify(jobWithoutSlot)}::jsonb as job, ${priority}::int as priority,
              ${spacingUs} * interval '1 microsecond' as spacing
@@ -65,7 +65,7 @@ export async function takeRateSlot(sql: postgres.Sql, request: RateSlotRequest):
         select ${sql.unsafe(movedJobSpec)} from slot, p where slot.later
       ))
     )
-    select slot.at, slot.later and (select n from moved) > 0 as moved from slot`;
+    select to_json(slot.at) #>> '{}' as at, slot.later and (select n from moved) > 0 as moved from slot`;
   if (!row) throw new Error('rate slot: the statement returned no row');
-  return row;
+  return { at: new Date(row.at), moved: row.moved };
 }
