@@ -37,7 +37,7 @@ async function worker(a: TestApp, options: WorkerOptions = {}): Promise<Worker> 
 async function tenantWithEndpoint(a: TestApp, url: string, rateLimit: number | null) {
   const { tenant, apiKey } = await a.admin.tenants.create.mutate({ name: 'Limited' });
   const { endpoint } = await a.client(apiKey).endpoints.create.mutate({ url, rateLimit });
-  return { tenantId: tenant.id, endpointId: endpoint.id, client: a.client(apiKey) };
+  return { tenantId: tenant.id, endpointId: endpoint.id, client: a.client(apiKey), apiKey };
 }
 async function queue(a: TestApp, tenantId: string, n: number): Promise<string[]> {
   const ids: string[] = [];
@@ -169,7 +169,7 @@ describe('rate limits', () => {
 
   it('rateLimit is set, shown, changed and cleared; out-of-range values are BAD_REQUEST', async () => {
     const a = await app();
-    const { client, endpointId } = await tenantWithEndpoint(a, 'http://127.0.0.1:9/x', 5);
+    const { client, endpointId, apiKey } = await tenantWithEndpoint(a, 'http://127.0.0.1:9/x', 5);
     expect((await client.endpoints.get.query({ endpointId })).rateLimit).toBe(5);
     expect((await client.endpoints.update.mutate({ endpointId, rateLimit: 10_000 })).rateLimit).toBe(10_000);
     expect((await client.endpoints.list.query()).items[0]!.rateLimit).toBe(10_000);
@@ -181,5 +181,21 @@ describe('rate limits', () => {
     }
     const created = await client.endpoints.create.mutate({ url: 'http://127.0.0.1:9/z' });
     expect(created.endpoint.rateLimit).toBeNull();
+
+    // REST: the same field and rules.
+    const patch = (body: unknown) =>
+      fetch(`${a.url}/api/v1/endpoints/${endpointId}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const ok = await patch({ rateLimit: 7 });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { rateLimit: number }).rateLimit).toBe(7);
+    const bad = await patch({ rateLimit: 0 });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('rateLimit must be at least 1'); // (in `issues`)
+    const document = (await (await fetch(`${a.url}/api/v1/openapi.json`)).json()) as { components: { schemas: { Endpoint: { properties: object } } } };
+    expect(document.components.schemas.Endpoint.properties).toHaveProperty('rateLimit');
   });
 });
