@@ -46,6 +46,7 @@ const endpointKeys = [
   'id',
   'metadata',
   'publicKey',
+  'rateLimit',
   'signing',
   'tenantId',
   'updatedAt',
