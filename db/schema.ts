@@ -196,14 +196,16 @@ export const tenantRateLimits = pgTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.action] })],
 );
 
-// Rate-limited endpoints' attempt schedule: `next_at` is the earliest time the next attempt to the
-// endpoint may start (database clock). Reserving an attempt moves it on by the spacing, in one
-// upsert shared by every worker (db/sql/rate-slots.ts). One row per endpoint that ever had a limit.
+// Rate-limited endpoints' attempts (database clock), shared by every worker (db/sql/rate-slots.ts):
+// `next_at` is the next free slot of the schedule that waiting jobs are moved to; `last_at` is the
+// start given to the latest attempt, and no attempt starts sooner than one spacing after it (the
+// gate that makes the limit hold however late jobs run). One row per endpoint that had a limit.
 export const endpointRateSlots = pgTable('endpoint_rate_slots', {
   endpointId: text('endpoint_id')
     .primaryKey()
     .references(() => endpoints.id, { onDelete: 'cascade' }),
   nextAt: at('next_at').notNull(),
+  lastAt: at('last_at'),
 });
 
 // Liveness of worker processes: a worker whose heartbeat stops is dead, and the jobs it had locked

@@ -135,14 +135,15 @@ describe('rate limits', () => {
     expect(slow.requests.length).toBeLessThanOrEqual(2 + Math.ceil(((Date.now() - started) / 1000 + 2) * 2));
   }, 60_000);
 
-  it('slots: spaced evenly on the database clock; a held slot is used, a late one reserves afresh', async () => {
+  it('slots: starts spaced evenly on the database clock; a moved job takes no new slot, late or not; a crowd of late ones is moved on', async () => {
     const a = await app();
-    const { tenantId, endpointId } = await tenantWithEndpoint(a, 'http://127.0.0.1:9/x', 100);
+    const { tenantId, endpointId } = await tenantWithEndpoint(a, 'http://127.0.0.1:9/x', 5);
+    const spacing = rateSpacingUs(5); // 210 ms
     const job = { deliveryId: 'dlv_test', tenantId, endpointId, attempt: 1 };
-    const first = await takeRateSlot(a.deps.sql, rateSlotRequest(job, 0, 100));
-    expect(first.moved).toBe(false);
+    const first = await takeRateSlot(a.deps.sql, rateSlotRequest(job, 0, 5));
+    expect(first).toEqual({ moved: false, waitMs: 0 });
     const slots = [];
-    for (let i = 0; i < 4; i++) slots.push(await takeRateSlot(a.deps.sql, rateSlotRequest(job, 0, 100)));
+    for (let i = 0; i < 4; i++) slots.push(await takeRateSlot(a.deps.sql, rateSlotRequest(job, 0, 5)));
     expect(slots.every((slot) => slot.moved)).toBe(true);
     // The moved jobs carry their slots, run at them, and the slots are one spacing apart (to the µs).
     const moved = await a.deps.sql<{ gap_us: string | null; on_slot: boolean }[]>`
@@ -151,20 +152,35 @@ describe('rate limits', () => {
        order by slot`;
     expect(moved).toHaveLength(4);
     expect(moved.every((row) => row.on_slot)).toBe(true);
-    expect(moved.slice(1).map((row) => Number(row.gap_us))).toEqual([1, 2, 3].map(() => rateSpacingUs(100)));
+    expect(moved.slice(1).map((row) => Number(row.gap_us))).toEqual([1, 2, 3].map(() => spacing));
 
-    // A job on time for its slot uses it and reserves nothing more.
-    const nextAt = async () =>
-      (await a.deps.sql<{ next: string }[]>`select next_at::text as next from endpoint_rate_slots where endpoint_id = ${endpointId}`)[0]!.next;
-    const before = await nextAt();
-    const [{ now }] = (await a.deps.sql`select clock_timestamp()::text as now`) as unknown as [{ now: string }];
-    const held = await takeRateSlot(a.deps.sql, rateSlotRequest({ ...job, rateSlotAt: now }, 0, 100));
-    expect(held.moved).toBe(false);
-    expect(await nextAt()).toBe(before);
-    // One a second too late reserves a new slot (after the ones given out), and is moved to it.
-    const late = await takeRateSlot(a.deps.sql, rateSlotRequest({ ...job, rateSlotAt: new Date(Date.now() - 1000).toISOString() }, 0, 100));
-    expect(late.moved).toBe(true);
-    expect(late.at.getTime()).toBeGreaterThan(slots[3]!.at.getTime());
+    // A job holding a slot, even a second late, goes through the gate and takes no new slot.
+    const times = async () =>
+      (await a.deps.sql<{ next: string; last: string }[]>`
+        select next_at::text as next, last_at::text as last from endpoint_rate_slots where endpoint_id = ${endpointId}`)[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // past the slots given out
+    const before = await times();
+    const late = await takeRateSlot(a.deps.sql, rateSlotRequest({ ...job, rateSlotAt: new Date(Date.now() - 1000).toISOString() }, 0, 5));
+    expect(late).toEqual({ moved: false, waitMs: 0 });
+    const after = await times();
+    expect(after.next).toBe(before.next);
+    expect(after.last).not.toBe(before.last);
+    // The gate (limit 100: starts 10.5 ms apart): a start within 100 ms is waited for in the
+    // worker; a later one (many late jobs at once) moves the job on to the schedule's next free slot.
+    await a.deps.sql`update endpoints set rate_limit = 100 where id = ${endpointId}`;
+    const held = { ...job, rateSlotAt: new Date(Date.now() - 1000).toISOString() };
+    await a.deps.sql`update endpoint_rate_slots set last_at = clock_timestamp() + interval '30 ms' where endpoint_id = ${endpointId}`;
+    const soon = await takeRateSlot(a.deps.sql, rateSlotRequest(held, 0, 100));
+    expect(soon.moved).toBe(false);
+    expect(!soon.moved && soon.waitMs).toBeGreaterThan(0);
+    expect(!soon.moved && soon.waitMs).toBeLessThanOrEqual(40.5);
+    await a.deps.sql`update endpoint_rate_slots set last_at = clock_timestamp() + interval '200 ms' where endpoint_id = ${endpointId}`;
+    const crowded = await takeRateSlot(a.deps.sql, rateSlotRequest(held, 0, 100));
+    expect(crowded.moved).toBe(true);
+    const [row] = await a.deps.sql<{ ok: boolean }[]>`
+      select ${crowded.moved ? crowded.at.toISOString() : null}::timestamptz >= last_at + interval '10 ms' as ok
+        from endpoint_rate_slots where endpoint_id = ${endpointId}`;
+    expect(row!.ok).toBe(true);
   });
 
   it('rateLimit is set, shown, changed and cleared; out-of-range values are BAD_REQUEST', async () => {

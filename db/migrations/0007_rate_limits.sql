@@ -1,6 +1,7 @@
 CREATE TABLE "endpoint_rate_slots" (
 	"endpoint_id" text PRIMARY KEY NOT NULL,
-	"next_at" timestamp with time zone NOT NULL
+	"next_at" timestamp with time zone NOT NULL,
+	"last_at" timestamp with time zone
 );
 --> statement-breakpoint
 ALTER TABLE "endpoints" ADD COLUMN "rate_limit" integer;--> statement-breakpoint

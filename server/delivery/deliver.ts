@@ -78,14 +78,16 @@ async function deliverOnce(
     return undefined;
   }
 
-  // A rate-limited endpoint: attempt now only in a slot of its own (./rate-limit.ts); otherwise the
-  // job has been moved to its slot's time, and this run ends without an attempt, freeing the slot.
+  // A rate-limited endpoint (./rate-limit.ts): the attempt starts at its turn, now or after a short
+  // wait; or the job has been moved to a later slot, and this run ends without an attempt, freeing
+  // its delivery slot.
   if (delivery.rateLimit !== null && job.endpointId) {
     const slot = await takeRateSlot(deps.sql, rateSlotRequest(job, priority, delivery.rateLimit));
     if (slot.moved) {
       options.onRetryScheduled?.(slot.at);
       return undefined;
     }
+    if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
   }
 
   const timestamp = Math.floor(Date.now() / 1000);
