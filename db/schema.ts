@@ -89,6 +89,9 @@ export const endpoints = pgTable(
     // (`v1a,`); for 'ed25519', `public_key` is the current key's `whpk_` form (public, not sealed).
     signing: text('signing').$type<'hmac' | 'ed25519'>().notNull().default('hmac'),
     publicKey: text('public_key'),
+    // At most this many attempts to the endpoint in any one-second window, across all workers
+    // (1 … 10,000); null = no limit. Enforced with endpoint_rate_slots below.
+    rateLimit: integer('rate_limit'),
     // Health: failures since the last success decide automatic disabling.
     lastSuccessAt: at('last_success_at'),
     firstFailureAt: at('first_failure_at'),
@@ -192,6 +195,18 @@ export const tenantRateLimits = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.action] })],
 );
+
+// Rate-limited endpoints' attempts (database clock), shared by every worker (db/sql/rate-slots.ts):
+// `next_at` is the next free slot of the schedule that waiting jobs are moved to; `last_at` is the
+// start given to the latest attempt, and no attempt starts sooner than one spacing after it (the
+// gate that makes the limit hold however late jobs run). One row per endpoint that had a limit.
+export const endpointRateSlots = pgTable('endpoint_rate_slots', {
+  endpointId: text('endpoint_id')
+    .primaryKey()
+    .references(() => endpoints.id, { onDelete: 'cascade' }),
+  nextAt: at('next_at').notNull(),
+  lastAt: at('last_at'),
+});
 
 // Liveness of worker processes: a worker whose heartbeat stops is dead, and the jobs it had locked
 // are unlocked by whichever worker notices (graphile-worker alone would hold them for ~4 hours).

@@ -288,7 +288,7 @@ function pager(nextCursor, nextHref, firstHref) {
   );
 }
 
-/** The add/edit form: URL, description, event types from the catalog, payload filter, custom headers; the signing when adding (fixed after). */
+/** The add/edit form: URL, description, event types from the catalog, payload filter, rate limit, custom headers; the signing when adding (fixed after). */
 async function endpointForm(endpoint) {
   const catalog = await query('eventTypes.list', {});
   const chosen = new Set(endpoint?.eventTypes ?? []);
@@ -302,6 +302,7 @@ async function endpointForm(endpoint) {
     { name: 'filter', rows: 4, class: 'mono', spellcheck: 'false', placeholder: '{"job.status": {"$in": ["failed", "cancelled"]}}' },
     endpoint?.filter ? JSON.stringify(endpoint.filter, null, 2) : '',
   );
+  const rateLimit = h('input', { type: 'number', name: 'rateLimit', min: 1, max: 10000, step: 1, inputmode: 'numeric', value: endpoint?.rateLimit ?? '' });
   const headerRows = h('div', {});
   const addHeaderRow = (name = '', value = '') => {
     const row = h(
@@ -348,6 +349,13 @@ async function endpointForm(endpoint) {
       filter,
     ),
     h(
+      'label',
+      {},
+      'Rate limit (optional, attempts per second)',
+      h('span', { class: 'hint' }, 'At most this many deliveries to the endpoint in any one second (1 to 10,000); the rest wait, none is dropped. Leave empty for no limit.'),
+      rateLimit,
+    ),
+    h(
       'fieldset',
       {},
       h('legend', {}, 'Custom headers'),
@@ -375,6 +383,8 @@ async function endpointForm(endpoint) {
       url: url.value.trim(),
       description: description.value.trim() || null,
       filter: parsedFilter,
+      // (A value that is not a whole number goes as it is: the API answers with the rule.)
+      rateLimit: rateLimit.value.trim() ? Number(rateLimit.value) : null,
       eventTypes: typeBoxes.map((label) => label.querySelector('input')).filter((box) => box.checked).map((box) => box.value),
       headers,
       ...(signing && { signing: signing.querySelector('input[name="signing"]:checked')?.value ?? 'hmac' }),
@@ -395,6 +405,7 @@ async function newEndpointPage() {
       const values = read();
       if (!values.description) delete values.description;
       if (values.filter === null) delete values.filter;
+      if (values.rateLimit === null) delete values.rateLimit;
       const created = await mutate('endpoints.create', values);
       say('Endpoint added.');
       show(
@@ -455,6 +466,8 @@ async function endpointPage(endpointId) {
       endpoint.publicKey ? [h('dt', {}, 'Public key'), h('dd', { class: 'mono', 'data-public-key': '' }, endpoint.publicKey)] : null,
       h('dt', {}, 'Payload filter'),
       h('dd', { class: endpoint.filter ? 'mono' : '' }, endpoint.filter ? JSON.stringify(endpoint.filter) : 'Every payload'),
+      h('dt', {}, 'Rate limit'),
+      h('dd', {}, endpoint.rateLimit === null ? 'None' : `${endpoint.rateLimit} per second`),
       h('dt', {}, 'Created'),
       h('dd', {}, when(endpoint.createdAt)),
       h('dt', {}, 'Last result'),

@@ -34,6 +34,17 @@ export const payloadFilterSchema = z
       'operators $eq $ne $gt $gte $lt $lte $in $nin $exists $startsWith; $and $or $not combine.',
   });
 
+/** The most attempts per second an endpoint's rate limit may allow. */
+export const MAX_RATE_LIMIT = 10_000;
+
+/** An endpoint's rate limit: at most this many delivery attempts in any one-second window. */
+export const rateLimitSchema = z
+  .number()
+  .int('rateLimit must be a whole number of attempts per second')
+  .min(1, 'rateLimit must be at least 1 attempt per second')
+  .max(MAX_RATE_LIMIT, `rateLimit must be at most ${MAX_RATE_LIMIT} attempts per second`)
+  .meta({ description: 'At most this many delivery attempts to the endpoint in any one-second window, across all workers; null = no limit.' });
+
 export const tenantName = safeText(200).trim().min(1);
 export const externalId = safeText(200).min(1);
 

@@ -414,6 +414,23 @@ describe('event types, endpoints, events', () => {
     expect(line).toContain('filter.n.$gt: must be a number');
   });
 
+  it('endpoint rate limits: --rate-limit at create and update, --clear-rate-limit, an out-of-range limit refused', async () => {
+    const { tenant } = await app.admin.tenants.create.mutate({ name: 'Rate Setter' });
+    const created = await json(['admin', 'endpoints', 'create', 'https://hooks.example.com/r', '--tenant', tenant.id, '--rate-limit', '25']);
+    expect(created.endpoint.rateLimit).toBe(25);
+    const id: string = created.endpoint.id;
+    const shown = await hookline(['admin', 'endpoints', 'get', id, '--tenant', tenant.id]);
+    expect(shown.stdout).toContain('25 attempts per second');
+    expect((await json(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--rate-limit', '3'])).rateLimit).toBe(3);
+    expect((await json(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--clear-rate-limit'])).rateLimit).toBeNull();
+    const line = await failure(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--rate-limit', '10001']);
+    expect(line).toContain('BAD_REQUEST');
+    expect(line).toContain('rateLimit must be at most 10000');
+    const notNumber = await hookline(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--rate-limit', 'fast']);
+    expect(notNumber.code).toBe(1);
+    expect(notNumber.stderr).toContain('not a whole number');
+  });
+
   it('endpoint headers: shown masked; update --keep-header keeps a stored credential without retyping it', async () => {
     const { tenant } = await app.admin.tenants.create.mutate({ name: 'Header Keeper' });
     const token = 'Bearer sk_live_cli_0123456789abcd1234';

@@ -296,6 +296,7 @@ async function insertDeliveries(endpointIds: readonly string[]): Promise<Deliver
     customHeaders: {},
     secrets: [],
     endpointDisabled: false,
+    rateLimit: null,
   }));
 }
 

@@ -48,6 +48,7 @@ const endpointKeys = [
   'id',
   'metadata',
   'publicKey',
+  'rateLimit',
   'signing',
   'tenantId',
   'updatedAt',

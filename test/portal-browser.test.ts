@@ -171,6 +171,7 @@ describe('the tenant portal in a browser', () => {
     await page.type('input[name=description]', 'Added from the portal');
     await page.click('input[name=eventTypes][value="invoice.overdue"]');
     await page.type('textarea[name=filter]', '{"invoice.amount": {"$gte": 100}}');
+    await page.type('input[name=rateLimit]', '50');
     await clickButton(page, 'Add header');
     await page.type('input[name=headerName]', 'X-Team');
     await page.type('input[name=headerValue]', 'billing');
@@ -185,6 +186,7 @@ describe('the tenant portal in a browser', () => {
       description: 'Added from the portal',
       eventTypes: ['invoice.overdue'],
       filter: { 'invoice.amount': { $gte: 100 } },
+      rateLimit: 50,
     });
     expect(Object.keys(created!.headers)).toEqual(['x-team']);
 
@@ -204,6 +206,11 @@ describe('the tenant portal in a browser', () => {
     await page.type('textarea[name=filter]', '{"plan": {"$like": "pro"}}');
     await clickButton(page, 'Add endpoint');
     expect(await page.$eval('#status', (e) => e.textContent)).toContain('unknown operator');
+    // And a rate limit out of range.
+    await page.$eval('textarea[name=filter]', (e) => ((e as unknown as { value: string }).value = ''));
+    await page.type('input[name=rateLimit]', '0');
+    await clickButton(page, 'Add endpoint');
+    expect(await page.$eval('#status', (e) => e.textContent)).toContain('rateLimit must be at least 1');
     expect((await app.client(tenantKey).endpoints.list.query()).items).toHaveLength(3);
     await page.close();
   });

@@ -21,6 +21,8 @@ export interface DeliveryToSendRow extends Pick<DeliveryRow, 'id' | 'tenantId' |
   /** Sealed: the secret before the last rotation, and whether its grace period still runs. */
   previousSecret: string | null;
   previousValid: boolean;
+  /** The endpoint's attempts per second at most; null = no limit (and for a one-off URL). */
+  rateLimit: EndpointRow['rateLimit'];
 }
 
 /** The deliveries among `ids` that exist, with all an attempt needs (in no particular order). */
@@ -35,7 +37,8 @@ export async function loadDeliveriesToSend(sql: postgres.Sql, params: { ids: rea
            case when d.endpoint_id is null then t.signing_secret else ep.secret end as secret,
            case when d.endpoint_id is null then t.previous_signing_secret else ep.previous_secret end as "previousSecret",
            coalesce(case when d.endpoint_id is null then t.previous_signing_secret_expires_at
-                         else ep.previous_secret_expires_at end > now(), false) as "previousValid"
+                         else ep.previous_secret_expires_at end > now(), false) as "previousValid",
+           ep.rate_limit as "rateLimit"
       from deliveries d
       join events e on e.id = d.event_id
       join tenants t on t.id = d.tenant_id

@@ -30,6 +30,11 @@ export interface DeliverJob {
   tenantId: string;
   endpointId?: string | null;
   attempt: number;
+  /**
+   * A rate-limited endpoint's attempt slot this job holds (ISO time, database clock), set when the
+   * job was moved to run at it (db/sql/rate-slots.ts); absent otherwise.
+   */
+  rateSlotAt?: string;
 }
 
 /** graphile-worker's own retries are a safety net only (e.g. the database was down while recording). */
@@ -57,7 +62,7 @@ export function deliverJobSpec(columns: DeliverJobColumns): string {
 }
 
 /** A json expression of a DeliverJob payload, from an SQL expression for each field. */
-export function deliverJobPayload(fields: { [K in keyof DeliverJob]-?: string }): string {
+export function deliverJobPayload(fields: { [K in Exclude<keyof DeliverJob, 'rateSlotAt'>]-?: string }): string {
   return (
     `json_build_object('deliveryId', ${fields.deliveryId}, 'tenantId', ${fields.tenantId}, ` +
     `'endpointId', ${fields.endpointId}, 'attempt', ${fields.attempt})`

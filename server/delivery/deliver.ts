@@ -11,6 +11,8 @@ import { fairnessKeyOf, type DeliverJob } from './jobs.js';
 import { decideOutcome, type Outcome } from './outcome.js';
 import { createDeliveryLoader, type DeliveryLoader } from './load.js';
 import { createAttemptRecorder, type AttemptRecorder } from './record.js';
+import { rateSlotRequest } from './rate-limit.js';
+import { takeRateSlot } from '../../db/sql/rate-slots.js';
 import { OPERATOR_TENANT_ID, type OperatorTenant } from '../operator/operational-events.js';
 
 export interface DeliverTaskOptions {
@@ -46,7 +48,7 @@ export function createDeliverTask(deps: DeliveryDeps, options: DeliverTaskOption
     if (!slot) return;
     let end: SlotEnd = 'none';
     try {
-      const result = await deliverOnce(deps, store, options, job);
+      const result = await deliverOnce(deps, store, options, job, helpers.job.priority);
       if (result) end = result.kind === 'error' && result.error === 'timeout' ? 'timed-out' : 'answered';
     } finally {
       slot.leave(end);
@@ -60,7 +62,13 @@ interface DeliveryStore {
 }
 
 /** Makes the attempt; returns what the POST got, or undefined when nothing was sent. */
-async function deliverOnce(deps: Pick<DeliveryDeps, 'config' | 'logger'>, store: DeliveryStore, options: DeliverTaskOptions, job: DeliverJob): Promise<PostResult | undefined> {
+async function deliverOnce(
+  deps: Pick<DeliveryDeps, 'config' | 'logger' | 'sql'>,
+  store: DeliveryStore,
+  options: DeliverTaskOptions,
+  job: DeliverJob,
+  priority: number,
+): Promise<PostResult | undefined> {
   const delivery = await store.load(job.deliveryId);
   // Gone (tenant deleted), already finished, or a stale duplicate of an attempt already recorded.
   if (!delivery || delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) return undefined;
@@ -68,6 +76,18 @@ async function deliverOnce(deps: Pick<DeliveryDeps, 'config' | 'logger'>, store:
   if (delivery.endpointDisabled) {
     await store.record({ delivery, attempt: job.attempt, sent: null, outcome: { kind: 'failed', reason: 'endpoint disabled' } });
     return undefined;
+  }
+
+  // A rate-limited endpoint (./rate-limit.ts): the attempt starts at its turn, now or after a short
+  // wait; or the job has been moved to a later slot, and this run ends without an attempt, freeing
+  // its delivery slot.
+  if (delivery.rateLimit !== null && job.endpointId) {
+    const slot = await takeRateSlot(deps.sql, rateSlotRequest(job, priority, delivery.rateLimit));
+    if (slot.moved) {
+      options.onRetryScheduled?.(slot.at);
+      return undefined;
+    }
+    if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
   }
 
   const timestamp = Math.floor(Date.now() / 1000);

@@ -21,6 +21,8 @@ export interface DeliveryToSend {
   /** Every secret valid now, newest first (two during a rotation grace period). */
   secrets: string[];
   endpointDisabled: boolean;
+  /** At most this many attempts per second to the endpoint; null = no limit. */
+  rateLimit: number | null;
 }
 
 /** Loads one delivery (undefined when it is gone); concurrent calls share a query. */
@@ -61,6 +63,7 @@ export function createDeliveryLoader(deps: DeliveryPool & Pick<Shared, 'secretBo
       customHeaders: row.headers ? openHeaderValues(row.headers, open) : {},
       secrets,
       endpointDisabled: row.disabled,
+      rateLimit: row.rateLimit,
     };
   };
 

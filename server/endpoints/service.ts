@@ -51,6 +51,8 @@ export interface Endpoint {
   signing: EndpointSigning;
   /** For 'ed25519': the current public key (`whpk_…`) receivers verify with; null for 'hmac'. */
   publicKey: string | null;
+  /** At most this many attempts per second (any one-second window, all workers); null = no limit. */
+  rateLimit: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -73,6 +75,7 @@ const endpointColumns = {
   signing: endpoints.signing,
   // Public: the `whpk_` key of an Ed25519 endpoint (its private key is in the sealed `secret`).
   publicKey: endpoints.publicKey,
+  rateLimit: endpoints.rateLimit,
   createdAt: endpoints.createdAt,
   updatedAt: endpoints.updatedAt,
 };
@@ -98,6 +101,7 @@ function present(deps: EndpointDeps, row: EndpointRow): Endpoint {
     disabledAt: row.disabledAt?.toISOString() ?? null,
     signing: row.signing,
     publicKey: row.publicKey,
+    rateLimit: row.rateLimit,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -111,6 +115,8 @@ export interface EndpointInput {
   eventTypes?: readonly string[] | undefined;
   /** Checked by the API schema (shared/schemas.ts payloadFilterSchema). */
   filter?: PayloadFilter | null | undefined;
+  /** Checked by the API schema (shared/schemas.ts rateLimitSchema); null = no limit. */
+  rateLimit?: number | null | undefined;
   headers?: Record<string, string> | undefined;
   disabled?: boolean | undefined;
   metadata?: Record<string, string> | undefined;
@@ -213,6 +219,7 @@ export async function createEndpoint(
         description: input.description ?? null,
         eventTypes,
         filter: input.filter ?? null,
+        rateLimit: input.rateLimit ?? null,
         headers,
         metadata: input.metadata ?? {},
         disabled: input.disabled ?? false,
@@ -331,6 +338,7 @@ async function writeUpdate(
       ...(patch.description !== undefined && { description: patch.description }),
       ...(eventTypes !== undefined && { eventTypes }),
       ...(patch.filter !== undefined && { filter: patch.filter }),
+      ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit }),
       ...(headers !== undefined && { headers }),
       ...(patch.metadata !== undefined && { metadata: patch.metadata }),
       ...(patch.disabled === true && {

@@ -13,7 +13,7 @@ import {
   testEventSentSchema,
 } from '../../shared/api/endpoint.js';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
-import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, FIRST_PAGE, flag, metadataSchema, pageFields, payloadFilterSchema, safeText } from '../../shared/schemas.js';
+import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, FIRST_PAGE, flag, metadataSchema, pageFields, payloadFilterSchema, rateLimitSchema, safeText } from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
 import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
 import { getEndpointStats } from '../endpoints/stats.js';
@@ -48,6 +48,7 @@ export const endpointsRouter = router({
         description: description.optional(),
         eventTypes: eventTypesFilter.optional(),
         filter: payloadFilterSchema.nullable().optional(),
+        rateLimit: rateLimitSchema.nullable().optional(),
         headers: customHeaders.optional(),
         disabled: flag.optional(),
         metadata: metadataSchema.optional(),
@@ -82,6 +83,8 @@ export const endpointsRouter = router({
         eventTypes: eventTypesFilter.optional(),
         /** Null removes the filter. */
         filter: payloadFilterSchema.nullable().optional(),
+        /** Null removes the limit. */
+        rateLimit: rateLimitSchema.nullable().optional(),
         headers: customHeaders.optional(),
         disabled: flag.optional(),
         metadata: metadataSchema.optional(),

@@ -24,6 +24,8 @@ export const endpointSchema = z
     signing: z.enum(['hmac', 'ed25519']),
     /** For `ed25519`: the current public key (`whpk_…`), the endpoint's secret for receivers; null for `hmac`. */
     publicKey: z.string().nullable(),
+    /** At most this many delivery attempts per second (any one-second window, all workers); null = no limit. */
+    rateLimit: z.number().int().nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
   })

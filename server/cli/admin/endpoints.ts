@@ -24,6 +24,7 @@ function endpointFields(endpoint: Endpoint): string {
     ['description', endpoint.description],
     ['event types', formatList(endpoint.eventTypes, 'all')],
     ['filter', endpoint.filter ? JSON.stringify(endpoint.filter) : 'none (every payload)'],
+    ['rate limit', endpoint.rateLimit === null ? 'none' : `${endpoint.rateLimit} attempts per second`],
     ['headers', formatRecord(endpoint.headers)],
     ['metadata', formatRecord(endpoint.metadata)],
     ['signing', endpoint.signing === 'ed25519' ? `ed25519, public key ${endpoint.publicKey ?? ''}` : endpoint.signing],
@@ -105,6 +106,7 @@ export function registerEndpointsCommands(admin: Command): void {
     .option('--description <text>', 'a note for people')
     .option('--event-type <name>', 'subscribe to this type (repeatable; `video.*` for a prefix; none = every type)', collect)
     .option('--filter <json>', 'deliver only events whose payload matches this filter: JSON text, @file, or - for stdin')
+    .option('--rate-limit <n>', 'at most this many delivery attempts per second (1 … 10000, any one-second window)', parseCount)
     .option('--header <header>', 'send this header with every delivery, "Name: value" (repeatable)', parseHeader)
     .option('--disabled', 'create it disabled')
     .addOption(
@@ -118,6 +120,7 @@ export function registerEndpointsCommands(admin: Command): void {
         description?: string;
         eventType?: string[];
         filter?: string;
+        rateLimit?: number;
         header?: Record<string, string>;
         disabled?: boolean;
         signing: 'hmac' | 'ed25519';
@@ -128,6 +131,7 @@ export function registerEndpointsCommands(admin: Command): void {
           ...(options.description !== undefined && { description: options.description }),
           ...(options.eventType !== undefined && { eventTypes: options.eventType }),
           ...(options.filter !== undefined && { filter: readJsonObject('--filter', options.filter) }),
+          ...(options.rateLimit !== undefined && { rateLimit: options.rateLimit }),
           ...(options.header !== undefined && { headers: options.header }),
           ...(options.disabled === true && { disabled: true }),
           ...(options.signing === 'ed25519' && { signing: 'ed25519' as const }),
@@ -178,6 +182,10 @@ export function registerEndpointsCommands(admin: Command): void {
     )
     .option('--clear-filter', 'remove the payload filter (every payload)')
     .addOption(
+      new Option('--rate-limit <n>', 'at most this many delivery attempts per second (1 … 10000)').argParser(parseCount).conflicts('clearRateLimit'),
+    )
+    .option('--clear-rate-limit', 'remove the rate limit')
+    .addOption(
       new Option(
         '--header <header>',
         'send exactly these headers, "Name: value" (repeatable; replaces them; a value given masked, as `get` shows it, keeps the stored one)',
@@ -203,6 +211,8 @@ export function registerEndpointsCommands(admin: Command): void {
         allEventTypes?: boolean;
         filter?: string;
         clearFilter?: boolean;
+        rateLimit?: number;
+        clearRateLimit?: boolean;
         header?: Record<string, string>;
         keepHeader?: string[];
         clearHeaders?: boolean;
@@ -222,6 +232,8 @@ export function registerEndpointsCommands(admin: Command): void {
           ...(options.allEventTypes && { eventTypes: [] }),
           ...(options.filter !== undefined && { filter: readJsonObject('--filter', options.filter) }),
           ...(options.clearFilter && { filter: null }),
+          ...(options.rateLimit !== undefined && { rateLimit: options.rateLimit }),
+          ...(options.clearRateLimit && { rateLimit: null }),
           ...(headers !== undefined && { headers }),
           ...(options.clearHeaders && { headers: {} }),
           ...(options.enable && { disabled: false }),
@@ -229,7 +241,7 @@ export function registerEndpointsCommands(admin: Command): void {
         };
         if (Object.keys(patch).length === 0) {
           throw new AdminUsageError(
-            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --filter, --header, --keep-header, --enable or --disable (or a --clear-… option)',
+            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --filter, --rate-limit, --header, --keep-header, --enable or --disable (or a --clear-… option)',
           );
         }
         const updated = await client.endpoints.update.mutate({ tenantId: options.tenant, endpointId: endpointId!, ...patch });
