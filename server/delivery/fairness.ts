@@ -126,6 +126,11 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     return slots.waitingOf(tenantId) + coming < room;
   }
 
+  /** Whether the endpoint has answered (it earned more than its first slot): not new, not hanging. */
+  function isAnswering(tenantId: string, endpointKey: string): boolean {
+    return slots.endpointCap(tenantId, endpointKey) > policy.firstEndpointSlots;
+  }
+
   /** No more of an endpoint's jobs come back than have room to wait: one for a hanging endpoint. */
   function mayBringBack(tenantId: string, endpointKey: string): boolean {
     return hasRoom(tenantId, endpointKey, 'waiting and coming back') && mayHaveSlotSoon(tenantId, endpointKey);
@@ -206,8 +211,7 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       // An answering endpoint's job goes back to its old place in the queue. Jobs of endpoints that
       // have not answered (hanging ones whose attempts all timed out together) come back spread
       // over eight windows (2 s), not as one burst of new attempts that takes the worker from others.
-      const answering = slots.endpointCap(tenantId, endpointKey) > policy.firstEndpointSlots;
-      const runAt = answering ? job.runAt : new Date(pace.spread(8 * windowMs));
+      const runAt = isAnswering(tenantId, endpointKey) ? job.runAt : new Date(pace.spread(8 * windowMs));
       queue.bringBack({ id: job.id, runAt }).catch(options.onError);
     }
     if (tenant.count === 0) forgetTenant(tenantId);
@@ -261,8 +265,16 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
 
   async function stepAside(job: QueuedJob): Promise<null> {
     const { tenantId } = job.payload;
-    // A stopping worker sends its jobs back to run at once, for the workers that go on.
-    const runAt = closed ? job.runAt : new Date(pace.returnAt(mayHaveSlotSoon(tenantId, job.endpointKey)));
+    // A stopping worker sends its jobs back to run at once, for the workers that go on. Otherwise
+    // the time is only the fallback should this worker die: a freed slot brings the job back
+    // sooner. It is short only for a job likely to get a slot soon, of an endpoint that answers. A
+    // job of an endpoint that has not answered (new, or hanging) stays away longer even while its
+    // tenant's slots turn over: those slots go to the jobs brought back, so one that came back by
+    // itself would only step aside again (a noisy tenant's jobs stepping aside in the window after
+    // its timeouts came back together ten seconds later, at its next timeout wave, and nearly all
+    // of them stepped aside again).
+    const soon = mayHaveSlotSoon(tenantId, job.endpointKey) && isAnswering(tenantId, job.endpointKey);
+    const runAt = closed ? job.runAt : new Date(pace.returnAt(soon));
     const id = await queue.stepAside({ job: job.payload, priority: job.priority, runAt });
     if (closed) {
       if (runAt !== job.runAt) await queue.bringBack({ id, runAt: job.runAt });
