@@ -249,6 +249,33 @@ describe('delivery fairness', () => {
     await Promise.all([...waitingA, ...waitingB]);
   });
 
+  it("a tenant's freed slots are kept for its jobs brought back: its next fan-out does not take them first", async () => {
+    const { fairness, steppedAside, broughtBack, job } = setup(); // 4 slots per tenant
+    (await fairness.admit(job('a', 'ok')))!.leave('answered'); // an endpoint of a that answers
+    const held = await Promise.all(Array.from({ length: 4 }, (_, i) => fairness.admit(job('a', `h${i}`))));
+    await vi.advanceTimersByTimeAsync(1000);
+    for (let i = 0; i < 4; i++) expect(await fairness.admit(job('a', `h${i}`))).toBeNull();
+    expect(steppedAside).toHaveLength(4);
+    for (const slot of held) slot!.leave('timed-out');
+    // One job brought back per freed slot.
+    expect(broughtBack).toHaveLength(4);
+    // A new endpoint's job (a fan-out arriving) steps aside: the four free slots are promised.
+    expect(await fairness.admit(job('a', 'new'))).toBeNull();
+    expect(steppedAside).toHaveLength(5);
+    // An endpoint that answers is not held back by them.
+    const answering = await fairness.admit(job('a', 'ok'));
+    expect(answering).not.toBeNull();
+    answering!.leave('answered');
+    // The jobs brought back arrive and get the slots.
+    for (const back of broughtBack) {
+      const endpointId = steppedAside[Number(back.id) - 1000]!.job.endpointId!; // (ids are handed out from 1000)
+      const slot = await fairness.admit({ ...job('a', endpointId), id: back.id });
+      expect(slot).not.toBeNull();
+    }
+    expect(fairness.inFlight()).toBe(4);
+    await fairness.close();
+  });
+
   it('a job waits while the slots keeping it out turn over, and gets the next one', async () => {
     const { fairness, steppedAside, job } = setup();
     const held = (await fairness.admit(job('a', 'e')))!;
