@@ -2,8 +2,8 @@
 // memory, and which steps aside (goes back to the queue) until a slot frees up for it.
 //
 // - The slots and who gets a freed one: delivery/slots.ts (tenants, then endpoints, in turn).
-// - Whether to wait: delivery/pace.ts. graphile-worker runs four times as many jobs as there are
-//   slots (worker/settings.ts), so a job can wait in memory while other jobs are still fetched. It waits
+// - Whether to wait: delivery/pace.ts. graphile-worker runs twice as many jobs as there are slots
+//   (worker/settings.ts), so a job can wait in memory while other jobs are still fetched. It waits
 //   only while the slots keeping it out are turning over (one released in the last window, or new),
 //   and while there is room: an endpoint that answers (it earned more than its first slot) may
 //   fill the job slots its tenant cannot have in flight, so its backlog waits in memory; the jobs
