@@ -103,8 +103,8 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     return level === null || pace.turningOver(keyAt(level, tenantId, endpointKey));
   }
 
-  /** Jobs a tenant may have waiting (or coming back). */
-  const tenantRoom = policy.tenantWaitingRoom;
+  /** Jobs a tenant may have waiting (or coming back): the job slots it cannot have in flight. */
+  const tenantRoom = Math.max(1, policy.jobSlots - policy.tenantSlots);
 
   /**
    * Room to wait. An endpoint that answers (it earned more than its first slot) may fill its

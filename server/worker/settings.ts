@@ -49,20 +49,10 @@ export interface SlotPolicy {
   /** The slots an endpoint starts with, and never falls below. */
   firstEndpointSlots: number;
   /**
-   * graphile-worker's concurrency: four times the delivery slots. A job that finds no free slot
-   * waits for one in memory (at most `tenantWaitingRoom` of a tenant's) or steps aside, and either
-   * way holds a job slot meanwhile; stepping aside takes a round trip (its job is re-added), and a
-   * hanging tenant's fan-out steps aside hundreds of jobs at once. With twice the delivery slots,
-   * a 500-job fan-out of such a tenant filled every job slot with jobs stepping aside (150 at
-   * once), and other tenants' jobs were not even started until it had gone through.
+   * graphile-worker's concurrency: twice the delivery slots, so a job that finds no free slot can
+   * wait for one in memory while other tenants' jobs are still fetched.
    */
   jobSlots: number;
-  /**
-   * Jobs one tenant may have waiting in memory for a slot (or coming back) at most: the job slots
-   * it cannot have in flight out of twice the delivery slots. The job slots beyond those stay free
-   * for the jobs stepping aside and for other tenants.
-   */
-  tenantWaitingRoom: number;
 }
 
 export function slotPolicy(config: Pick<ReadyConfig, 'workerConcurrency'>): SlotPolicy {
@@ -73,8 +63,7 @@ export function slotPolicy(config: Pick<ReadyConfig, 'workerConcurrency'>): Slot
     tenantSlots,
     sharedEndpointSlots: Math.max(1, Math.floor(tenantSlots / 2)),
     firstEndpointSlots: 1,
-    jobSlots: 4 * deliverySlots,
-    tenantWaitingRoom: Math.max(1, 2 * deliverySlots - tenantSlots),
+    jobSlots: 2 * deliverySlots,
   };
 }
 

@@ -42,14 +42,13 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 }
 
 describe('slot policy', () => {
-  it('half of the worker per tenant, half of that per endpoint while others wait, four times as many job slots', () => {
+  it('half of the worker per tenant, half of that per endpoint while others wait, twice as many job slots', () => {
     expect(slotPolicy({ workerConcurrency: 100 })).toEqual({
       deliverySlots: 100,
       tenantSlots: 50,
       sharedEndpointSlots: 25,
       firstEndpointSlots: 1,
-      jobSlots: 400,
-      tenantWaitingRoom: 150,
+      jobSlots: 200,
     });
     expect(slotPolicy({ workerConcurrency: 1 })).toMatchObject({ tenantSlots: 1, sharedEndpointSlots: 1 });
   });
