@@ -126,8 +126,24 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     return slots.waitingOf(tenantId) + coming < room;
   }
 
-  /** No more of an endpoint's jobs come back than have room to wait: one for a hanging endpoint. */
+  /** Whether the endpoint has answered (it earned more than its first slot): not new, not hanging. */
+  function isAnswering(tenantId: string, endpointKey: string): boolean {
+    return slots.endpointCap(tenantId, endpointKey) > policy.firstEndpointSlots;
+  }
+
+  /** The tenant's slots neither held nor promised: to jobs waiting for one, or to jobs brought back and not yet here. */
+  function unclaimedSlots(tenantId: string): number {
+    return policy.tenantSlots - slots.heldOf(tenantId) - slots.waitingOf(tenantId) - (comingBackCount.get(tenantId) ?? 0);
+  }
+
+  /**
+   * No more of an endpoint's jobs come back than have room to wait: one for a hanging endpoint.
+   * The job of an endpoint that has not answered comes back only for a slot of its tenant that
+   * nobody else claims: it is not worth waiting for, and one brought back to find its slot taken
+   * only steps aside again.
+   */
   function mayBringBack(tenantId: string, endpointKey: string): boolean {
+    if (!isAnswering(tenantId, endpointKey) && unclaimedSlots(tenantId) <= 0) return false;
     return hasRoom(tenantId, endpointKey, 'waiting and coming back') && mayHaveSlotSoon(tenantId, endpointKey);
   }
 
@@ -139,12 +155,13 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
     }
   }
 
-  /** A job seen again is no longer coming back (and no longer set aside, if it came back by itself). */
-  function arrived(jobId: string) {
+  /** A job seen again is no longer coming back; true if it was brought back. */
+  function arrived(jobId: string): boolean {
     const entry = comingBack.get(jobId);
-    if (!entry) return;
+    if (!entry) return false;
     comingBack.delete(jobId);
     countComingBack(entry, -1);
+    return true;
   }
 
   /** Jobs brought back that another worker took (or that vanished) stop holding their tenant's room. */
@@ -200,14 +217,15 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       checked = 0;
       const job = jobs.shift()!;
       forgetSetAside(tenant, tenantId, endpointKey, jobs);
-      const entry = { tenantId, endpointKey, until: at + 4 * windowMs };
-      comingBack.set(job.id, entry);
-      countComingBack(entry, 1);
       // An answering endpoint's job goes back to its old place in the queue. Jobs of endpoints that
       // have not answered (hanging ones whose attempts all timed out together) come back spread
       // over eight windows (2 s), not as one burst of new attempts that takes the worker from others.
-      const answering = slots.endpointCap(tenantId, endpointKey) > policy.firstEndpointSlots;
-      const runAt = answering ? job.runAt : new Date(pace.spread(8 * windowMs));
+      const spread = !isAnswering(tenantId, endpointKey);
+      const runAt = spread ? new Date(pace.spread(8 * windowMs)) : job.runAt;
+      // Its slot is kept for it until it is due, and four windows more (it may be taken by another worker).
+      const entry = { tenantId, endpointKey, until: Math.max(at, runAt.getTime()) + 4 * windowMs };
+      comingBack.set(job.id, entry);
+      countComingBack(entry, 1);
       queue.bringBack({ id: job.id, runAt }).catch(options.onError);
     }
     if (tenant.count === 0) forgetTenant(tenantId);
@@ -261,8 +279,16 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
 
   async function stepAside(job: QueuedJob): Promise<null> {
     const { tenantId } = job.payload;
-    // A stopping worker sends its jobs back to run at once, for the workers that go on.
-    const runAt = closed ? job.runAt : new Date(pace.returnAt(mayHaveSlotSoon(tenantId, job.endpointKey)));
+    // A stopping worker sends its jobs back to run at once, for the workers that go on. Otherwise
+    // the time is only the fallback should this worker die: a freed slot brings the job back
+    // sooner. It is short only for a job likely to get a slot soon, of an endpoint that answers. A
+    // job of an endpoint that has not answered (new, or hanging) stays away longer even while its
+    // tenant's slots turn over: those slots go to the jobs brought back, so one that came back by
+    // itself would only step aside again (a noisy tenant's jobs stepping aside in the window after
+    // its timeouts came back together ten seconds later, at its next timeout wave, and nearly all
+    // of them stepped aside again).
+    const soon = mayHaveSlotSoon(tenantId, job.endpointKey) && isAnswering(tenantId, job.endpointKey);
+    const runAt = closed ? job.runAt : new Date(pace.returnAt(soon));
     const id = await queue.stepAside({ job: job.payload, priority: job.priority, runAt });
     if (closed) {
       if (runAt !== job.runAt) await queue.bringBack({ id, runAt: job.runAt });
@@ -292,11 +318,18 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
   return {
     async admit(job) {
       const { tenantId } = job.payload;
-      arrived(job.id);
+      const broughtBack = arrived(job.id);
       if (closed) return stepAside(job);
       pace.seen(workerKey);
       pace.seen(tenantKey(tenantId));
       pace.seen(endpointKeyOf(tenantId, job.endpointKey));
+      // The tenant's free slots are kept for its jobs brought back: another job of an endpoint that
+      // has not answered does not take them first (a hanging tenant's next fan-out would, and the
+      // jobs brought back would only step aside again).
+      if (!broughtBack && comingBackCount.has(tenantId) && !isAnswering(tenantId, job.endpointKey)) {
+        expireComingBack(pace.now());
+        if (unclaimedSlots(tenantId) <= 0) return stepAside(job);
+      }
       const slot = slots.tryAcquire(tenantId, job.endpointKey);
       if (slot) return slot;
       // (Jobs coming back are not counted here: they are in the queue, so what arrives first waits.)

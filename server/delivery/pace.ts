@@ -26,11 +26,11 @@ export interface PaceEstimator {
   released(key: string): void;
   turningOver(key: string): boolean;
   /**
-   * When a job stepping aside now comes back by itself: after `returnAfterMs`, or three times that
-   * when the slots keeping it out are not turning over (deliveries hanging until the timeout: it
-   * would only step aside again; a freed slot brings it back sooner anyway).
+   * When a job stepping aside now comes back by itself: after `returnAfterMs` when it is likely to
+   * get a slot soon, else three times that (deliveries hanging until the timeout: it would only
+   * step aside again; a freed slot brings it back sooner anyway).
    */
-  returnAt(turningOver: boolean): number;
+  returnAt(likelySoon: boolean): number;
   /** A time within the next `ms`, at random: spreads jobs brought back together over it. */
   spread(ms: number): number;
 }
@@ -70,8 +70,8 @@ export function createPaceEstimator(options: PaceOptions): PaceEstimator {
     spread(ms) {
       return now() + random() * ms;
     },
-    returnAt(turningOver) {
-      return now() + (turningOver ? 1 : STALLED_RETURN_FACTOR) * options.returnAfterMs * (1 + random() / 2);
+    returnAt(likelySoon) {
+      return now() + (likelySoon ? 1 : STALLED_RETURN_FACTOR) * options.returnAfterMs * (1 + random() / 2);
     },
   };
 }

@@ -41,6 +41,8 @@ export interface SlotSemaphore {
   inFlight(): number;
   waiting(): number;
   waitingOf(tenantId: string): number;
+  /** Slots the tenant holds. */
+  heldOf(tenantId: string): number;
   waitingOfEndpoint(tenantId: string, endpointKey: string): number;
   /** The slots the endpoint may hold now (earned, and its share while others of its tenant wait). */
   endpointCap(tenantId: string, endpointKey: string): number;
@@ -286,6 +288,7 @@ export function createSlotSemaphore(options: SlotSemaphoreOptions): SlotSemaphor
       return null;
     },
     waitingOf: (tenantId) => tenants.get(tenantId)?.waiting ?? 0,
+    heldOf: (tenantId) => tenants.get(tenantId)?.held ?? 0,
     waitingOfEndpoint: (tenantId, endpointKey) => tenants.get(tenantId)?.endpoints.get(endpointKey)?.waiters.length ?? 0,
     endpointCap(tenantId, endpointKey) {
       const endpoint = tenants.get(tenantId)?.endpoints.get(endpointKey);

@@ -222,6 +222,60 @@ describe('delivery fairness', () => {
     expect(fairness.setAside()).toBe(0);
   });
 
+  it('stepping aside while its tenant turns over: away one timeout if its endpoint answers, three if it has not answered', async () => {
+    const { fairness, steppedAside, job } = setup(); // 4 slots per tenant, 16 job slots
+    // Tenant a: four endpoints that have not answered hold its slots; one times out and another takes it.
+    const held = await Promise.all(Array.from({ length: 4 }, (_, i) => fairness.admit(job('a', `h${i}`))));
+    await vi.advanceTimersByTimeAsync(1000);
+    held[0]!.leave('timed-out');
+    await fairness.admit(job('a', 'h4'));
+    // a's slots turn over: new endpoints' jobs wait, up to its slots; the next steps aside.
+    const waitingA = Array.from({ length: 4 }, (_, i) => fairness.admit(job('a', `w${i}`)));
+    const hangingJob = job('a', 'w4');
+    expect(await fairness.admit(hangingJob)).toBeNull();
+    // Its tenant's freed slots go to the jobs brought back: one coming back by itself would only step aside again.
+    expect(steppedAside.at(-1)).toMatchObject({ job: hangingJob.payload });
+    expect(steppedAside.at(-1)!.runAt.getTime()).toBe(Date.now() + 6000);
+
+    // Tenant b: one endpoint that answers, all of b's slots busy and its waiting room full.
+    (await fairness.admit(job('b', 'ok')))!.leave('answered');
+    for (let i = 0; i < 4; i++) await fairness.admit(job('b', 'ok'));
+    const waitingB = Array.from({ length: 12 }, () => fairness.admit(job('b', 'ok')));
+    const answeringJob = job('b', 'ok');
+    expect(await fairness.admit(answeringJob)).toBeNull();
+    expect(steppedAside.at(-1)).toMatchObject({ job: answeringJob.payload });
+    expect(steppedAside.at(-1)!.runAt.getTime()).toBe(Date.now() + 2000);
+    await fairness.close();
+    await Promise.all([...waitingA, ...waitingB]);
+  });
+
+  it("a tenant's freed slots are kept for its jobs brought back: its next fan-out does not take them first", async () => {
+    const { fairness, steppedAside, broughtBack, job } = setup(); // 4 slots per tenant
+    (await fairness.admit(job('a', 'ok')))!.leave('answered'); // an endpoint of a that answers
+    const held = await Promise.all(Array.from({ length: 4 }, (_, i) => fairness.admit(job('a', `h${i}`))));
+    await vi.advanceTimersByTimeAsync(1000);
+    for (let i = 0; i < 4; i++) expect(await fairness.admit(job('a', `h${i}`))).toBeNull();
+    expect(steppedAside).toHaveLength(4);
+    for (const slot of held) slot!.leave('timed-out');
+    // One job brought back per freed slot.
+    expect(broughtBack).toHaveLength(4);
+    // A new endpoint's job (a fan-out arriving) steps aside: the four free slots are promised.
+    expect(await fairness.admit(job('a', 'new'))).toBeNull();
+    expect(steppedAside).toHaveLength(5);
+    // An endpoint that answers is not held back by them.
+    const answering = await fairness.admit(job('a', 'ok'));
+    expect(answering).not.toBeNull();
+    answering!.leave('answered');
+    // The jobs brought back arrive and get the slots.
+    for (const back of broughtBack) {
+      const endpointId = steppedAside[Number(back.id) - 1000]!.job.endpointId!; // (ids are handed out from 1000)
+      const slot = await fairness.admit({ ...job('a', endpointId), id: back.id });
+      expect(slot).not.toBeNull();
+    }
+    expect(fairness.inFlight()).toBe(4);
+    await fairness.close();
+  });
+
   it('a job waits while the slots keeping it out turn over, and gets the next one', async () => {
     const { fairness, steppedAside, job } = setup();
     const held = (await fairness.admit(job('a', 'e')))!;
