@@ -47,7 +47,8 @@ function choose(names: string[]): Scenario[] {
 /** BENCH_PG_STATEMENTS=1: where PostgreSQL spent its time during the scenario. */
 function renderStatements(rows: StatementStat[]): string {
   const lines = rows.map(
-    (r) => `  ${r.totalMs.toFixed(0).padStart(8)} ms ${String(r.calls).padStart(8)} calls ${r.meanMs.toFixed(3).padStart(8)} ms/call  ${r.query.slice(0, 110)}`,
+    (r) =>
+      `  ${r.totalMs.toFixed(0).padStart(8)} ms ${String(r.calls).padStart(8)} calls ${r.meanMs.toFixed(3).padStart(8)} ms/call  ${r.query.slice(0, 110)}`,
   );
   return `\n  top statements by total time (pg_stat_statements):\n${lines.join('\n')}\n`;
 }
@@ -82,7 +83,9 @@ async function main(): Promise<number> {
       `hookline ${machine.commit}\n` +
       `machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.os}\n` +
       `Node ${machine.node}, PostgreSQL ${machine.postgres}, ` +
-      `${Object.entries(machine.packages).map(([name, version]) => `${name} ${version}`).join(', ')}\n` +
+      `${Object.entries(machine.packages)
+        .map(([name, version]) => `${name} ${version}`)
+        .join(', ')}\n` +
       `command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\n`,
   );
   try {
@@ -108,7 +111,9 @@ async function main(): Promise<number> {
         log(`${scenario.name}: done in ${Math.round((Date.now() - began) / 1000)} s → ${file}`);
       } catch (error) {
         failed++;
-        process.stdout.write(`\n=== ${scenario.name}: FAILED ===\n  ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+        process.stdout.write(
+          `\n=== ${scenario.name}: FAILED ===\n  ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        );
       }
     }
   } finally {

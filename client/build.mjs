@@ -42,7 +42,8 @@ const declarations = readdirSync(join(types, 'client')).filter((name) => name.en
 
 // Self-contained: a declaration may name the package's own files and its dependencies, nothing else
 // (a server module or drizzle here would break every app that checks its libraries).
-const allowed = (specifier) => /^\.\/[\w-]+\.js$/.test(specifier) || external.some((name) => specifier === name || specifier.startsWith(`${name}/`));
+const allowed = (specifier) =>
+  /^\.\/[\w-]+\.js$/.test(specifier) || external.some((name) => specifier === name || specifier.startsWith(`${name}/`));
 for (const name of declarations) {
   const text = readFileSync(join(types, 'client', name), 'utf8');
   for (const match of text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) {

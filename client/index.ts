@@ -142,9 +142,7 @@ export function toHooklineError(error: unknown, url?: string): HooklineError {
 
 /** `name: Too small…; metadata.plan: …`, one line. */
 function describeIssues(issues: readonly HooklineIssue[]): string {
-  return issues
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ');
+  return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ');
 }
 
 function networkMessage(error: TRPCClientError<AppRouter>, url: string | undefined): string {

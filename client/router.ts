@@ -3,13 +3,7 @@
 // The package's declarations are emitted from `clientRouter` below, whose type TypeScript writes out
 // in full: they name only @trpc/server's types, never the server's context, database or drizzle.
 // Type-only: nothing here runs (the client imports `type AppRouter` alone).
-import type {
-  TRPC_ERROR_CODE_KEY,
-  TRPC_ERROR_CODE_NUMBER,
-  TRPCBuiltRouter,
-  TRPCMutationProcedure,
-  TRPCQueryProcedure,
-} from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODE_NUMBER, TRPCBuiltRouter, TRPCMutationProcedure, TRPCQueryProcedure } from '@trpc/server';
 import type { AppRouter as ServerRouter } from '../server/router.js';
 
 /** One problem with the input, as the server's validation reported it (a zod issue, in part). */

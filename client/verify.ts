@@ -111,8 +111,7 @@ export function verifyWebhook<T = unknown>(opts: VerifyWebhookOptions): T {
   }
 
   const body = opts.body;
-  const text =
-    typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   try {
     return JSON.parse(text) as T;
   } catch (error) {
@@ -183,9 +182,7 @@ function verifyHex({ body, header, prefix, secrets }: SignedRequest, { timestamp
   // the signature (anyone replaying the request can rewrite it), so it proves nothing and is
   // deliberately not checked. Receivers needing replay protection should deduplicate on {prefix}-Id
   // or use a timestamped scheme.
-  const signedTimestamp = timestamped
-    ? parseTimestamp(requireHeader(header, `${prefix}-Timestamp`), `${prefix}-Timestamp`)
-    : undefined;
+  const signedTimestamp = timestamped ? parseTimestamp(requireHeader(header, `${prefix}-Timestamp`), `${prefix}-Timestamp`) : undefined;
   const expected = secrets.map((secret) => hmacDigest(secret, body, signedTimestamp));
   return { authentic: anyMatch(expected, parseHexSignatures(signatures)), signedTimestamp };
 }

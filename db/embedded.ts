@@ -43,10 +43,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const port = options.port ?? (await freePort());
-  const settings = Object.entries({ listen_addresses: '127.0.0.1', ...options.settings }).flatMap(([k, v]) => [
-    '-c',
-    `${k}=${v}`,
-  ]);
+  const settings = Object.entries({ listen_addresses: '127.0.0.1', ...options.settings }).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,

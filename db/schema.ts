@@ -11,19 +11,7 @@
 //   attempt   — one POST of a delivery, with its outcome.
 import { sql } from 'drizzle-orm';
 import type { PayloadFilter } from '../shared/payload-filter.js';
-import {
-  boolean,
-  index,
-  integer,
-  jsonb,
-  pgEnum,
-  pgTable,
-  primaryKey,
-  smallint,
-  text,
-  timestamp,
-  uniqueIndex,
-} from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -46,10 +34,7 @@ export const tenants = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [
-    uniqueIndex('tenants_api_key_prefix_key').on(t.apiKeyPrefix),
-    uniqueIndex('tenants_external_id_key').on(t.externalId),
-  ],
+  (t) => [uniqueIndex('tenants_api_key_prefix_key').on(t.apiKeyPrefix), uniqueIndex('tenants_external_id_key').on(t.externalId)],
 );
 
 export const eventTypes = pgTable('event_types', {

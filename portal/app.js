@@ -162,7 +162,9 @@ function showEnded() {
 async function endpointsPage(params) {
   const page = await query('endpoints.list', { limit: 50, ...(params.cursor ? { cursor: params.cursor } : {}) });
   // One stats call per endpoint (a tenant has few); one that fails shows a dash, not a broken page.
-  const stats = await Promise.all(page.items.map((endpoint) => query('endpoints.stats', { endpointId: endpoint.id }).catch(keepSessionEnded)));
+  const stats = await Promise.all(
+    page.items.map((endpoint) => query('endpoints.stats', { endpointId: endpoint.id }).catch(keepSessionEnded)),
+  );
   const rows = page.items.map((endpoint, index) =>
     h(
       'tr',
@@ -186,7 +188,20 @@ async function endpointsPage(params) {
             'table',
             {},
             h('caption', { class: 'hint' }, 'Where your webhooks are sent'),
-            h('thead', {}, h('tr', {}, h('th', {}, 'URL'), h('th', { class: 'optional' }, 'Description'), h('th', { class: 'optional' }, 'Event types'), h('th', {}, 'State'), h('th', {}, 'Last result'), h('th', {}, ''))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, 'URL'),
+                h('th', { class: 'optional' }, 'Description'),
+                h('th', { class: 'optional' }, 'Event types'),
+                h('th', {}, 'State'),
+                h('th', {}, 'Last result'),
+                h('th', {}, ''),
+              ),
+            ),
             h('tbody', {}, rows),
           ),
         )
@@ -273,7 +288,14 @@ function successChart(stats) {
       { id: 'chart-summary' },
       summary,
       ' ',
-      h('span', { class: 'hint' }, h('span', { class: 'key-ok' }, 'succeeded'), ' · ', h('span', { class: 'key-bad' }, 'failed'), ', per hour'),
+      h(
+        'span',
+        { class: 'hint' },
+        h('span', { class: 'key-ok' }, 'succeeded'),
+        ' · ',
+        h('span', { class: 'key-bad' }, 'failed'),
+        ', per hour',
+      ),
     ),
   );
 }
@@ -292,17 +314,38 @@ function pager(nextCursor, nextHref, firstHref) {
 async function endpointForm(endpoint) {
   const catalog = await query('eventTypes.list', {});
   const chosen = new Set(endpoint?.eventTypes ?? []);
-  const url = h('input', { type: 'url', name: 'url', required: true, value: endpoint?.url ?? '', placeholder: 'https://example.com/webhooks', autocomplete: 'off' });
+  const url = h('input', {
+    type: 'url',
+    name: 'url',
+    required: true,
+    value: endpoint?.url ?? '',
+    placeholder: 'https://example.com/webhooks',
+    autocomplete: 'off',
+  });
   const description = h('input', { type: 'text', name: 'description', value: endpoint?.description ?? '', maxlength: 1000 });
   const typeBoxes = catalog.items.map((type) =>
-    h('label', {}, h('input', { type: 'checkbox', name: 'eventTypes', value: type.name, checked: chosen.has(type.name) }), h('span', { class: 'mono' }, type.name), type.description ? h('span', { class: 'hint' }, ` — ${type.description}`) : null),
+    h(
+      'label',
+      {},
+      h('input', { type: 'checkbox', name: 'eventTypes', value: type.name, checked: chosen.has(type.name) }),
+      h('span', { class: 'mono' }, type.name),
+      type.description ? h('span', { class: 'hint' }, ` — ${type.description}`) : null,
+    ),
   );
   const filter = h(
     'textarea',
     { name: 'filter', rows: 4, class: 'mono', spellcheck: 'false', placeholder: '{"job.status": {"$in": ["failed", "cancelled"]}}' },
     endpoint?.filter ? JSON.stringify(endpoint.filter, null, 2) : '',
   );
-  const rateLimit = h('input', { type: 'number', name: 'rateLimit', min: 1, max: 10000, step: 1, inputmode: 'numeric', value: endpoint?.rateLimit ?? '' });
+  const rateLimit = h('input', {
+    type: 'number',
+    name: 'rateLimit',
+    min: 1,
+    max: 10000,
+    step: 1,
+    inputmode: 'numeric',
+    value: endpoint?.rateLimit ?? '',
+  });
   const headerRows = h('div', {});
   const addHeaderRow = (name = '', value = '') => {
     const row = h(
@@ -317,18 +360,24 @@ async function endpointForm(endpoint) {
   for (const [name, value] of Object.entries(endpoint?.headers ?? {})) addHeaderRow(name, value);
   // The name and its hint in one span: as separate flex items, a long hint squeezed the name onto two lines.
   const signingChoice = (value, label, hint) =>
-    h('label', {}, h('input', { type: 'radio', name: 'signing', value, checked: value === 'hmac' }), h('span', {}, label, h('span', { class: 'hint' }, ` — ${hint}`)));
+    h(
+      'label',
+      {},
+      h('input', { type: 'radio', name: 'signing', value, checked: value === 'hmac' }),
+      h('span', {}, label, h('span', { class: 'hint' }, ` — ${hint}`)),
+    );
   // Offered when adding only, and only where the deployment's scheme allows it (/portal/session says).
-  const signing = endpoint || !session.signings?.includes('ed25519')
-    ? null
-    : h(
-        'fieldset',
-        {},
-        h('legend', {}, 'Signing'),
-        signingChoice('hmac', 'Shared secret (HMAC)', 'the usual: your receiver keeps a secret'),
-        signingChoice('ed25519', 'Public key (Ed25519)', 'your receiver verifies with a public key, which it need not keep secret'),
-        h('p', { class: 'hint' }, 'Fixed once the endpoint is added.'),
-      );
+  const signing =
+    endpoint || !session.signings?.includes('ed25519')
+      ? null
+      : h(
+          'fieldset',
+          {},
+          h('legend', {}, 'Signing'),
+          signingChoice('hmac', 'Shared secret (HMAC)', 'the usual: your receiver keeps a secret'),
+          signingChoice('ed25519', 'Public key (Ed25519)', 'your receiver verifies with a public key, which it need not keep secret'),
+          h('p', { class: 'hint' }, 'Fixed once the endpoint is added.'),
+        );
   const form = h(
     'form',
     { class: 'stack', novalidate: true },
@@ -345,21 +394,33 @@ async function endpointForm(endpoint) {
       'label',
       {},
       'Payload filter (optional, JSON)',
-      h('span', { class: 'hint' }, 'Deliver only events whose payload matches, e.g. {"job.status": "failed"}; leave empty for every event.'),
+      h(
+        'span',
+        { class: 'hint' },
+        'Deliver only events whose payload matches, e.g. {"job.status": "failed"}; leave empty for every event.',
+      ),
       filter,
     ),
     h(
       'label',
       {},
       'Rate limit (optional, attempts per second)',
-      h('span', { class: 'hint' }, 'At most this many deliveries to the endpoint in any one second (1 to 10,000); the rest wait, none is dropped. Leave empty for no limit.'),
+      h(
+        'span',
+        { class: 'hint' },
+        'At most this many deliveries to the endpoint in any one second (1 to 10,000); the rest wait, none is dropped. Leave empty for no limit.',
+      ),
       rateLimit,
     ),
     h(
       'fieldset',
       {},
       h('legend', {}, 'Custom headers'),
-      h('p', { class: 'hint' }, 'Sent with every delivery, e.g. an authorization header. Saved values are shown masked; leave them as they are to keep them.'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Sent with every delivery, e.g. an authorization header. Saved values are shown masked; leave them as they are to keep them.',
+      ),
       headerRows,
       h('button', { type: 'button', onclick: () => addHeaderRow() }, 'Add header'),
     ),
@@ -385,7 +446,10 @@ async function endpointForm(endpoint) {
       filter: parsedFilter,
       // (A value that is not a whole number goes as it is: the API answers with the rule.)
       rateLimit: rateLimit.value.trim() ? Number(rateLimit.value) : null,
-      eventTypes: typeBoxes.map((label) => label.querySelector('input')).filter((box) => box.checked).map((box) => box.value),
+      eventTypes: typeBoxes
+        .map((label) => label.querySelector('input'))
+        .filter((box) => box.checked)
+        .map((box) => box.value),
       headers,
       ...(signing && { signing: signing.querySelector('input[name="signing"]:checked')?.value ?? 'hmac' }),
     };
@@ -410,8 +474,15 @@ async function newEndpointPage() {
       say('Endpoint added.');
       show(
         h('h1', {}, 'Endpoint added'),
-        created.endpoint.signing === 'ed25519' ? publicKeyPanel(created.secret, 'Its public key') : secretPanel(created.secret, 'Its signing secret'),
-        h('div', { class: 'actions' }, h('a', { class: 'button primary', href: `#/endpoints/${created.endpoint.id}` }, 'Open the endpoint'), h('a', { href: '#/endpoints' }, 'All endpoints')),
+        created.endpoint.signing === 'ed25519'
+          ? publicKeyPanel(created.secret, 'Its public key')
+          : secretPanel(created.secret, 'Its signing secret'),
+        h(
+          'div',
+          { class: 'actions' },
+          h('a', { class: 'button primary', href: `#/endpoints/${created.endpoint.id}` }, 'Open the endpoint'),
+          h('a', { href: '#/endpoints' }, 'All endpoints'),
+        ),
       );
     } catch (error) {
       failed(error);
@@ -494,7 +565,9 @@ async function endpointPage(endpointId) {
         actionButton('Rotate secret', async () => {
           const rotated = await mutate('endpoints.rotateSecret', { endpointId });
           extra.replaceChildren(
-            endpoint.signing === 'ed25519' ? publicKeyPanel(rotated.secret, 'The new public key') : secretPanel(rotated.secret, 'The new signing secret'),
+            endpoint.signing === 'ed25519'
+              ? publicKeyPanel(rotated.secret, 'The new public key')
+              : secretPanel(rotated.secret, 'The new signing secret'),
           );
           say('Secret rotated; the old one keeps working for a grace period.');
         }),
@@ -549,7 +622,12 @@ function deleteConfirmation(endpoint) {
 }
 
 function recoverForm(endpointId) {
-  const since = h('input', { type: 'datetime-local', name: 'since', required: true, value: localInputValue(new Date(Date.now() - 3600_000)) });
+  const since = h('input', {
+    type: 'datetime-local',
+    name: 'since',
+    required: true,
+    value: localInputValue(new Date(Date.now() - 3600_000)),
+  });
   const submit = h('button', { type: 'submit' }, 'Recover');
   const form = h(
     'form',
@@ -613,7 +691,9 @@ async function deliveriesPage(params) {
   const status = h(
     'select',
     { name: 'status' },
-    ['', 'pending', 'succeeded', 'failed'].map((value) => h('option', { value, selected: (params.status ?? '') === value }, value || 'Any status')),
+    ['', 'pending', 'succeeded', 'failed'].map((value) =>
+      h('option', { value, selected: (params.status ?? '') === value }, value || 'Any status'),
+    ),
   );
   const endpoint = h(
     'select',
@@ -718,7 +798,11 @@ async function deliveryPage(deliveryId) {
       {},
       h('td', {}, String(attempt.number)),
       h('td', {}, when(attempt.startedAt)),
-      h('td', {}, attempt.statusCode !== null ? `HTTP ${attempt.statusCode}` : h('span', { class: 'state failed' }, attempt.error ?? 'error')),
+      h(
+        'td',
+        {},
+        attempt.statusCode !== null ? `HTTP ${attempt.statusCode}` : h('span', { class: 'state failed' }, attempt.error ?? 'error'),
+      ),
       h('td', {}, `${attempt.durationMs} ms`),
       h('td', { class: 'mono optional' }, attempt.responseBody ?? attempt.errorMessage ?? ''),
     ),
@@ -733,7 +817,11 @@ async function deliveryPage(deliveryId) {
       h('dt', {}, 'Status'),
       h('dd', {}, deliveryState(delivery.status)),
       h('dt', {}, 'Event'),
-      h('dd', { class: 'mono' }, h('a', { href: `#/events/${delivery.eventId}` }, event ? `${event.type} · ${event.id}` : delivery.eventId)),
+      h(
+        'dd',
+        { class: 'mono' },
+        h('a', { href: `#/events/${delivery.eventId}` }, event ? `${event.type} · ${event.id}` : delivery.eventId),
+      ),
       h('dt', {}, 'Endpoint'),
       h('dd', {}, delivery.endpointId ? h('a', { href: `#/endpoints/${delivery.endpointId}` }, delivery.endpointId) : 'one-off URL'),
       h('dt', {}, 'Next attempt'),
@@ -744,18 +832,39 @@ async function deliveryPage(deliveryId) {
       : h(
           'div',
           { class: 'actions' },
-          actionButton('Retry delivery', async () => {
-            await mutate('deliveries.retry', { deliveryId });
-            say('Delivery queued again.');
-            await render();
-          }, { class: 'primary' }),
+          actionButton(
+            'Retry delivery',
+            async () => {
+              await mutate('deliveries.retry', { deliveryId });
+              say('Delivery queued again.');
+              await render();
+            },
+            { class: 'primary' },
+          ),
         ),
     h('h2', {}, 'Attempts'),
     attempts.length
       ? h(
           'div',
           { class: 'table-wrap' },
-          h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Time'), h('th', {}, 'Result'), h('th', {}, 'Duration'), h('th', { class: 'optional' }, 'Response'))), h('tbody', {}, attempts)),
+          h(
+            'table',
+            {},
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, '#'),
+                h('th', {}, 'Time'),
+                h('th', {}, 'Result'),
+                h('th', {}, 'Duration'),
+                h('th', { class: 'optional' }, 'Response'),
+              ),
+            ),
+            h('tbody', {}, attempts),
+          ),
         )
       : h('p', { class: 'empty' }, 'Not attempted yet.'),
     event ? [h('h2', {}, 'Payload'), h('pre', {}, JSON.stringify(event.payload, null, 2))] : null,
@@ -779,7 +888,13 @@ async function eventsPage(params) {
     catalog.items.map((t) => h('option', { value: t.name, selected: params.type === t.name }, t.name)),
   );
   const since = h('input', { type: 'datetime-local', name: 'since', value: params.since ? localInputValue(new Date(params.since)) : '' });
-  const filters = h('form', { class: 'filters', 'aria-label': 'Filter events' }, h('label', {}, 'Event type', type), h('label', {}, 'Since', since), h('button', { type: 'submit' }, 'Filter'));
+  const filters = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Filter events' },
+    h('label', {}, 'Event type', type),
+    h('label', {}, 'Since', since),
+    h('button', { type: 'submit' }, 'Filter'),
+  );
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
     const chosen = { type: type.value, since: since.value ? new Date(since.value).toISOString() : '' };
@@ -802,7 +917,13 @@ async function eventsPage(params) {
       ? h(
           'div',
           { class: 'table-wrap' },
-          h('table', {}, h('caption', { class: 'hint' }, 'Oldest first'), h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Type'), h('th', { class: 'optional' }, 'Created'))), h('tbody', {}, rows)),
+          h(
+            'table',
+            {},
+            h('caption', { class: 'hint' }, 'Oldest first'),
+            h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Type'), h('th', { class: 'optional' }, 'Created'))),
+            h('tbody', {}, rows),
+          ),
         )
       : h('p', { class: 'empty' }, 'No events match.'),
     pager(
@@ -827,10 +948,39 @@ async function eventPage(eventId) {
   );
   show(
     h('h1', {}, 'Event'),
-    h('dl', { class: 'facts' }, h('dt', {}, 'Event'), h('dd', { class: 'mono' }, event.id), h('dt', {}, 'Type'), h('dd', { class: 'mono' }, event.type), h('dt', {}, 'Created'), h('dd', {}, when(event.createdAt))),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Event'),
+      h('dd', { class: 'mono' }, event.id),
+      h('dt', {}, 'Type'),
+      h('dd', { class: 'mono' }, event.type),
+      h('dt', {}, 'Created'),
+      h('dd', {}, when(event.createdAt)),
+    ),
     h('h2', {}, 'Deliveries'),
     rows.length
-      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Delivery'), h('th', {}, 'Status'), h('th', {}, 'Attempts'), h('th', { class: 'optional' }, 'Last error'))), h('tbody', {}, rows)))
+      ? h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            {},
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, 'Delivery'),
+                h('th', {}, 'Status'),
+                h('th', {}, 'Attempts'),
+                h('th', { class: 'optional' }, 'Last error'),
+              ),
+            ),
+            h('tbody', {}, rows),
+          ),
+        )
       : h('p', { class: 'empty' }, 'No endpoint was subscribed to this event.'),
     h('h2', {}, 'Payload'),
     h('pre', {}, JSON.stringify(event.payload, null, 2)),
@@ -873,7 +1023,12 @@ async function render({ quiet = false } = {}) {
     if (!quiet) main.focus({ preventScroll: true });
   } catch (error) {
     if (error instanceof SessionEnded) return showEnded();
-    if (error instanceof ApiError && error.code === 'NOT_FOUND') return show(h('h1', {}, 'Not found'), h('p', {}, 'It does not exist, or it is not yours.'), h('a', { href: '#/endpoints' }, 'Back to endpoints'));
+    if (error instanceof ApiError && error.code === 'NOT_FOUND')
+      return show(
+        h('h1', {}, 'Not found'),
+        h('p', {}, 'It does not exist, or it is not yours.'),
+        h('a', { href: '#/endpoints' }, 'Back to endpoints'),
+      );
     failed(error);
   }
 }

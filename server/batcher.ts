@@ -19,10 +19,7 @@ export interface BatcherOptions<I> {
  * item's result may be an Error, which is thrown to that caller alone. If `flush` throws, every
  * caller of that batch gets the error.
  */
-export function createBatcher<I, O>(
-  flush: (items: I[]) => Promise<Array<O | Error>>,
-  options: BatcherOptions<I>,
-): (item: I) => Promise<O> {
+export function createBatcher<I, O>(flush: (items: I[]) => Promise<Array<O | Error>>, options: BatcherOptions<I>): (item: I) => Promise<O> {
   interface Pending {
     item: I;
     resolve(value: O): void;

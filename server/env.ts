@@ -7,9 +7,7 @@ import { parseDuration, parseDurationList } from '../shared/duration.js';
 import { endpointSecretSchema } from '../shared/schemas.js';
 import { defaultDnsTimeoutMs } from './delivery/dns.js';
 
-const booleanString = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const booleanString = z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const duration = (name: string) =>
   z.string().transform((value, ctx) => {
@@ -106,7 +104,7 @@ const envSchema = z.object({
   // The tenant portal (/portal): who may frame it, and its default look.
   HOOKLINE_PORTAL_FRAME_ANCESTORS: z
     .string()
-    .regex(/^[^;,\r\n]+$/, 'HOOKLINE_PORTAL_FRAME_ANCESTORS: space-separated CSP sources, e.g. \'self\' https://app.example.com')
+    .regex(/^[^;,\r\n]+$/, "HOOKLINE_PORTAL_FRAME_ANCESTORS: space-separated CSP sources, e.g. 'self' https://app.example.com")
     .default("'self'"),
   HOOKLINE_PORTAL_PRODUCT_NAME: z.string().min(1).max(80).default('Webhooks'),
   HOOKLINE_PORTAL_ACCENT_COLOR: z

@@ -51,7 +51,10 @@ export function retentionCronItems(): ParsedCronItem[] {
   return parseCronItems([{ ...retentionCronItem, options: { ...retentionCronItem.options } }]);
 }
 
-export async function deleteExpiredData(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: RetentionOptions = {}): Promise<RetentionCounts> {
+export async function deleteExpiredData(
+  deps: ApiPool & Pick<Shared, 'config' | 'logger'>,
+  options: RetentionOptions = {},
+): Promise<RetentionCounts> {
   const now = options.now ?? new Date();
   const batchSize = options.batchSize ?? DEFAULT_RETENTION_BATCH_SIZE;
   const cutoff = new Date(now.getTime() - deps.config.retentionMs);

@@ -50,14 +50,19 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const databaseUrl = await ensureDatabase(embedded.url, 'hookline');
     const adminKey =
       base.adminKey ??
-      readOrCreateKeyFile(join(dataDir, 'admin-key'), () => `hk_admin_${randomBytes(32).toString('base64url')}`, (key) => {
-        process.stdout.write(
-          `\nhookline admin key (shown once, stored in ${join(base.dataDir, 'admin-key')}):\n\n  ${key}\n\n`,
-        );
-      });
+      readOrCreateKeyFile(
+        join(dataDir, 'admin-key'),
+        () => `hk_admin_${randomBytes(32).toString('base64url')}`,
+        (key) => {
+          process.stdout.write(`\nhookline admin key (shown once, stored in ${join(base.dataDir, 'admin-key')}):\n\n  ${key}\n\n`);
+        },
+      );
     const encryptionKey =
       base.encryptionKey ??
-      Buffer.from(readOrCreateKeyFile(join(dataDir, 'encryption-key'), () => randomBytes(32).toString('base64')), 'base64');
+      Buffer.from(
+        readOrCreateKeyFile(join(dataDir, 'encryption-key'), () => randomBytes(32).toString('base64')),
+        'base64',
+      );
     config = Object.freeze({ ...base, databaseUrl, adminKey, encryptionKey });
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
   }

@@ -57,27 +57,30 @@ export type ApiMeta = {
 const apiMetaIsOpenApiMeta = <Meta extends OpenApiMeta>(meta: Meta) => meta;
 void apiMetaIsOpenApiMeta<ApiMeta>;
 
-const t = initTRPC.context<Context>().meta<ApiMeta>().create({
-  errorFormatter({ shape, error, ctx }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : undefined;
-    const internal = error.code === 'INTERNAL_SERVER_ERROR';
-    return {
-      ...shape,
-      // Internal details (SQL, stack) stay in the server log; an oversized body is told its limit.
-      message: internal
-        ? 'internal error'
-        : isRequestBodyLimitError(error) && ctx
-          ? requestBodyTooLargeMessage(ctx.deps.config, shape.data.path)
-          : shape.message,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path,
-        zodIssues: zodError ? zodError.issues : null,
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<ApiMeta>()
+  .create({
+    errorFormatter({ shape, error, ctx }) {
+      const zodError = error.cause instanceof ZodError ? error.cause : undefined;
+      const internal = error.code === 'INTERNAL_SERVER_ERROR';
+      return {
+        ...shape,
+        // Internal details (SQL, stack) stay in the server log; an oversized body is told its limit.
+        message: internal
+          ? 'internal error'
+          : isRequestBodyLimitError(error) && ctx
+            ? requestBodyTooLargeMessage(ctx.deps.config, shape.data.path)
+            : shape.message,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          zodIssues: zodError ? zodError.issues : null,
+        },
+      };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

@@ -21,9 +21,7 @@ export type EventTypeFilterEntry = { kind: 'exact'; name: string } | { kind: 'pr
 /** Whether an event of `type` goes to an endpoint with these filter entries. */
 export function matchesEventTypeFilter(filters: readonly string[], type: string): boolean {
   if (filters.length === 0) return true;
-  return filters.some((filter) =>
-    filter.endsWith(WILDCARD_SUFFIX) ? type.startsWith(filter.slice(0, -1)) : filter === type,
-  );
+  return filters.some((filter) => (filter.endsWith(WILDCARD_SUFFIX) ? type.startsWith(filter.slice(0, -1)) : filter === type));
 }
 
 /**
@@ -48,9 +46,7 @@ export function parseEventTypeFilterEntry(entry: string): EventTypeFilterEntry |
   }
   if (!NAME_PATTERN.test(entry)) {
     return {
-      error:
-        `"${entry}" is neither an event type name (lowercase letters, digits, "_", "-", ".") ` +
-        'nor a wildcard such as "video.*"',
+      error: `"${entry}" is neither an event type name (lowercase letters, digits, "_", "-", ".") ` + 'nor a wildcard such as "video.*"',
     };
   }
   return { kind: 'exact', name: entry };

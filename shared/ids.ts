@@ -68,7 +68,11 @@ export function newId(kind: IdKind, now = Date.now()): string {
 /** How many characters of a block's ids are left for the row number (32⁴ rows). */
 export const ID_BLOCK_SUFFIX_LENGTH = 4;
 
-export function newIdBlock(kind: IdKind, suffixLength = ID_BLOCK_SUFFIX_LENGTH, now = Date.now()): { prefix: string; suffixLength: number } {
+export function newIdBlock(
+  kind: IdKind,
+  suffixLength = ID_BLOCK_SUFFIX_LENGTH,
+  now = Date.now(),
+): { prefix: string; suffixLength: number } {
   // Fresh random bits every time: incrementing (as newId does within a millisecond) would change
   // only the characters the suffix replaces, and two blocks would share a prefix.
   const random = encodeRandom(randomBytes(10)).slice(0, 16 - suffixLength);

@@ -43,7 +43,9 @@ export const rateLimitSchema = z
   .int('rateLimit must be a whole number of attempts per second')
   .min(1, 'rateLimit must be at least 1 attempt per second')
   .max(MAX_RATE_LIMIT, `rateLimit must be at most ${MAX_RATE_LIMIT} attempts per second`)
-  .meta({ description: 'At most this many delivery attempts to the endpoint in any one-second window, across all workers; null = no limit.' });
+  .meta({
+    description: 'At most this many delivery attempts to the endpoint in any one-second window, across all workers; null = no limit.',
+  });
 
 export const tenantName = safeText(200).trim().min(1);
 export const externalId = safeText(200).min(1);

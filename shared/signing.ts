@@ -84,14 +84,22 @@ function keyObject(key: string, make: () => KeyObject): KeyObject {
 
 function ed25519PrivateKey(secretKey: string): KeyObject {
   return keyObject(secretKey, () =>
-    createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_HEADER, decodeRawKey(secretKey, ED25519_SECRET_KEY_PREFIX, 'an Ed25519 secret key')]), format: 'der', type: 'pkcs8' }),
+    createPrivateKey({
+      key: Buffer.concat([PKCS8_ED25519_HEADER, decodeRawKey(secretKey, ED25519_SECRET_KEY_PREFIX, 'an Ed25519 secret key')]),
+      format: 'der',
+      type: 'pkcs8',
+    }),
   );
 }
 
 /** A `whpk_` public key as a KeyObject; throws a TypeError when it is not 32 bytes of base64 after the prefix. */
 export function ed25519PublicKey(publicKey: string): KeyObject {
   return keyObject(publicKey, () =>
-    createPublicKey({ key: Buffer.concat([SPKI_ED25519_HEADER, decodeRawKey(publicKey, ED25519_PUBLIC_KEY_PREFIX, 'an Ed25519 public key')]), format: 'der', type: 'spki' }),
+    createPublicKey({
+      key: Buffer.concat([SPKI_ED25519_HEADER, decodeRawKey(publicKey, ED25519_PUBLIC_KEY_PREFIX, 'an Ed25519 public key')]),
+      format: 'der',
+      type: 'spki',
+    }),
   );
 }
 
@@ -113,7 +121,13 @@ export function ed25519Signature(secretKey: string, id: string, timestamp: numbe
 }
 
 /** Whether `signature` (raw 64 bytes) is the public key's signature of the standard scheme's content. */
-export function verifyEd25519Signature(publicKey: KeyObject, id: string, timestamp: number, body: SignableBody, signature: Uint8Array): boolean {
+export function verifyEd25519Signature(
+  publicKey: KeyObject,
+  id: string,
+  timestamp: number,
+  body: SignableBody,
+  signature: Uint8Array,
+): boolean {
   return verify(null, standardContent(id, timestamp, body), publicKey, signature);
 }
 

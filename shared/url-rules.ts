@@ -63,9 +63,7 @@ function parseAllowedNetwork(cidr: string): AllowedNetwork {
 }
 
 function isInAllowedNetworks(ip: IPAddress, networks: readonly AllowedNetwork[]): boolean {
-  return networks.some(
-    (network) => network.address.kind() === ip.kind() && ip.match(network.address, network.prefixLength),
-  );
+  return networks.some((network) => network.address.kind() === ip.kind() && ip.match(network.address, network.prefixLength));
 }
 
 const HTTP_REMEDY = 'http:// is accepted when HOOKLINE_ALLOW_HTTP=true, for local development only';

@@ -114,9 +114,21 @@ describe('URL refusals name the setting that lifts them', () => {
 
   it.each([
     ['http://', 'http://hooks.example.com/', 'only https URLs are allowed (http:// is accepted when HOOKLINE_ALLOW_HTTP=true'],
-    ['a loopback address', 'https://127.0.0.1:8443/', 'loopback address 127.0.0.1 is not allowed (allowed when its network is listed in HOOKLINE_ALLOWED_NETWORKS)'],
-    ['a private address', 'https://10.0.0.7/', 'private address 10.0.0.7 is not allowed (allowed when its network is listed in HOOKLINE_ALLOWED_NETWORKS)'],
-    ['localhost', 'https://localhost/', 'hostname localhost is not allowed: it is loopback (127.0.0.1 and ::1) (allowed when HOOKLINE_ALLOWED_NETWORKS lists 127.0.0.0/8 or ::1/128)'],
+    [
+      'a loopback address',
+      'https://127.0.0.1:8443/',
+      'loopback address 127.0.0.1 is not allowed (allowed when its network is listed in HOOKLINE_ALLOWED_NETWORKS)',
+    ],
+    [
+      'a private address',
+      'https://10.0.0.7/',
+      'private address 10.0.0.7 is not allowed (allowed when its network is listed in HOOKLINE_ALLOWED_NETWORKS)',
+    ],
+    [
+      'localhost',
+      'https://localhost/',
+      'hostname localhost is not allowed: it is loopback (127.0.0.1 and ::1) (allowed when HOOKLINE_ALLOWED_NETWORKS lists 127.0.0.0/8 or ::1/128)',
+    ],
   ])('endpoints.create refuses %s with BAD_REQUEST naming the setting', async (_label, url, message) => {
     const error = await errorOf(tenant.endpoints.create.mutate({ url }));
     expect(error.data?.code).toBe('BAD_REQUEST');

@@ -21,9 +21,11 @@ import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-const typesNodeVersion = (JSON.parse(readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as {
-  version: string;
-}).version;
+const typesNodeVersion = (
+  JSON.parse(readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 const SETUP_TIMEOUT = 180_000;
 
@@ -298,7 +300,9 @@ afterAll(async () => {
 describe('@hookline/client, installed from its packed tarball', () => {
   it('is a small package: its own files, @trpc/client and @trpc/server, and nothing of the server', () => {
     const installed = join(consumer, 'node_modules', '@hookline', 'client');
-    const files = listFiles(installed).map((file) => relative(installed, file)).sort();
+    const files = listFiles(installed)
+      .map((file) => relative(installed, file))
+      .sort();
     expect(files).toEqual([
       'dist/cjs/index.d.ts',
       'dist/cjs/index.js',
@@ -344,138 +348,149 @@ describe('@hookline/client, installed from its packed tarball', () => {
       const specifiers = [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
         (match) => (match[1] ?? match[2])!,
       );
-      expect(specifiers.filter((specifier) => !/^(\.\/[\w-]+\.js|@trpc\/(client|server))$/.test(specifier)), file).toEqual([]);
+      expect(
+        specifiers.filter((specifier) => !/^(\.\/[\w-]+\.js|@trpc\/(client|server))$/.test(specifier)),
+        file,
+      ).toEqual([]);
     }
   });
 
-  it('an ES module app typechecks (strict, NodeNext, skipLibCheck: false) and runs against a live server', async () => {
-    const check = await run(process.execPath, [tsc, '-p', consumer, '--noEmit'], { cwd: consumer });
-    expect(check.stdout + check.stderr).toBe('');
-    expect(check.code).toBe(0);
-    await succeed(process.execPath, [tsc, '-p', consumer], { cwd: consumer });
+  it(
+    'an ES module app typechecks (strict, NodeNext, skipLibCheck: false) and runs against a live server',
+    async () => {
+      const check = await run(process.execPath, [tsc, '-p', consumer, '--noEmit'], { cwd: consumer });
+      expect(check.stdout + check.stderr).toBe('');
+      expect(check.code).toBe(0);
+      await succeed(process.execPath, [tsc, '-p', consumer], { cwd: consumer });
 
-    // A webhook signed here with the shared signing code, verified there with the package's verifyWebhook.
-    const secret = generateSecret();
-    const body = JSON.stringify({ video: 'v_1', status: 'rendered' });
-    const headers = webhookHeaders({
-      scheme: 'standard',
-      headerPrefix: 'X-Webhook',
-      id: `evt_${randomUUID()}`,
-      timestamp: Math.floor(Date.now() / 1000),
-      attempt: 1,
-      body,
-      secrets: [secret],
-    });
+      // A webhook signed here with the shared signing code, verified there with the package's verifyWebhook.
+      const secret = generateSecret();
+      const body = JSON.stringify({ video: 'v_1', status: 'rendered' });
+      const headers = webhookHeaders({
+        scheme: 'standard',
+        headerPrefix: 'X-Webhook',
+        id: `evt_${randomUUID()}`,
+        timestamp: Math.floor(Date.now() / 1000),
+        attempt: 1,
+        body,
+        secrets: [secret],
+      });
 
-    const output = await succeed(process.execPath, [join(consumer, 'out', 'main.js')], {
-      cwd: consumer,
-      env: {
-        HOOKLINE_URL: app.url,
-        ADMIN_KEY: app.config.adminKey,
-        RECEIVER_URL: receiver.url,
-        WEBHOOK: JSON.stringify({ body, headers, secret }),
-      },
-    });
-    const result = JSON.parse(output.trim()) as Record<string, unknown>;
-    expect(result.tenantId).toMatch(/^tnt_/);
-    expect(result.meId).toBe(result.tenantId);
-    expect(result.meName).toBe('Consumer Co');
-    expect(result.health).toMatchObject({ ok: true });
-    expect(result.badKey).toEqual({ name: 'HooklineError', code: 'UNAUTHORIZED', httpStatus: 401 });
-    expect(result.badInput).toMatchObject({ code: 'BAD_REQUEST', httpStatus: 400 });
-    expect((result.badInput as { issues: number }).issues).toBeGreaterThan(0);
-    expect(result.missing).toEqual({ code: 'NOT_FOUND', message: 'tenant not found' });
-    expect(result.payload).toEqual({ video: 'v_1', status: 'rendered' });
-    expect(result.tampered).toBe('invalid_signature');
+      const output = await succeed(process.execPath, [join(consumer, 'out', 'main.js')], {
+        cwd: consumer,
+        env: {
+          HOOKLINE_URL: app.url,
+          ADMIN_KEY: app.config.adminKey,
+          RECEIVER_URL: receiver.url,
+          WEBHOOK: JSON.stringify({ body, headers, secret }),
+        },
+      });
+      const result = JSON.parse(output.trim()) as Record<string, unknown>;
+      expect(result.tenantId).toMatch(/^tnt_/);
+      expect(result.meId).toBe(result.tenantId);
+      expect(result.meName).toBe('Consumer Co');
+      expect(result.health).toMatchObject({ ok: true });
+      expect(result.badKey).toEqual({ name: 'HooklineError', code: 'UNAUTHORIZED', httpStatus: 401 });
+      expect(result.badInput).toMatchObject({ code: 'BAD_REQUEST', httpStatus: 400 });
+      expect((result.badInput as { issues: number }).issues).toBeGreaterThan(0);
+      expect(result.missing).toEqual({ code: 'NOT_FOUND', message: 'tenant not found' });
+      expect(result.payload).toEqual({ video: 'v_1', status: 'rendered' });
+      expect(result.tampered).toBe('invalid_signature');
 
-    // The server saw what the program did.
-    const [tenant] = (await app.admin.tenants.list.query({ externalId: 'consumer-1' })).items;
-    expect(tenant?.id).toBe(result.tenantId);
+      // The server saw what the program did.
+      const [tenant] = (await app.admin.tenants.list.query({ externalId: 'consumer-1' })).items;
+      expect(tenant?.id).toBe(result.tenantId);
 
-    // The full flow: the program saw its event delivered, once, on the first attempt…
-    const flow = result.flow as {
-      endpointId: string;
-      endpointUrl: string;
-      secret: string;
-      eventId: string;
-      eventType: string;
-      deliveryId: string;
-      deliveryEndpointId: string;
-      status: string;
-      attempts: unknown[];
-      listed: string[];
-    };
-    expect(flow.endpointId).toMatch(/^ep_/);
-    expect(flow.endpointUrl).toBe(`${receiver.url}/webhooks`);
-    expect(flow.secret).toMatch(/^whsec_/);
-    expect(flow.eventId).toMatch(/^evt_/);
-    expect(flow).toMatchObject({ eventType: 'video.rendered', deliveryEndpointId: flow.endpointId, status: 'succeeded' });
-    expect(flow.attempts).toEqual([{ number: 1, statusCode: 200 }]);
-    expect(flow.listed).toEqual([flow.deliveryId]);
+      // The full flow: the program saw its event delivered, once, on the first attempt…
+      const flow = result.flow as {
+        endpointId: string;
+        endpointUrl: string;
+        secret: string;
+        eventId: string;
+        eventType: string;
+        deliveryId: string;
+        deliveryEndpointId: string;
+        status: string;
+        attempts: unknown[];
+        listed: string[];
+      };
+      expect(flow.endpointId).toMatch(/^ep_/);
+      expect(flow.endpointUrl).toBe(`${receiver.url}/webhooks`);
+      expect(flow.secret).toMatch(/^whsec_/);
+      expect(flow.eventId).toMatch(/^evt_/);
+      expect(flow).toMatchObject({ eventType: 'video.rendered', deliveryEndpointId: flow.endpointId, status: 'succeeded' });
+      expect(flow.attempts).toEqual([{ number: 1, statusCode: 200 }]);
+      expect(flow.listed).toEqual([flow.deliveryId]);
 
-    // …and the receiver got it, signed with the endpoint's secret: verified by the INSTALLED package.
-    const installed = (await import(
-      pathToFileURL(join(consumer, 'node_modules', '@hookline', 'client', 'dist', 'esm', 'index.js')).href
-    )) as typeof import('../client/index.js');
-    expect(receiver.requests).toHaveLength(1);
-    const request = receiver.requests[0]!;
-    expect(request).toMatchObject({ method: 'POST', path: '/webhooks' });
-    expect(request.headers['webhook-id']).toBe(flow.eventId);
-    expect(installed.verifyWebhook({ body: request.body, headers: request.headers, secret: flow.secret })).toEqual({
-      video: 'v_9',
-      status: 'rendered',
-    });
-    const forged = (() => {
-      try {
-        installed.verifyWebhook({ body: request.body, headers: request.headers, secret: generateSecret() });
-      } catch (error) {
-        return error;
-      }
-    })();
-    expect(forged).toBeInstanceOf(installed.WebhookVerificationError);
-    expect(forged).toMatchObject({ reason: 'invalid_signature' });
-  }, SETUP_TIMEOUT);
+      // …and the receiver got it, signed with the endpoint's secret: verified by the INSTALLED package.
+      const installed = (await import(
+        pathToFileURL(join(consumer, 'node_modules', '@hookline', 'client', 'dist', 'esm', 'index.js')).href
+      )) as typeof import('../client/index.js');
+      expect(receiver.requests).toHaveLength(1);
+      const request = receiver.requests[0]!;
+      expect(request).toMatchObject({ method: 'POST', path: '/webhooks' });
+      expect(request.headers['webhook-id']).toBe(flow.eventId);
+      expect(installed.verifyWebhook({ body: request.body, headers: request.headers, secret: flow.secret })).toEqual({
+        video: 'v_9',
+        status: 'rendered',
+      });
+      const forged = (() => {
+        try {
+          installed.verifyWebhook({ body: request.body, headers: request.headers, secret: generateSecret() });
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(forged).toBeInstanceOf(installed.WebhookVerificationError);
+      expect(forged).toMatchObject({ reason: 'invalid_signature' });
+    },
+    SETUP_TIMEOUT,
+  );
 });
 
 describe('@hookline/client from CommonJS', () => {
-  it('a CommonJS app typechecks (strict, NodeNext, skipLibCheck: false), require()s the package and runs', async () => {
-    const check = await run(process.execPath, [tsc, '-p', commonjsConsumer], { cwd: commonjsConsumer });
-    expect(check.stdout + check.stderr).toBe('');
-    expect(check.code).toBe(0);
-    const compiled = readFileSync(join(commonjsConsumer, 'out', 'main.js'), 'utf8');
-    expect(compiled).toContain('require("@hookline/client")');
+  it(
+    'a CommonJS app typechecks (strict, NodeNext, skipLibCheck: false), require()s the package and runs',
+    async () => {
+      const check = await run(process.execPath, [tsc, '-p', commonjsConsumer], { cwd: commonjsConsumer });
+      expect(check.stdout + check.stderr).toBe('');
+      expect(check.code).toBe(0);
+      const compiled = readFileSync(join(commonjsConsumer, 'out', 'main.js'), 'utf8');
+      expect(compiled).toContain('require("@hookline/client")');
 
-    await app.admin.eventTypes.upsert.mutate({ name: 'video.rendered' });
-    const { tenant } = await app.admin.tenants.create.mutate({ name: 'CommonJS Co' });
-    const secret = generateSecret();
-    const body = JSON.stringify({ video: 'v_2' });
-    const headers = webhookHeaders({
-      scheme: 'standard',
-      headerPrefix: 'X-Webhook',
-      id: `evt_${randomUUID()}`,
-      timestamp: Math.floor(Date.now() / 1000),
-      attempt: 1,
-      body,
-      secrets: [secret],
-    });
-    const output = await succeed(process.execPath, [join(commonjsConsumer, 'out', 'main.js')], {
-      cwd: commonjsConsumer,
-      env: {
-        HOOKLINE_URL: app.url,
-        ADMIN_KEY: app.config.adminKey,
-        TENANT_ID: tenant.id,
-        WEBHOOK: JSON.stringify({ body, headers, secret }),
-      },
-    });
-    const result = JSON.parse(output.trim()) as Record<string, unknown>;
-    expect(result).toMatchObject({ health: { ok: true }, denied: 'UNAUTHORIZED', payload: { video: 'v_2' } });
-    expect(result.eventId).toMatch(/^evt_/);
-    // The client gave the send a key of its own.
-    expect(result.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
-  }, SETUP_TIMEOUT);
+      await app.admin.eventTypes.upsert.mutate({ name: 'video.rendered' });
+      const { tenant } = await app.admin.tenants.create.mutate({ name: 'CommonJS Co' });
+      const secret = generateSecret();
+      const body = JSON.stringify({ video: 'v_2' });
+      const headers = webhookHeaders({
+        scheme: 'standard',
+        headerPrefix: 'X-Webhook',
+        id: `evt_${randomUUID()}`,
+        timestamp: Math.floor(Date.now() / 1000),
+        attempt: 1,
+        body,
+        secrets: [secret],
+      });
+      const output = await succeed(process.execPath, [join(commonjsConsumer, 'out', 'main.js')], {
+        cwd: commonjsConsumer,
+        env: {
+          HOOKLINE_URL: app.url,
+          ADMIN_KEY: app.config.adminKey,
+          TENANT_ID: tenant.id,
+          WEBHOOK: JSON.stringify({ body, headers, secret }),
+        },
+      });
+      const result = JSON.parse(output.trim()) as Record<string, unknown>;
+      expect(result).toMatchObject({ health: { ok: true }, denied: 'UNAUTHORIZED', payload: { video: 'v_2' } });
+      expect(result.eventId).toMatch(/^evt_/);
+      // The client gave the send a key of its own.
+      expect(result.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
+    },
+    SETUP_TIMEOUT,
+  );
 });
 
-describe('hookline/client, the root package\'s export', () => {
+describe("hookline/client, the root package's export", () => {
   it('still serves existing imports, ES module and CommonJS, from the same build', async () => {
     const esm = (await import('hookline/client' as string)) as typeof import('../client/index.js');
     expect(typeof esm.createHooklineClient).toBe('function');
@@ -500,7 +515,10 @@ describe('createHooklineClient, in process', () => {
       apiKey: app.config.adminKey,
       headers: async () => ({ 'x-trace': 'abc', authorization: 'Bearer overridden-by-apiKey' }),
       fetch: (url, init) => {
-        seen.push({ url: String(url), headers: Object.fromEntries(new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).entries()) });
+        seen.push({
+          url: String(url),
+          headers: Object.fromEntries(new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).entries()),
+        });
         return fetch(url, init);
       },
     });
@@ -514,7 +532,10 @@ describe('createHooklineClient, in process', () => {
   it('rejects with HooklineError, still a TRPCClientError', async () => {
     const error = await createHooklineClient({ url: app.url })
       .tenants.list.query()
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(HooklineError);
     expect(error).toBeInstanceOf(TRPCClientError);
     expect(error).toMatchObject({ name: 'HooklineError', code: 'UNAUTHORIZED', httpStatus: 401, zodIssues: null });
@@ -522,7 +543,10 @@ describe('createHooklineClient, in process', () => {
 
     const invalid = await createHooklineClient({ url: app.url, apiKey: app.config.adminKey })
       .tenants.create.mutate({ name: '', plan: 'gold' } as never)
-      .then(() => undefined, (e: unknown) => e as HooklineError);
+      .then(
+        () => undefined,
+        (e: unknown) => e as HooklineError,
+      );
     expect(invalid?.code).toBe('BAD_REQUEST');
     expect(invalid?.zodIssues?.length).toBeGreaterThan(0);
     expect(invalid?.message).not.toContain('\n');
@@ -531,7 +555,10 @@ describe('createHooklineClient, in process', () => {
     aborted.abort();
     const abortError = await createHooklineClient({ url: app.url })
       .health.query(undefined, { signal: aborted.signal })
-      .then(() => undefined, (e: unknown) => e as HooklineError);
+      .then(
+        () => undefined,
+        (e: unknown) => e as HooklineError,
+      );
     expect(abortError).toBeInstanceOf(HooklineError);
     expect(abortError?.code).toBe('CLIENT_CLOSED_REQUEST');
 

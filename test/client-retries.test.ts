@@ -146,7 +146,10 @@ describe('events.send through the typed client, when an answer is lost', () => {
     proxy.plans = ['lose-answer', 'lose-answer', 'lose-answer'];
     const error = await producer({ retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 10 } })
       .events.send.mutate(job())
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(HooklineError);
     expect(error).toMatchObject({ code: 'NETWORK_ERROR' });
     expect(proxy.sends).toHaveLength(3);
@@ -160,7 +163,10 @@ describe('events.send through the typed client, when an answer is lost', () => {
     proxy.plans = ['lose-answer'];
     const error = await producer({ retry: false })
       .events.send.mutate(job())
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toMatchObject({ name: 'HooklineError', code: 'NETWORK_ERROR' });
     expect(proxy.sends).toHaveLength(1);
     expect(await storedEvents()).toHaveLength(1);
@@ -169,7 +175,10 @@ describe('events.send through the typed client, when an answer is lost', () => {
   it("takes the API's other answers as final: a BAD_REQUEST is not retried", async () => {
     const error = await producer()
       .events.send.mutate({ ...job(), type: 'not.registered' })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toMatchObject({ code: 'BAD_REQUEST' });
     expect(proxy.sends).toHaveLength(1);
     expect(await storedEvents()).toEqual([]);
@@ -195,9 +204,7 @@ describe('events.sendBatch through the typed client', () => {
     const client = producer() as unknown as {
       events: { sendBatch: { mutate(input: { events: Array<Record<string, unknown>> }): Promise<unknown> } };
     };
-    await client.events.sendBatch
-      .mutate({ events: [job(), { ...job(), idempotencyKey: 'mine' }, job()] })
-      .catch(() => undefined);
+    await client.events.sendBatch.mutate({ events: [job(), { ...job(), idempotencyKey: 'mine' }, job()] }).catch(() => undefined);
     const [batch] = proxy.sends;
     expect(batch?.path).toBe('events.sendBatch');
     const keys = (batch!.body.events as Array<{ idempotencyKey?: string }>).map((item) => item.idempotencyKey);

@@ -46,7 +46,6 @@ async function attemptsOf(deliveryId: string) {
     select number, status_code, error, started_at from attempts where delivery_id = ${deliveryId} order by number`;
 }
 
-
 describe('signed delivery', () => {
   it('delivers a Standard Webhooks signed POST that independent verifiers accept', async () => {
     const r = await receiver();
@@ -121,7 +120,7 @@ describe('retries', () => {
   it('exhausting the schedule fails the delivery after 1 + schedule attempts', async () => {
     const r = await receiver(() => ({ status: 503 }));
     const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/down`);
-    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.failed', payload: { x: 1 } });
+    const { delivery: row } = await sendSettled(app, { tenantId, type: 'job.failed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     expect(row.attemptCount).toBe(4);
     expect(row.lastError).toContain('no retries left');
@@ -162,7 +161,7 @@ describe('retries', () => {
   it('410 Gone fails the delivery and disables the endpoint', async () => {
     const r = await receiver(() => ({ status: 410 }));
     const { tenantId, apiKey, endpoint } = await tenantWithEndpointCaller(app, `${r.url}/gone`);
-    const { sent, delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
+    const { delivery: row } = await sendSettled(app, { tenantId, type: 'job.completed', payload: { x: 1 } });
     expect(row.status).toBe('failed');
     expect(r.requests).toHaveLength(1);
     const after = await callerFor(app, apiKey).endpoints.get({ endpointId: endpoint.id });
@@ -210,9 +209,10 @@ describe('events.send input rules', () => {
     await expect(admin.events.send({ tenantId, type: 'job.completed', payload: big })).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
-    await expect(
-      admin.events.send({ tenantId, type: 'job.completed', payload: {}, url: 'https://10.0.0.1/' }),
-    ).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('private address 10.0.0.1') });
+    await expect(admin.events.send({ tenantId, type: 'job.completed', payload: {}, url: 'https://10.0.0.1/' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('private address 10.0.0.1'),
+    });
     await expect(
       admin.events.send({ tenantId: 'tnt_00000000000000000000000000', type: 'job.completed', payload: {} }),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -281,7 +281,7 @@ describe('events.send input rules', () => {
     expect(new Set(received.map((request) => String(request.headers['webhook-id']))).size).toBe(sent.length - 1);
   });
 
-  it("deleting a tenant removes its events, deliveries (endpoint and one-off) and attempts", async () => {
+  it('deleting a tenant removes its events, deliveries (endpoint and one-off) and attempts', async () => {
     const r = await receiver();
     const { tenantId } = await tenantWithEndpointCaller(app, `${r.url}/gone`);
     const sent = await admin.events.send({ tenantId, type: 'job.completed', payload: { bye: true } });

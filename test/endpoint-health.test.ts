@@ -3,7 +3,7 @@
 // the rules are read). This runs the same attempt sequences through both on real PostgreSQL and
 // compares the endpoint rows with the TypeScript result, batch after batch; and the same for
 // disabling and re-enabling by hand (endpoints/service.ts's UPDATE against setDisabledByHand).
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAttempts, type AttemptWrite } from '../db/sql/record-attempts.js';
 import { newId } from '../shared/ids.js';
@@ -27,7 +27,9 @@ let tenantId: string;
 
 beforeAll(async () => {
   app = await startTestApp();
-  ({ tenant: { id: tenantId } } = await app.admin.tenants.create.mutate({ name: 'Health Co' }));
+  ({
+    tenant: { id: tenantId },
+  } = await app.admin.tenants.create.mutate({ name: 'Health Co' }));
 });
 afterAll(() => app.close());
 
@@ -143,7 +145,10 @@ const namedScenarios: Array<Scenario & { ends: Array<Partial<EndpointHealth>> }>
     name: 'a disabled endpoint keeps its reason; its health still counts',
     disableAfterMs: FIVE_DAYS,
     endpoints: [starts.gone, starts.disabledByHand],
-    batches: [['F@0', 'G@1', 'S@1'], ['S@0', 'F@1']],
+    batches: [
+      ['F@0', 'G@1', 'S@1'],
+      ['S@0', 'F@1'],
+    ],
     ends: [
       { failuresSinceSuccess: 0, disabled: true, disabledReason: GONE_DISABLE_REASON },
       { failuresSinceSuccess: 1, disabled: true, disabledReason: MANUAL_DISABLE_REASON },
@@ -174,7 +179,10 @@ const namedScenarios: Array<Scenario & { ends: Array<Partial<EndpointHealth>> }>
     name: 'a run begun in an earlier batch disables once old enough (1 ms)',
     disableAfterMs: 1,
     endpoints: [starts.fresh],
-    batches: [['F', 'F', 'F', 'F', 'F'], ['T', 'F', 'F', 'F', 'X', 'F', 'S', 'F']],
+    batches: [
+      ['F', 'F', 'F', 'F', 'F'],
+      ['T', 'F', 'F', 'F', 'X', 'F', 'S', 'F'],
+    ],
     ends: [{ failuresSinceSuccess: 1, disabled: true, disabledReason: 'no successful delivery for 1 ms (10 failed attempts)' }],
   },
   {
@@ -225,7 +233,15 @@ function randomScenarios(seed: number, count: number): Scenario[] {
 /** Timestamps as epoch milliseconds (floored), so the statement's now() compares exactly. */
 async function readHealth(sql: postgres.Sql | postgres.TransactionSql, ids: readonly string[]): Promise<EndpointHealth[]> {
   const rows = await sql<
-    { id: string; lastSuccessAt: number | null; firstFailureAt: number | null; failures: number; disabled: boolean; disabledReason: string | null; disabledAt: number | null }[]
+    {
+      id: string;
+      lastSuccessAt: number | null;
+      firstFailureAt: number | null;
+      failures: number;
+      disabled: boolean;
+      disabledReason: string | null;
+      disabledAt: number | null;
+    }[]
   >`select id, floor(extract(epoch from last_success_at) * 1000)::float8 as "lastSuccessAt",
            floor(extract(epoch from first_failure_at) * 1000)::float8 as "firstFailureAt",
            failures_since_success as failures, disabled, disabled_reason as "disabledReason",
@@ -371,7 +387,7 @@ describe('the record statement folds endpoint health as foldEndpointHealth does'
   for (const scenario of namedScenarios) {
     it(scenario.name, async () => {
       const ends = await compare(scenario);
-      scenario.ends.forEach((end, e) => expect(ends[e], `endpoint ${e}`).toMatchObject(end));
+      for (const [e, end] of scenario.ends.entries()) expect(ends[e], `endpoint ${e}`).toMatchObject(end);
     });
   }
 

@@ -79,7 +79,10 @@ describe('endpoints.stats', () => {
       const s = await tenant.endpoints.stats({ endpointId: endpoint.id });
       return s.hours.reduce((n, h) => n + h.failed, 0) === 1 ? s : undefined;
     });
-    const total = stats.hours.reduce((n, h) => ({ succeeded: n.succeeded + h.succeeded, failed: n.failed + h.failed }), { succeeded: 0, failed: 0 });
+    const total = stats.hours.reduce((n, h) => ({ succeeded: n.succeeded + h.succeeded, failed: n.failed + h.failed }), {
+      succeeded: 0,
+      failed: 0,
+    });
     expect(total).toEqual({ succeeded: 3, failed: 1 });
     // Every hour is a whole UTC hour, oldest first, ending with the current one.
     const currentHour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString();

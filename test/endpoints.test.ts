@@ -222,9 +222,7 @@ describe('event type filter', () => {
 
   it('is validated on update too', async () => {
     const { endpoint } = await tenant.endpoints.create({ url: receiver });
-    expect(await codeOf(tenant.endpoints.update({ endpointId: endpoint.id, eventTypes: ['job.exploded'] }))).toBe(
-      'BAD_REQUEST',
-    );
+    expect(await codeOf(tenant.endpoints.update({ endpointId: endpoint.id, eventTypes: ['job.exploded'] }))).toBe('BAD_REQUEST');
     const updated = await tenant.endpoints.update({ endpointId: endpoint.id, eventTypes: ['generation.failed', 'tool_execution.*'] });
     expect(updated.eventTypes).toEqual(['generation.failed', 'tool_execution.*']);
     await tenant.endpoints.delete({ endpointId: endpoint.id });
@@ -290,9 +288,7 @@ describe('custom headers', () => {
   it('rejects more than 20 headers and case-insensitive duplicates', async () => {
     const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`x-h${i}`, 'v']));
     expect(await codeOf(tenant.endpoints.create({ url: receiver, headers: many }))).toBe('BAD_REQUEST');
-    expect(await codeOf(tenant.endpoints.create({ url: receiver, headers: { 'X-A': '1', 'x-a': '2' } }))).toBe(
-      'BAD_REQUEST',
-    );
+    expect(await codeOf(tenant.endpoints.create({ url: receiver, headers: { 'X-A': '1', 'x-a': '2' } }))).toBe('BAD_REQUEST');
   });
 
   it('accepts ordinary headers (20 of them, 4096-character values) and stores names lowercased', async () => {
@@ -311,9 +307,7 @@ describe('custom headers', () => {
 
   it('are validated on update too', async () => {
     const { endpoint } = await tenant.endpoints.create({ url: receiver });
-    expect(await codeOf(tenant.endpoints.update({ endpointId: endpoint.id, headers: { Host: 'evil' } }))).toBe(
-      'BAD_REQUEST',
-    );
+    expect(await codeOf(tenant.endpoints.update({ endpointId: endpoint.id, headers: { Host: 'evil' } }))).toBe('BAD_REQUEST');
     const updated = await tenant.endpoints.update({ endpointId: endpoint.id, headers: { 'X-Customer-Token': 't' } });
     expect(updated.headers).toEqual({ 'x-customer-token': '••••' });
     await tenant.endpoints.delete({ endpointId: endpoint.id });
@@ -428,9 +422,7 @@ describe('secret rotation', () => {
   it('grace is 0 to 7 days', async () => {
     const { endpoint } = await tenant.endpoints.create({ url: receiver });
     expect(await codeOf(tenant.endpoints.rotateSecret({ endpointId: endpoint.id, graceSeconds: -1 }))).toBe('BAD_REQUEST');
-    expect(await codeOf(tenant.endpoints.rotateSecret({ endpointId: endpoint.id, graceSeconds: 7 * 86_400 + 1 }))).toBe(
-      'BAD_REQUEST',
-    );
+    expect(await codeOf(tenant.endpoints.rotateSecret({ endpointId: endpoint.id, graceSeconds: 7 * 86_400 + 1 }))).toBe('BAD_REQUEST');
     await tenant.endpoints.rotateSecret({ endpointId: endpoint.id, graceSeconds: 7 * 86_400 });
     await tenant.endpoints.delete({ endpointId: endpoint.id });
   });
@@ -454,7 +446,9 @@ describe('tenant isolation', () => {
     }
     expect((await other.endpoints.list()).items).toEqual([]);
     expect(await codeOf(other.endpoints.list({ tenantId }))).toBe('NOT_FOUND');
-    const [row] = await app.deps.sql<Array<{ previous_secret: string | null }>>`select previous_secret from endpoints where id = ${endpointId}`;
+    const [row] = await app.deps.sql<
+      Array<{ previous_secret: string | null }>
+    >`select previous_secret from endpoints where id = ${endpointId}`;
     expect(row!.previous_secret).toBeNull();
     expect(await tenant.endpoints.get({ endpointId })).toEqual(endpoint);
     await tenant.endpoints.delete({ endpointId });
@@ -547,9 +541,7 @@ describe('per-tenant endpoint limit', () => {
 
   it('holds under concurrent creation', async () => {
     const c = await newTenantCaller(limited, 'Racer');
-    const results = await Promise.allSettled(
-      Array.from({ length: 12 }, () => c.client.endpoints.create({ url: receiver })),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => c.client.endpoints.create({ url: receiver })));
     const ok = results.filter((r) => r.status === 'fulfilled');
     expect(ok).toHaveLength(3);
     for (const r of results) {
@@ -598,9 +590,7 @@ describe('URL rules at registration', () => {
 
   it('reserves the signature headers of the configured prefix, under every scheme', async () => {
     for (const name of ['X-Acme-Signature', 'x-acme-timestamp', 'X-ACME-ATTEMPT', 'x-acme-id', 'webhook-signature']) {
-      expect(await codeOf(client.endpoints.create({ url: 'https://hooks.example.com/', headers: { [name]: 'v' } }))).toBe(
-        'BAD_REQUEST',
-      );
+      expect(await codeOf(client.endpoints.create({ url: 'https://hooks.example.com/', headers: { [name]: 'v' } }))).toBe('BAD_REQUEST');
     }
     // The default prefix is not reserved when another one is configured.
     const { endpoint } = await client.endpoints.create({

@@ -38,12 +38,16 @@ beforeAll(async () => {
   const created = await app.admin.tenants.create.mutate({ name: 'Schemas' });
   tenantId = created.tenant.id;
   // No worker: the endpoint is never contacted; its delivery rows show what the fan-out wrote.
-  ({ endpoint: { id: endpointId } } = await app.client(created.apiKey).endpoints.create.mutate({ url: 'http://127.0.0.1:9/hook' }));
+  ({
+    endpoint: { id: endpointId },
+  } = await app.client(created.apiKey).endpoints.create.mutate({ url: 'http://127.0.0.1:9/hook' }));
 });
 afterAll(() => app.close());
 
 async function eventCount(type: string): Promise<number> {
-  const [row] = await app.database.sql<{ n: number }[]>`select count(*)::int as n from events where tenant_id = ${tenantId} and type = ${type}`;
+  const [row] = await app.database.sql<
+    { n: number }[]
+  >`select count(*)::int as n from events where tenant_id = ${tenantId} and type = ${type}`;
   return row!.n;
 }
 
@@ -67,7 +71,11 @@ describe('eventTypes.upsert', () => {
     for (const schema of [
       { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', 'x-owner': 'billing' },
       { $schema: 'https://json-schema.org/draft/2019-09/schema', type: 'object', unevaluatedProperties: false },
-      { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { tags: { prefixItems: [{ type: 'string' }] } } },
+      {
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        type: 'object',
+        properties: { tags: { prefixItems: [{ type: 'string' }] } },
+      },
       { type: 'object', properties: { at: { type: 'string', format: 'date-time' } }, examples: [{}] },
     ]) {
       expect((await app.admin.eventTypes.upsert.mutate({ name: 'schema.valid', schema })).schema).toEqual(schema);
@@ -77,16 +85,18 @@ describe('eventTypes.upsert', () => {
 
 describe('events.send', () => {
   it('accepts a payload that matches the schema', async () => {
-    const { event, deliveries } = await app.admin.events.send.mutate({ tenantId, type: 'order.paid', payload: { orderId: 'o1', amount: 5 } });
+    const { event, deliveries } = await app.admin.events.send.mutate({
+      tenantId,
+      type: 'order.paid',
+      payload: { orderId: 'o1', amount: 5 },
+    });
     expect(event.type).toBe('order.paid');
     expect(deliveries.map((d) => d.endpointId)).toEqual([endpointId]);
   });
 
   it('refuses a payload that breaks it: BAD_REQUEST naming every error, and nothing is written', async () => {
     const before = await eventCount('order.paid');
-    const error = await errorOf(
-      app.admin.events.send.mutate({ tenantId, type: 'order.paid', payload: { amount: 1.5, extra: true } }),
-    );
+    const error = await errorOf(app.admin.events.send.mutate({ tenantId, type: 'order.paid', payload: { amount: 1.5, extra: true } }));
     expect(error.data?.code).toBe('BAD_REQUEST');
     expect(error.message).toContain('payload does not match the schema of event type "order.paid"');
     expect(error.message).toContain("payload must have required property 'orderId'");
@@ -97,7 +107,9 @@ describe('events.send', () => {
 
   it('refuses it for a one-off url delivery too', async () => {
     expect(
-      await codeOf(app.admin.events.send.mutate({ tenantId, type: 'order.paid', payload: { orderId: '' , amount: 1 }, url: 'http://127.0.0.1:9/x' })),
+      await codeOf(
+        app.admin.events.send.mutate({ tenantId, type: 'order.paid', payload: { orderId: '', amount: 1 }, url: 'http://127.0.0.1:9/x' }),
+      ),
     ).toBe('BAD_REQUEST');
   });
 
@@ -154,7 +166,10 @@ describe('events.sendBatch', () => {
   });
 
   it('many items of one type at once (their lookups share one query): each judged on its own', async () => {
-    await app.admin.eventTypes.upsert.mutate({ name: 'schema.many', schema: { type: 'object', properties: { i: { type: 'integer', multipleOf: 3 } } } });
+    await app.admin.eventTypes.upsert.mutate({
+      name: 'schema.many',
+      schema: { type: 'object', properties: { i: { type: 'integer', multipleOf: 3 } } },
+    });
     const { results } = await app.admin.events.sendBatch.mutate({
       events: Array.from({ length: 60 }, (_, i) => ({ tenantId, type: 'schema.many', payload: { i } })),
     });
@@ -203,9 +218,13 @@ describe('several API processes', () => {
     let connects = 0;
     let onReconnect = () => {};
     const reconnected = new Promise<void>((resolve) => (onReconnect = resolve));
-    const { unlisten } = await other.database.sql.listen(EVENT_TYPE_CHANGE_CHANNEL, () => {}, () => {
-      if (++connects === 2) onReconnect();
-    });
+    const { unlisten } = await other.database.sql.listen(
+      EVENT_TYPE_CHANGE_CHANNEL,
+      () => {},
+      () => {
+        if (++connects === 2) onReconnect();
+      },
+    );
     return { reconnected, unlisten: async () => void (await unlisten()) };
   }
 
@@ -223,7 +242,12 @@ describe('several API processes', () => {
     expect(error.message).toContain("required property 'v2'");
     // Archiving is told too: the other process no longer judges the type by its schema.
     await app.admin.eventTypes.archive.mutate({ name: 'shared.type' });
-    await expect.poll(async () => (await errorOf(other.client.events.send.mutate({ tenantId, type: 'shared.type', payload: { v1: true } }))).message, { timeout: 5_000, interval: 20 }).toContain('archived');
+    await expect
+      .poll(
+        async () => (await errorOf(other.client.events.send.mutate({ tenantId, type: 'shared.type', payload: { v1: true } }))).message,
+        { timeout: 5_000, interval: 20 },
+      )
+      .toContain('archived');
   });
 
   it('keeps what it holds without asking the database; after losing its listener connection it forgets it all', async () => {

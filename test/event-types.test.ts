@@ -107,9 +107,7 @@ describe('names', () => {
 describe('schemas', () => {
   it('must be a JSON object', async () => {
     for (const schema of [[], 'string', 42, true]) {
-      expect(await codeOf(admin.eventTypes.upsert({ name: 'schema.bad', schema: schema as never }))).toBe(
-        'BAD_REQUEST',
-      );
+      expect(await codeOf(admin.eventTypes.upsert({ name: 'schema.bad', schema: schema as never }))).toBe('BAD_REQUEST');
     }
   });
 

@@ -27,7 +27,9 @@ async function tenantWith(a: TestApp, urls: string[]) {
 async function queueBacklog(a: TestApp, tenantId: string, n: number, label: string) {
   for (let i = 0; i < n; i += 50) {
     await Promise.all(
-      Array.from({ length: Math.min(50, n - i) }, (_, j) => sendEvent(a.deps, tenantId, { type: 'job.completed', payload: { label, i: i + j } })),
+      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+        sendEvent(a.deps, tenantId, { type: 'job.completed', payload: { label, i: i + j } }),
+      ),
     );
   }
 }
@@ -76,7 +78,13 @@ describe('a slow endpoint gets the throughput its slots allow', () => {
     const backlog = 300;
 
     const jobIds = async () =>
-      Number((await a.deps.sql<{ n: string }[]>`select coalesce(pg_sequence_last_value(pg_get_serial_sequence('graphile_worker._private_jobs', 'id')), 0)::text as n`)[0]!.n);
+      Number(
+        (
+          await a.deps.sql<
+            { n: string }[]
+          >`select coalesce(pg_sequence_last_value(pg_get_serial_sequence('graphile_worker._private_jobs', 'id')), 0)::text as n`
+        )[0]!.n,
+      );
     await queueBacklog(a, tenantId, backlog, 'fresh');
     const queued = await jobIds();
     const first = await worker(a);
@@ -125,7 +133,8 @@ describe('deliver jobs across releases', () => {
     const deliveryId = sent.deliveries[0]!.id;
     // The job as the previous release wrote it: {deliveryId, tenantId, attempt}, no endpointId.
     await a.deps.sql`delete from graphile_worker._private_jobs`;
-    await a.deps.sql`select graphile_worker.add_job('deliver', json_build_object('deliveryId', ${deliveryId}::text, 'tenantId', ${tenantId}::text, 'attempt', 1))`;
+    await a.deps
+      .sql`select graphile_worker.add_job('deliver', json_build_object('deliveryId', ${deliveryId}::text, 'tenantId', ${tenantId}::text, 'attempt', 1))`;
     await worker(a);
     const [request] = await r.waitFor(1);
     expect(request!.headers['webhook-id']).toBe(sent.event.id);
@@ -145,9 +154,11 @@ describe('stepping aside (SQL)', () => {
       queue.stepAside({ job: { ...job, deliveryId: 'dlv_y' }, priority: 0, runAt: later }),
     ]);
     const rowOf = async (jobId: string) =>
-      (await a.deps.sql<{ payload: unknown; priority: number; run_at: number }[]>`
+      (
+        await a.deps.sql<{ payload: unknown; priority: number; run_at: number }[]>`
         select payload, priority, (extract(epoch from run_at) * 1000)::float8 as run_at
-          from graphile_worker._private_jobs where id = ${jobId}::bigint`)[0]!;
+          from graphile_worker._private_jobs where id = ${jobId}::bigint`
+      )[0]!;
     expect(await rowOf(id)).toEqual({ payload: job, priority: 3, run_at: later.getTime() });
     expect((await rowOf(other)).payload).toMatchObject({ deliveryId: 'dlv_y' });
 
@@ -156,4 +167,3 @@ describe('stepping aside (SQL)', () => {
     expect((await rowOf(other)).run_at).toBe(later.getTime());
   });
 });
-

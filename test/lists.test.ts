@@ -168,10 +168,15 @@ describe('the admin CLI', () => {
   const cli = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
       const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOOKLINE_'))) as Record<string, string>;
-      execFile(process.execPath, [bin, ...args], { env: { ...env, HOOKLINE_URL: app.url, HOOKLINE_API_KEY: app.config.adminKey }, timeout: 60_000 }, (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') reject(error);
-        else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [bin, ...args],
+        { env: { ...env, HOOKLINE_URL: app.url, HOOKLINE_API_KEY: app.config.adminKey }, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          if (error && typeof error.code !== 'number') reject(error);
+          else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+        },
+      );
     });
 
   it('lists across tenants, newest first, by event type and time (--all-tenants, --order, --event-type, --since, --until)', async () => {
@@ -182,7 +187,12 @@ describe('the admin CLI', () => {
       cli(['admin', 'deliveries', 'list']),
     ]);
     expect(JSON.parse(events.stdout).items.map((e: { id: string }) => e.id)).toEqual([...a.eventIds, ...b.eventIds].reverse());
-    expect(JSON.parse(failed.stdout).items.map((d: { eventId: string }) => d.eventId)).toEqual([b.eventIds[3], b.eventIds[1], a.eventIds[3], a.eventIds[1]]);
+    expect(JSON.parse(failed.stdout).items.map((d: { eventId: string }) => d.eventId)).toEqual([
+      b.eventIds[3],
+      b.eventIds[1],
+      a.eventIds[3],
+      a.eventIds[1],
+    ]);
     expect(JSON.parse(early.stdout).items.map((e: { id: string }) => e.id)).toEqual(a.eventIds.slice(0, 3));
     expect(neither.code).toBe(1);
     expect(neither.stderr).toContain('--all-tenants');

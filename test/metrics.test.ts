@@ -9,7 +9,15 @@ import { createApiServer } from '../server/http/server.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { startWorker, type Worker } from '../server/worker/worker.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { cleanupTracker, metricDelta, metricValue, scrape as scrapeUrl, sendSettled, settledDelivery, tenantWithEndpoint } from './helpers/fixtures.js';
+import {
+  cleanupTracker,
+  metricDelta,
+  metricValue,
+  scrape as scrapeUrl,
+  sendSettled,
+  settledDelivery,
+  tenantWithEndpoint,
+} from './helpers/fixtures.js';
 
 let app: TestApp;
 let metrics: Metrics;

@@ -147,13 +147,16 @@ describe('configuration', () => {
   const base = { DATABASE_URL: 'postgres://127.0.0.1/x' };
   it('takes the URL and its whsec_ secret together, or neither', () => {
     expect(loadConfig(base).operatorWebhook).toBeUndefined();
-    expect(loadConfig({ ...base, HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: operatorSecret }).operatorWebhook).toEqual({
+    expect(
+      loadConfig({ ...base, HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: operatorSecret })
+        .operatorWebhook,
+    ).toEqual({
       url: 'https://ops.example/hooks',
       secret: operatorSecret,
     });
     expect(() => loadConfig({ ...base, HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...base, HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: 'nope' })).toThrow(
-      /HOOKLINE_OPERATOR_WEBHOOK_SECRET/,
-    );
+    expect(() =>
+      loadConfig({ ...base, HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: 'nope' }),
+    ).toThrow(/HOOKLINE_OPERATOR_WEBHOOK_SECRET/);
   });
 });

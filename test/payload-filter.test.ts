@@ -25,7 +25,10 @@ const job = {
   type: 'video.completed',
   job: { id: 'job_123', status: 'completed', durationSeconds: 42.5, attempts: 3, tags: ['hd', 'promo'] },
   customer: { plan: 'pro', region: 'eu-west-1', beta: null },
-  outputs: [{ format: 'mp4', bytes: 1048576 }, { format: 'webm', bytes: 900000 }],
+  outputs: [
+    { format: 'mp4', bytes: 1048576 },
+    { format: 'webm', bytes: 900000 },
+  ],
   count: 0,
   flag: false,
   nested: { a: { b: { c: 'deep' } } },
@@ -246,7 +249,9 @@ describe('endpoints with filters, end to end', () => {
   it('a bad filter is BAD_REQUEST naming the key, at create and update, and nothing is stored', async () => {
     const tenant = app.client(tenantKey);
     const before = (await tenant.endpoints.list.query()).items.length;
-    const created = await errorOf(tenant.endpoints.create.mutate({ url: `${receiver.url}/bad`, filter: { 'job.status': { $regex: 'x' } } }));
+    const created = await errorOf(
+      tenant.endpoints.create.mutate({ url: `${receiver.url}/bad`, filter: { 'job.status': { $regex: 'x' } } }),
+    );
     expect(created.data?.code).toBe('BAD_REQUEST');
     expect(created.message).toContain('filter.job.status.$regex: unknown operator');
     expect((await tenant.endpoints.list.query()).items.length).toBe(before);

@@ -251,9 +251,13 @@ describe('the tenant portal in a browser', () => {
     expect(fresh.find((row) => row.includes(`${ok.url}/new-hooks`))).toContain('No attempts yet');
 
     await go(page, `#/endpoints/${byUrl(`${failing.url}/hooks`).id}`);
-    const failingAttempts = (await app.client(tenantKey).deliveries.list.query({ endpointId: byUrl(`${failing.url}/hooks`).id })).items[0]!.attemptCount;
-    const label = (p: Page) => p.evaluate(`document.getElementById(document.querySelector('svg[role=img]').getAttribute('aria-labelledby')).textContent`);
-    expect(await label(page)).toContain(`0 of ${failingAttempts} ${failingAttempts === 1 ? 'attempt' : 'attempts'} succeeded in the last 24 h.`);
+    const failingAttempts = (await app.client(tenantKey).deliveries.list.query({ endpointId: byUrl(`${failing.url}/hooks`).id })).items[0]!
+      .attemptCount;
+    const label = (p: Page) =>
+      p.evaluate(`document.getElementById(document.querySelector('svg[role=img]').getAttribute('aria-labelledby')).textContent`);
+    expect(await label(page)).toContain(
+      `0 of ${failingAttempts} ${failingAttempts === 1 ? 'attempt' : 'attempts'} succeeded in the last 24 h.`,
+    );
     expect(await page.$$eval('rect.bar-bad', (bars) => bars.filter((bar) => Number(bar.getAttribute('height')) > 0).length)).toBe(1);
     expect(await page.$$eval('rect.bar-ok', (bars) => bars.filter((bar) => Number(bar.getAttribute('height')) > 0).length)).toBe(0);
 
@@ -391,7 +395,9 @@ describe('the tenant portal in a browser', () => {
     const before = failing.requests.length;
     await clickButton(page, 'Retry delivery');
     await failing.waitFor(before + 1);
-    await waitUntil(async () => (await app.client(tenantKey).deliveries.get.query({ deliveryId: failed!.id })).attemptCount > failed!.attemptCount);
+    await waitUntil(
+      async () => (await app.client(tenantKey).deliveries.get.query({ deliveryId: failed!.id })).attemptCount > failed!.attemptCount,
+    );
     await page.close();
   });
 

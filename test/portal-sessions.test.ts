@@ -80,7 +80,7 @@ beforeAll(async () => {
   tenantA = { id: a.tenant.id, apiKey: a.apiKey };
   tenantB = { id: b.tenant.id, apiKey: b.apiKey };
   await app.client(tenantA.apiKey).endpoints.create.mutate({ url: 'http://127.0.0.1:9/a' });
-  endpointOfB = (await app.client(tenantB.apiKey).endpoints.create.mutate({ url: "http://127.0.0.1:9/b" })).endpoint.id;
+  endpointOfB = (await app.client(tenantB.apiKey).endpoints.create.mutate({ url: 'http://127.0.0.1:9/b' })).endpoint.id;
   session = (await app.admin.portal.createSession.mutate({ tenantId: tenantA.id })).token;
   readOnlySession = (await app.client(tenantA.apiKey).portal.createSession.mutate({ readOnly: true })).token;
 });

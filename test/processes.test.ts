@@ -32,7 +32,10 @@ beforeAll(async () => {
   // The database and configuration; its in-process API is not used, the child processes are.
   app = await startTestApp();
   const env = (extra: Record<string, string>) => processEnv(app.config, { HOOKLINE_WORKER_HEARTBEAT: '1s', ...extra });
-  workers = [cleanup.hookline(['worker'], env({ HOOKLINE_METRICS_PORT: '0' })), cleanup.hookline(['worker'], env({ HOOKLINE_METRICS_PORT: '0' }))];
+  workers = [
+    cleanup.hookline(['worker'], env({ HOOKLINE_METRICS_PORT: '0' })),
+    cleanup.hookline(['worker'], env({ HOOKLINE_METRICS_PORT: '0' })),
+  ];
   serve = cleanup.hookline(['serve'], env({ HOOKLINE_PORT: '0' }));
   apiUrl = (await printedUrl(serve, 'hookline API on')).replace(/\/trpc$/, '');
   workerMetricsUrls = await Promise.all(workers.map((w) => printedUrl(w, 'hookline metrics on')));
@@ -80,7 +83,10 @@ describe('serve + two workers', () => {
     const delivered = await Promise.all(
       workerMetricsUrls.map(async (url) => metricValue(await scrape(url), 'hookline_deliveries_total{outcome="succeeded"}')!),
     );
-    expect(delivered.every((n) => n > 0), `per worker: ${delivered.join(', ')}`).toBe(true);
+    expect(
+      delivered.every((n) => n > 0),
+      `per worker: ${delivered.join(', ')}`,
+    ).toBe(true);
     expect(delivered[0]! + delivered[1]!).toBe(EVENT_COUNT);
 
     const [alive] = await app.deps.sql<{ n: number }[]>`select count(*)::int as n from worker_heartbeats`;

@@ -30,7 +30,10 @@ export async function resolve(specifier, context, next) {
 }
 `,
   );
-  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+  writeFileSync(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+  );
 });
 
 afterAll(async () => {
@@ -44,7 +47,10 @@ const isEmbeddedPostgres = (url: string) => /\/db\/embedded\.|\/embedded-postgre
 /** The modules a `hookline <command>` child resolved, from its start to its exit (SIGTERM once it printed `ready`). */
 async function modulesLoadedBy(command: 'serve' | 'worker', ready: string): Promise<string[]> {
   const log = join(dir, `${command}.log`);
-  const child = spawnHookline([command], processEnv(app.config, { HOOKLINE_PORT: '0', HOOKLINE_METRICS_PORT: '0', MODULE_LOG: log, ...hook() }));
+  const child = spawnHookline(
+    [command],
+    processEnv(app.config, { HOOKLINE_PORT: '0', HOOKLINE_METRICS_PORT: '0', MODULE_LOG: log, ...hook() }),
+  );
   try {
     await child.waitForOutput(ready, 30_000);
   } catch (error) {
@@ -83,6 +89,10 @@ describe('the quickstart (no DATABASE_URL)', () => {
     const [code] = (await once(child.child, 'exit')) as [number | null];
     expect(child.output()).toContain('migrations applied');
     expect(code).toBe(0);
-    expect(readFileSync(log, 'utf8').split('\n').some((url) => url.endsWith('/db/embedded.ts'))).toBe(true);
+    expect(
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .some((url) => url.endsWith('/db/embedded.ts')),
+    ).toBe(true);
   }, 120_000);
 });

@@ -80,7 +80,7 @@ describe('rate limits', () => {
 
     const received = await r.waitFor(n, { timeoutMs: 30_000 }).catch((error) => {
       const t0 = r.requests[0]?.receivedAt ?? 0;
-      console.log(r.requests.map((q) => q.receivedAt - t0).join(" "));
+      console.log(r.requests.map((q) => q.receivedAt - t0).join(' '));
       throw error;
     });
     await new Promise((resolve) => setTimeout(resolve, 300)); // (a duplicate would arrive by now)
@@ -156,8 +156,10 @@ describe('rate limits', () => {
 
     // A job holding a slot, even a second late, goes through the gate and takes no new slot.
     const times = async () =>
-      (await a.deps.sql<{ next: string; last: string }[]>`
-        select next_at::text as next, last_at::text as last from endpoint_rate_slots where endpoint_id = ${endpointId}`)[0]!;
+      (
+        await a.deps.sql<{ next: string; last: string }[]>`
+        select next_at::text as next, last_at::text as last from endpoint_rate_slots where endpoint_id = ${endpointId}`
+      )[0]!;
     await new Promise((resolve) => setTimeout(resolve, 1000)); // past the slots given out
     const before = await times();
     const late = await takeRateSlot(a.deps.sql, rateSlotRequest({ ...job, rateSlotAt: new Date(Date.now() - 1000).toISOString() }, 0, 5));
@@ -211,7 +213,9 @@ describe('rate limits', () => {
     const bad = await patch({ rateLimit: 0 });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toContain('rateLimit must be at least 1'); // (in `issues`)
-    const document = (await (await fetch(`${a.url}/api/v1/openapi.json`)).json()) as { components: { schemas: { Endpoint: { properties: object } } } };
+    const document = (await (await fetch(`${a.url}/api/v1/openapi.json`)).json()) as {
+      components: { schemas: { Endpoint: { properties: object } } };
+    };
     expect(document.components.schemas.Endpoint.properties).toHaveProperty('rateLimit');
   });
 });

@@ -69,9 +69,7 @@ describe('events.list', () => {
       seen.push(...page.items.map((e) => e.id));
       pages++;
       // New events commit between page fetches, several at once.
-      const sent = await Promise.all(
-        [0, 1, 2].map(() => admin.events.send({ tenantId, type: 'job.completed', payload: { late: true } })),
-      );
+      const sent = await Promise.all([0, 1, 2].map(() => admin.events.send({ tenantId, type: 'job.completed', payload: { late: true } })));
       arrived.push(...sent.map((s) => s.event.id));
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
@@ -252,9 +250,9 @@ describe('events.get and deliveries', () => {
     expect(succeeded.items).toHaveLength(2);
     expect(succeeded.nextCursor).toBe(succeeded.items[1]!.id);
     expect((await client.deliveries.list({ status: 'pending' })).items).toEqual([]);
-    expect(
-      (await client.deliveries.list({ status: 'succeeded', eventId: sent[0]!.event.id, endpointId: bad.endpoint.id })).items,
-    ).toEqual([]);
+    expect((await client.deliveries.list({ status: 'succeeded', eventId: sent[0]!.event.id, endpointId: bad.endpoint.id })).items).toEqual(
+      [],
+    );
 
     expect(await codeOf(client.deliveries.list({ status: 'lost' as never }))).toBe('BAD_REQUEST');
     expect(await codeOf(client.deliveries.list({ eventId: 'evt_nope' }))).toBe('BAD_REQUEST');
@@ -273,10 +271,7 @@ describe('tenant scoping', () => {
     const since = new Date(Date.now() - 60_000).toISOString();
 
     const other = await newTenant('Other');
-    for (const ids of [
-      { event: sent.event.id, delivery: deliveryId, endpoint: endpoint.id },
-      missing,
-    ]) {
+    for (const ids of [{ event: sent.event.id, delivery: deliveryId, endpoint: endpoint.id }, missing]) {
       const c = other.client;
       expect(await codeOf(c.events.get({ eventId: ids.event }))).toBe('NOT_FOUND');
       expect(await codeOf(c.deliveries.get({ deliveryId: ids.delivery }))).toBe('NOT_FOUND');

@@ -83,7 +83,14 @@ describe('loading deliveries together', () => {
   it('returns each caller its own delivery, with the body and the opened secret, and undefined for a missing id', async () => {
     const [a, b] = await pendingDeliveries(2);
     const [again, missing, other] = await Promise.all([load(a!.id), load('dlv_00000000000000000000000000'), load(b!.id)]);
-    expect(again).toMatchObject({ id: a!.id, tenantId, endpointId, status: 'pending', attemptCount: 0, url: 'https://hooks.example.com/in' });
+    expect(again).toMatchObject({
+      id: a!.id,
+      tenantId,
+      endpointId,
+      status: 'pending',
+      attemptCount: 0,
+      url: 'https://hooks.example.com/in',
+    });
     expect(JSON.parse(again!.body)).toEqual({ i: 0 });
     expect(again!.secrets).toHaveLength(1);
     expect(again!.secrets[0]).toMatch(/^whsec_/);
@@ -200,7 +207,10 @@ describe('recording attempts together', () => {
 
   it('stores a reply containing NUL characters (PostgreSQL text cannot hold them) with the rest of its batch', async () => {
     const [d1, d2] = await pendingDeliveries(2);
-    const binary = { startedAt: new Date(), result: { kind: 'response' as const, status: 200, headers: {}, body: 'ok\u0000\u0000bin', durationMs: 3 } };
+    const binary = {
+      startedAt: new Date(),
+      result: { kind: 'response' as const, status: 200, headers: {}, body: 'ok\u0000\u0000bin', durationMs: 3 },
+    };
     await Promise.all([
       record({ delivery: d1!, attempt: 1, sent: binary, outcome: succeeded }),
       record({ delivery: d2!, attempt: 1, sent: response(200), outcome: succeeded }),

@@ -182,9 +182,7 @@ describe('endpoints.recover', () => {
     expect(disabled.code).toBe('BAD_REQUEST');
     expect(disabled.message).toContain(`endpoint ${endpoint.id} is disabled`);
 
-    expect((await failureOf(client.endpoints.recover({ endpointId: endpoint.id, since: 'last week' }))).code).toBe(
-      'BAD_REQUEST',
-    );
+    expect((await failureOf(client.endpoints.recover({ endpointId: endpoint.id, since: 'last week' }))).code).toBe('BAD_REQUEST');
     expect((await failureOf(client.endpoints.recover({ endpointId: endpoint.id } as never))).code).toBe('BAD_REQUEST');
   });
 });

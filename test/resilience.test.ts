@@ -50,15 +50,21 @@ describe('crash safety', () => {
     await first.kill('SIGKILL');
 
     // The dead worker left jobs locked; graphile-worker alone would hold them for hours.
-    const locked = await countOf(a.deps.sql<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs where locked_by is not null`);
+    const locked = await countOf(
+      a.deps.sql<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs where locked_by is not null`,
+    );
     expect(locked).toBeGreaterThan(0);
 
     const second = worker(a, livenessEnv);
     await second.waitForOutput('worker started');
-    await eventually(async () => {
-      const received = new Set(r.requests.map((q) => String(q.headers['webhook-id'])));
-      return [...ids].every((id) => received.has(id));
-    }, 45_000, 100);
+    await eventually(
+      async () => {
+        const received = new Set(r.requests.map((q) => String(q.headers['webhook-id'])));
+        return [...ids].every((id) => received.has(id));
+      },
+      45_000,
+      100,
+    );
 
     for (const request of r.requests) expect(ids.has(String(request.headers['webhook-id']))).toBe(true);
     // Every duplicate carries the same id and the same bytes as the first copy.
@@ -96,9 +102,7 @@ describe('fan-out', () => {
     await a.admin.eventTypes.upsert.mutate({ name: 'job.completed' });
     const { tenant } = await a.admin.tenants.create.mutate({ name: 'Wide' });
     for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, j) => createEndpoint(a.deps, tenant.id, { url: `${r.url}/ep/${i + j}` })),
-      );
+      await Promise.all(Array.from({ length: 50 }, (_, j) => createEndpoint(a.deps, tenant.id, { url: `${r.url}/ep/${i + j}` })));
     }
 
     // Count the statements the send makes, on a connection of its own.
@@ -160,7 +164,10 @@ describe('tenant fairness', () => {
     expect(r.requests).toHaveLength(1);
     await cleanup.worker(a, { pollIntervalMs: 100 });
     await r.waitFor(5, { timeoutMs: 15_000 });
-    const rows = await settledDeliveries(a, sent.map((s) => s.deliveries[0]!.id));
+    const rows = await settledDeliveries(
+      a,
+      sent.map((s) => s.deliveries[0]!.id),
+    );
     expect(rows.map((row) => `${row.status} ${row.attemptCount}`)).toEqual(Array(5).fill('succeeded 1'));
     expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(5);
   }, 30_000);

@@ -53,20 +53,25 @@ async function createTenant(name: string): Promise<{ tenantId: string; apiKey: s
 }
 
 describe('REST flow', () => {
-  it('sends a batch once per Idempotency-Key, reads an endpoint\'s stats, and lists across tenants with ?allTenants=true', async () => {
+  it("sends a batch once per Idempotency-Key, reads an endpoint's stats, and lists across tenants with ?allTenants=true", async () => {
     const { tenantId, apiKey } = await createTenant('Batch over REST');
     await rest('POST', '/event-types', { key: admin(), body: { name: 'job.failed' } });
     const receiver = await cleanup.receiver();
     const created = await rest('POST', '/endpoints', { key: apiKey, body: { url: `${receiver.url}/hook`, eventTypes: ['job.failed'] } });
     const endpointId: string = created.body.endpoint.id;
 
-    const batch = { events: [0, 1, 2].map((n) => ({ tenantId, type: 'job.failed', payload: { n } })).concat([{ tenantId, type: 'no.such.type', payload: { n: 3 } }]) };
+    const batch = {
+      events: [0, 1, 2]
+        .map((n) => ({ tenantId, type: 'job.failed', payload: { n } }))
+        .concat([{ tenantId, type: 'no.such.type', payload: { n: 3 } }]),
+    };
     const first = await rest('POST', '/events/batch', { key: admin(), body: batch, headers: { 'Idempotency-Key': 'batch-1' } });
     expect(first.status).toBe(200);
     expect(first.body.results.map((r: { ok: boolean }) => r.ok)).toEqual([true, true, true, false]);
     expect(first.body.results[3].error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('no.such.type') });
     const again = await rest('POST', '/events/batch', { key: admin(), body: batch, headers: { 'Idempotency-Key': 'batch-1' } });
-    const ids = (answer: Answer) => answer.body.results.filter((r: { ok: boolean }) => r.ok).map((r: { event: { id: string } }) => r.event.id);
+    const ids = (answer: Answer) =>
+      answer.body.results.filter((r: { ok: boolean }) => r.ok).map((r: { event: { id: string } }) => r.event.id);
     expect(ids(again)).toEqual(ids(first));
 
     await eventually(async () => receiver.requests.length === 3);
@@ -123,7 +128,12 @@ describe('REST flow', () => {
     const second = await send();
     expect(first.status).toBe(200);
     expect(second.body.event.id).toBe(first.body.event.id);
-    expect(first.body.event).toMatchObject({ tenantId, type: 'job.completed', payload: { orderId: 42 }, idempotencyKey: 'order-42-completed' });
+    expect(first.body.event).toMatchObject({
+      tenantId,
+      type: 'job.completed',
+      payload: { orderId: 42 },
+      idempotencyKey: 'order-42-completed',
+    });
     expect(first.body.deliveries).toHaveLength(1);
     const eventId: string = first.body.event.id;
     const deliveryId: string = first.body.deliveries[0].id;
@@ -140,7 +150,10 @@ describe('REST flow', () => {
     const detail = await rest('GET', `/deliveries/${deliveryId}`, { key: apiKey });
     expect(detail.body).toMatchObject({ id: deliveryId, status: 'succeeded', attemptCount: 1 });
     expect(detail.body.attempts).toMatchObject([{ number: 1, statusCode: 200 }]);
-    expect((await rest('GET', `/events/${eventId}`, { key: apiKey })).body).toMatchObject({ id: eventId, deliveries: [{ id: deliveryId }] });
+    expect((await rest('GET', `/events/${eventId}`, { key: apiKey })).body).toMatchObject({
+      id: eventId,
+      deliveries: [{ id: deliveryId }],
+    });
 
     // A POST with no body at all is an empty input.
     const retried = await rest('POST', `/deliveries/${deliveryId}/retry`, { key: apiKey });
@@ -186,7 +199,10 @@ describe('REST errors', () => {
     expect(Object.keys(bad.body).sort()).toEqual(['code', 'issues', 'message']);
     expect(bad.body.code).toBe('BAD_REQUEST');
     expect(bad.body.issues).toEqual(
-      expect.arrayContaining([expect.objectContaining({ path: ['url'], code: 'invalid_type' }), expect.objectContaining({ code: 'unrecognized_keys' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ path: ['url'], code: 'invalid_type' }),
+        expect.objectContaining({ code: 'unrecognized_keys' }),
+      ]),
     );
     // A rule of the service (not the schema) is BAD_REQUEST too, with its message.
     const refused = await rest('POST', '/endpoints', { key: apiKey, body: { url: 'ftp://example.test/' } });
@@ -198,16 +214,26 @@ describe('REST errors', () => {
     const { apiKey } = await createTenant('Keys');
     expect(await rest('GET', '/me')).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
     expect(await rest('GET', '/me', { key: 'hk_not_a_key' })).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
-    expect(await rest('POST', '/tenants', { key: apiKey, body: { name: 'x' } })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(await rest('POST', '/tenants', { key: apiKey, body: { name: 'x' } })).toMatchObject({
+      status: 403,
+      body: { code: 'FORBIDDEN' },
+    });
     const notJson = await rest('POST', '/tenants', { key: admin(), rawBody: '{"name":', headers: { 'content-type': 'application/json' } });
     expect(notJson).toMatchObject({ status: 400, body: { code: 'PARSE_ERROR' } });
-    const form = await rest('POST', '/tenants', { key: admin(), rawBody: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await rest('POST', '/tenants', {
+      key: admin(),
+      rawBody: 'name=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(form).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
   });
 
   it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE naming the setting', async () => {
     const { tenantId } = await createTenant('Big bodies');
-    const big = await rest('POST', '/events', { key: admin(), body: { tenantId, type: 'job.completed', payload: { blob: 'x'.repeat(100_000) } } });
+    const big = await rest('POST', '/events', {
+      key: admin(),
+      body: { tenantId, type: 'job.completed', payload: { blob: 'x'.repeat(100_000) } },
+    });
     expect(big).toMatchObject({ status: 413, body: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(big.body.message).toMatch(/HOOKLINE_MAX_PAYLOAD_BYTES/);
   });
@@ -248,7 +274,10 @@ describe('REST query parameters', () => {
     expect(await names('?includeArchived=false')).not.toContain('query.archived');
     expect(await names('')).not.toContain('query.archived');
     expect(await names('?includeArchived=true')).toContain('query.archived');
-    expect(await rest('GET', '/event-types?includeArchived=maybe', { key: admin() })).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } });
+    expect(await rest('GET', '/event-types?includeArchived=maybe', { key: admin() })).toMatchObject({
+      status: 400,
+      body: { code: 'BAD_REQUEST' },
+    });
 
     await createTenant('Page one');
     await createTenant('Page two');
@@ -281,7 +310,10 @@ describe('OpenAPI document and reference', () => {
     const response = await fetch(`${app.url}/api/v1/openapi.json`);
     expect(response.status).toBe(200);
     const document = (await response.json()) as any;
-    await expect(SwaggerParser.validate(structuredClone(document))).resolves.toMatchObject({ openapi: document.openapi, paths: expect.any(Object) });
+    await expect(SwaggerParser.validate(structuredClone(document))).resolves.toMatchObject({
+      openapi: document.openapi,
+      paths: expect.any(Object),
+    });
     expect(document.openapi).toMatch(/^3\./);
     expect(document.servers).toEqual([{ url: 'https://hooks.example.test/api/v1' }]);
     expect(document.components.securitySchemes).toEqual({ bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });

@@ -58,9 +58,9 @@ describe('tenants.rotateSigningSecret', () => {
   });
 
   it('ten at once: the secrets left valid are the last two handed out', async () => {
-    const returned = (
-      await Promise.all(Array.from({ length: 10 }, () => client.tenants.rotateSigningSecret({ graceSeconds: 3600 })))
-    ).map((r) => r.signingSecret);
+    const returned = (await Promise.all(Array.from({ length: 10 }, () => client.tenants.rotateSigningSecret({ graceSeconds: 3600 })))).map(
+      (r) => r.signingSecret,
+    );
     const valid = await validTenantSecrets();
     expect(valid).toHaveLength(2);
     for (const secret of valid) expect(returned).toContain(secret);

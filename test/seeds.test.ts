@@ -104,8 +104,7 @@ const ugen: Seed = {
     timestamp: '2026-04-09T14:30:00Z',
   },
   attemptsWhenFailing: 4,
-  ownVerify: (r, secret) =>
-    authentic(ugenVerify(r.body, header(r, 'X-UGen-Timestamp'), header(r, 'X-UGen-Signature'), secret), r.body),
+  ownVerify: (r, secret) => authentic(ugenVerify(r.body, header(r, 'X-UGen-Timestamp'), header(r, 'X-UGen-Signature'), secret), r.body),
 };
 
 const videogen: Seed = {

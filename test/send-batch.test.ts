@@ -26,7 +26,9 @@ beforeAll(async () => {
   tenantKey = created.apiKey;
   // No worker runs: the endpoint is never contacted.
   const receiver = await cleanup.receiver();
-  ({ endpoint: { id: endpointId } } = await app.client(tenantKey).endpoints.create.mutate({ url: receiver.url }));
+  ({
+    endpoint: { id: endpointId },
+  } = await app.client(tenantKey).endpoints.create.mutate({ url: receiver.url }));
 });
 afterAll(async () => {
   await cleanup.runAll();
@@ -149,7 +151,11 @@ describe('events.sendBatch', () => {
   });
 
   it('refuses a batch over HOOKLINE_MAX_BATCH_BYTES whole (PAYLOAD_TOO_LARGE), storing nothing of it', async () => {
-    const events = Array.from({ length: 140 }, (_, i) => ({ tenantId, type: 'job.completed', payload: { tag: 'too-big', i, blob: 'x'.repeat(1600) } }));
+    const events = Array.from({ length: 140 }, (_, i) => ({
+      tenantId,
+      type: 'job.completed',
+      payload: { tag: 'too-big', i, blob: 'x'.repeat(1600) },
+    }));
     const error = await errorOf(app.admin.events.sendBatch.mutate({ events }));
     expect(error.data?.code).toBe('PAYLOAD_TOO_LARGE');
     expect(error.message).toContain('HOOKLINE_MAX_BATCH_BYTES');

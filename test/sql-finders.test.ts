@@ -39,7 +39,10 @@ afterAll(async () => {
 describe('tenant-scoped finders', () => {
   it('findEndpoint: the owner gets the columns asked for; another tenant gets nothing', async () => {
     const { db } = connection;
-    expect(await findEndpoint(db, owner, endpointId, { id: endpoints.id, disabled: endpoints.disabled })).toEqual({ id: endpointId, disabled: true });
+    expect(await findEndpoint(db, owner, endpointId, { id: endpoints.id, disabled: endpoints.disabled })).toEqual({
+      id: endpointId,
+      disabled: true,
+    });
     expect(await findEndpoint(db, other, endpointId, { id: endpoints.id })).toBeUndefined();
     expect(await findEndpoint(db, owner, newId('endpoint'), { id: endpoints.id })).toBeUndefined();
     expect(await findEndpoint(db, undefined, endpointId, { tenantId: endpoints.tenantId })).toEqual({ tenantId: owner });
@@ -52,7 +55,10 @@ describe('tenant-scoped finders', () => {
     expect(event?.createdAt).toBeInstanceOf(Date);
     expect(await findEvent(db, other, eventId, { id: events.id })).toBeUndefined();
     expect(await findEvent(db, undefined, eventId, { tenantId: events.tenantId })).toEqual({ tenantId: owner });
-    expect(await findDelivery(db, owner, deliveryId, { id: deliveries.id, status: deliveries.status })).toEqual({ id: deliveryId, status: 'pending' });
+    expect(await findDelivery(db, owner, deliveryId, { id: deliveries.id, status: deliveries.status })).toEqual({
+      id: deliveryId,
+      status: 'pending',
+    });
     expect(await findDelivery(db, other, deliveryId, { id: deliveries.id })).toBeUndefined();
     expect((await listEventDeliveries(db, { tenantId: owner, eventId })).map((d) => d.id)).toEqual([deliveryId]);
     expect(await listEventDeliveries(db, { tenantId: other, eventId })).toEqual([]);

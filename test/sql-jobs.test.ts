@@ -86,7 +86,10 @@ describe('deliver job rows', () => {
     });
     const later = new Date(Date.now() + 3_600_000);
     const laterId = newId('delivery');
-    await addDeliverJobs(connection.db, { jobs: [{ deliveryId: laterId, tenantId, endpointId: endpointIds[1]!, attempt: 3 }], runAt: later });
+    await addDeliverJobs(connection.db, {
+      jobs: [{ deliveryId: laterId, tenantId, endpointId: endpointIds[1]!, attempt: 3 }],
+      runAt: later,
+    });
     const jobs = await jobsOf([...now, laterId]);
     const byDelivery = new Map(jobs.map((j) => [j.payload.deliveryId, j]));
     expect(byDelivery.get(now[0]!)).toMatchObject({

@@ -293,10 +293,12 @@ describe('stranded deliveries: deliveries.retry', () => {
     const setup = await tenantWithEndpoints(10);
     const ids = await send(setup);
     await deleteJobsOf(ids);
-    const retries = ids.map((deliveryId) => setup.client.deliveries.retry.mutate({ deliveryId }).then(
-      () => 'retried',
-      (error: Error) => error.message,
-    ));
+    const retries = ids.map((deliveryId) =>
+      setup.client.deliveries.retry.mutate({ deliveryId }).then(
+        () => 'retried',
+        (error: Error) => error.message,
+      ),
+    );
     const [outcomes] = await Promise.all([Promise.all(retries), sweeper().sweep(), sweeper().sweep()]);
     expect(outcomes.every((o) => o === 'retried' || o === 'delivery is already pending')).toBe(true);
     expect((await Promise.all(ids.map(jobsOf))).map((j) => j.length)).toEqual(ids.map(() => 1));

@@ -48,7 +48,9 @@ export async function waitForDeliveries(
   await Promise.race([
     died,
     receiver.waitForCount(spec.from + spec.count, deadline - Date.now()).catch(async () => {
-      throw new Error(`${spec.what}: only ${(await receiver.stats()).count - spec.from} of ${spec.count} deliveries arrived by the deadline`);
+      throw new Error(
+        `${spec.what}: only ${(await receiver.stats()).count - spec.from} of ${spec.count} deliveries arrived by the deadline`,
+      );
     }),
   ]);
   while (true) {
@@ -88,7 +90,12 @@ export interface DrainResult {
  * delivered them all. Rate = deliveries / (last attempt recorded − first attempt started), from the
  * attempt rows; then the worker is stopped with SIGTERM.
  */
-export async function drainWithWorkerProcess(hookline: BenchHookline, receiver: Receiver, label: string, count: number): Promise<DrainResult> {
+export async function drainWithWorkerProcess(
+  hookline: BenchHookline,
+  receiver: Receiver,
+  label: string,
+  count: number,
+): Promise<DrainResult> {
   const sql = hookline.workerRuntime.deps.sql;
   const receivedBefore = (await receiver.stats()).count;
   const cpu = startCpuMeter();

@@ -69,7 +69,10 @@ export function renderTable(result: ScenarioResult): string {
   const header = ['figure', 'value', 'goal', 'result', 'note'];
   const widths = header.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...r[i]!].length)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => pad(cell, widths[i]!, i === 1)).join('  ').trimEnd();
+    cells
+      .map((cell, i) => pad(cell, widths[i]!, i === 1))
+      .join('  ')
+      .trimEnd();
   const out = [`\n=== ${result.scenario}: ${result.title} ===`, ...result.context.map((c) => `  ${c}`), ''];
   out.push(line(header), widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) out.push(line(row));
@@ -91,7 +94,10 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
 /** Writes bench/results/<scenario>-<timestamp>.json; returns the path relative to the cwd. */
 export function writeResult(result: ScenarioResult, meta: Record<string, unknown>): string {
   mkdirSync(resultsDir, { recursive: true });
-  const stamp = new Date().toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replaceAll(':', '-')
+    .replace(/\.\d+Z$/, 'Z');
   const path = join(resultsDir, `${result.scenario}-${stamp}.json`);
   const figures = result.figures.map((f) => ({ ...f, value: round(f.value), verdict: verdict(f) || null }));
   writeFileSync(path, `${JSON.stringify({ ...meta, ...result, figures }, jsonReplacer, 2)}\n`);

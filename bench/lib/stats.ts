@@ -39,7 +39,10 @@ export function perSecond(count: number, ms: number): number {
 }
 
 export function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** Rounds for display and JSON: 3 significant decimals below 10, 1 below 1000, integers above. */

@@ -62,8 +62,18 @@ export const backlogScenario: Scenario = {
                   (select id from graphile_worker._private_tasks where identifier = 'deliver')) as jobs`;
       const ratio = deepRun.perSecond / shallowRun.perSecond;
       const figures: Figure[] = [
-        { name: `drain rate, shallow queue (${shallow.toLocaleString('en-US')})`, value: shallowRun.perSecond, unit: 'deliveries/s', note: `${Math.round(shallowRun.ms)} ms` },
-        { name: `drain rate, deep queue (${deep.toLocaleString('en-US')})`, value: deepRun.perSecond, unit: 'deliveries/s', note: `${Math.round(deepRun.ms / 1000)} s; queued in ${Math.round(deepQueueMs / 1000)} s` },
+        {
+          name: `drain rate, shallow queue (${shallow.toLocaleString('en-US')})`,
+          value: shallowRun.perSecond,
+          unit: 'deliveries/s',
+          note: `${Math.round(shallowRun.ms)} ms`,
+        },
+        {
+          name: `drain rate, deep queue (${deep.toLocaleString('en-US')})`,
+          value: deepRun.perSecond,
+          unit: 'deliveries/s',
+          note: `${Math.round(deepRun.ms / 1000)} s; queued in ${Math.round(deepQueueMs / 1000)} s`,
+        },
         { name: 'deep / shallow', value: ratio, unit: '×', goal: { op: '>=', target: 0.8 } },
         {
           name: 'worker process RSS, peak during deep drain',

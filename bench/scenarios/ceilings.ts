@@ -133,9 +133,24 @@ export const ceilingsScenario: Scenario = {
       context.ceilings = ceilings;
 
       const figures: Figure[] = [
-        { name: 'graphile-worker no-op jobs/s (hookline settings)', value: jobs.perSecond, unit: 'jobs/s', note: `${jobCount} jobs in ${Math.round(jobs.ms)} ms` },
-        { name: 'graphile-worker no-op jobs/s without localQueue', value: jobsNoBatch.perSecond, unit: 'jobs/s', note: 'for reference, otherwise the same settings' },
-        { name: 'POST/s, hookline HTTP client → receiver', value: posts.perSecond, unit: 'POST/s', note: `${postCount} POSTs, ${config.workerConcurrency} in flight, ${posts.failures} failed` },
+        {
+          name: 'graphile-worker no-op jobs/s (hookline settings)',
+          value: jobs.perSecond,
+          unit: 'jobs/s',
+          note: `${jobCount} jobs in ${Math.round(jobs.ms)} ms`,
+        },
+        {
+          name: 'graphile-worker no-op jobs/s without localQueue',
+          value: jobsNoBatch.perSecond,
+          unit: 'jobs/s',
+          note: 'for reference, otherwise the same settings',
+        },
+        {
+          name: 'POST/s, hookline HTTP client → receiver',
+          value: posts.perSecond,
+          unit: 'POST/s',
+          note: `${postCount} POSTs, ${config.workerConcurrency} in flight, ${posts.failures} failed`,
+        },
         { name: 'combined ceiling 1/(1/jobs + 1/posts)', value: combined, unit: 'deliveries/s' },
       ];
       return {

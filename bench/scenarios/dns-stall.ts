@@ -29,7 +29,9 @@ export const dnsStallScenario: Scenario = {
   needsCeilings: false,
   async run(context): Promise<ScenarioResult> {
     if (process.platform !== 'linux' || process.getuid?.() !== 0) {
-      throw new Error('dns-stall needs Linux and root: it binds UDP port 53 on a loopback address and runs the worker in a mount namespace');
+      throw new Error(
+        'dns-stall needs Linux and root: it binds UDP port 53 on a loopback address and runs the worker in a mount namespace',
+      );
     }
     const endpointsA = envInt('BENCH_DNS_A_ENDPOINTS', 20);
     const intervalA = envInt('BENCH_DNS_A_INTERVAL_MS', 1000);
@@ -41,7 +43,8 @@ export const dnsStallScenario: Scenario = {
 
     const dnsHost = `127.${randomInt(1, 255)}.${randomInt(1, 255)}.${randomInt(1, 255)}`;
     const dns = await startFakeDnsServer(
-      (name) => (name.endsWith('.stall.test') ? 'swallow' : name.endsWith('.ok.test') ? { addresses: ['127.0.0.1'], ttl: 300 } : 'nxdomain'),
+      (name) =>
+        name.endsWith('.stall.test') ? 'swallow' : name.endsWith('.ok.test') ? { addresses: ['127.0.0.1'], ttl: 300 } : 'nxdomain',
       { host: dnsHost, port: 53 },
     );
     const directory = mkdtempSync(join(tmpdir(), 'hookline-dns-stall-'));
@@ -70,10 +73,25 @@ export const dnsStallScenario: Scenario = {
       });
       // Warm-up through an IP literal (no lookup): the worker process is up and its pools open
       // before anything is timed.
-      const [warmUp] = await createTenants(hookline, { label: 'dns-warm-up', tenants: 1, endpointsPerTenant: 1, urlFor: () => `${receiver.urls[0]}/warm-up` });
+      const [warmUp] = await createTenants(hookline, {
+        label: 'dns-warm-up',
+        tenants: 1,
+        endpointsPerTenant: 1,
+        urlFor: () => `${receiver.urls[0]}/warm-up`,
+      });
       const api = hookline.apiRuntime.deps;
       const worker = startWorkerProcess(hookline.env, {
-        wrap: (command) => ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf, ...command],
+        wrap: (command) => [
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+          resolvConf,
+          ...command,
+        ],
       });
       const warmUpRun = await sendOpenLoop(api, { tenantIds: [warmUp!.id], ratePerSecond: 10, durationMs: 2000 });
       await receiver.waitForCount(warmUpRun.sent.length, 60_000);
@@ -102,7 +120,14 @@ export const dnsStallScenario: Scenario = {
             return at === undefined ? Number.POSITIVE_INFINITY : at - event.intendedAt;
           }),
         );
-        return { expected, received: latencies.filter(Number.isFinite).length, summary: summarize(latencies), first: Math.min(...latencies), waitedMs, usage };
+        return {
+          expected,
+          received: latencies.filter(Number.isFinite).length,
+          summary: summarize(latencies),
+          first: Math.min(...latencies),
+          waitedMs,
+          usage,
+        };
       };
 
       const alone = await measureB(tenantAlone!.id, 'alone');
@@ -122,7 +147,9 @@ export const dnsStallScenario: Scenario = {
       await sendingA;
       const exitCode = await worker.stop(15_000);
 
-      const attemptsA = await hookline.workerRuntime.deps.sql<{ error: string | null; attempts: number; p50: number | null; max: number | null }[]>`
+      const attemptsA = await hookline.workerRuntime.deps.sql<
+        { error: string | null; attempts: number; p50: number | null; max: number | null }[]
+      >`
         select error, count(*)::int as attempts, percentile_disc(0.5) within group (order by duration_ms)::int as p50, max(duration_ms)::int as max
         from attempts where tenant_id = ${tenantA!.id} group by error order by error`;
       const attemptsLine =
@@ -134,7 +161,12 @@ export const dnsStallScenario: Scenario = {
       const describe = (m: typeof alone) =>
         `first ${ms(m.first)}, p50 ${ms(m.summary.p50)} / p99 ${ms(m.summary.p99)} / max ${ms(m.summary.max)}, ${m.received} of ${m.expected} received (waited ${Math.round(m.waitedMs / 1000)} s after the window)`;
       const figures: Figure[] = [
-        { name: "B's deliveries received with A", value: withA.received, unit: `of ${withA.expected}`, goal: { op: '>=', target: withA.expected } },
+        {
+          name: "B's deliveries received with A",
+          value: withA.received,
+          unit: `of ${withA.expected}`,
+          goal: { op: '>=', target: withA.expected },
+        },
         { name: "B's first delivery with A", value: withA.first, unit: 'ms', note: `alone ${ms(alone.first)}` },
         { name: 'B p99 alone', value: alone.summary.p99, unit: 'ms', note: `p50 ${ms(alone.summary.p50)}` },
         { name: 'B p99 with A', value: withA.summary.p99, unit: 'ms', note: `p50 ${ms(withA.summary.p50)}, max ${ms(withA.summary.max)}` },
@@ -168,4 +200,3 @@ export const dnsStallScenario: Scenario = {
     }
   },
 };
-

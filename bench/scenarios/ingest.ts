@@ -33,7 +33,14 @@ interface Loop {
 }
 
 /** `total` requests, `concurrency` at a time, each built by `body(n)`; a non-200 answer is a failure. */
-async function closedLoop(pool: Pool, path: string, headers: Record<string, string>, total: number, concurrency: number, body: (n: number) => string): Promise<Loop> {
+async function closedLoop(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  total: number,
+  concurrency: number,
+  body: (n: number) => string,
+): Promise<Loop> {
   let next = 0;
   const loop: Loop = { requests: total, ms: 0, failures: 0, latencies: [] };
   const startedAt = now();
@@ -247,7 +254,12 @@ export const ingestScenario: Scenario = {
           ...(rest.firstFailure ? [`first REST failure: ${rest.firstFailure}`] : []),
         ],
         figures,
-        details: { single: { ...single, latencies: singleLatency }, batch: { ...batch, latencies: batchLatency }, ceiling: { ...ceiling, latencies: summarize(ceiling.latencies) }, cpu: { ceiling: cpu0, single: cpu1, batch: cpu2 } },
+        details: {
+          single: { ...single, latencies: singleLatency },
+          batch: { ...batch, latencies: batchLatency },
+          ceiling: { ...ceiling, latencies: summarize(ceiling.latencies) },
+          cpu: { ceiling: cpu0, single: cpu1, batch: cpu2 },
+        },
       };
     } finally {
       await pool.close();

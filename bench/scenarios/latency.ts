@@ -58,7 +58,12 @@ export const latencyScenario: Scenario = {
         { name: 'send-to-receive p99', value: e.p99, unit: 'ms', goal: { op: '<=', target: 50 } },
         { name: 'send-to-receive max', value: e.max, unit: 'ms' },
         { name: 'API share: sendEvent p50 / p99', value: report.send.p50, unit: 'ms', note: `p99 ${report.send.p99.toFixed(1)} ms` },
-        { name: 'worker share: commit → receive p50 / p99', value: report.afterCommit.p50, unit: 'ms', note: `p99 ${report.afterCommit.p99.toFixed(1)} ms` },
+        {
+          name: 'worker share: commit → receive p50 / p99',
+          value: report.afterCommit.p50,
+          unit: 'ms',
+          note: `p99 ${report.afterCommit.p99.toFixed(1)} ms`,
+        },
       ];
       return {
         scenario: 'latency',
@@ -71,7 +76,15 @@ export const latencyScenario: Scenario = {
           describeCpu(usage),
         ],
         figures,
-        details: { rate, seconds, report, summary: describeLatency(report), sendFailures: run.failed.slice(0, 5), maxLagMs: run.maxLagMs, cpu: usage },
+        details: {
+          rate,
+          seconds,
+          report,
+          summary: describeLatency(report),
+          sendFailures: run.failed.slice(0, 5),
+          maxLagMs: run.maxLagMs,
+          cpu: usage,
+        },
       };
     } finally {
       await hookline.close();

@@ -44,7 +44,9 @@ export const noisyNeighbourScenario: Scenario = {
       const api = hookline.apiRuntime.deps;
       const worker = await hookline.startWorker();
 
-      const measureB = async (label: string): Promise<{ report: LatencyReport; complete: boolean; samples: Array<{ at: number; ms: number }> }> => {
+      const measureB = async (
+        label: string,
+      ): Promise<{ report: LatencyReport; complete: boolean; samples: Array<{ at: number; ms: number }> }> => {
         const base = (await receiver.stats()).count;
         await receiver.takeArrivals();
         context.log(`noisy-neighbour: B at ${rateB}/s for ${seconds} s (${label})`);
@@ -105,11 +107,26 @@ export const noisyNeighbourScenario: Scenario = {
       const deferred = jobsAdded - noisy.report.sent - eventsA * endpointsA - attemptsA.timedOut;
       const figures: Figure[] = [
         { name: 'B p99 alone', value: alone.report.endToEnd.p99, unit: 'ms', note: `p50 ${alone.report.endToEnd.p50.toFixed(1)} ms` },
-        { name: 'B p99 with A', value: noisy.report.endToEnd.p99, unit: 'ms', note: `p50 ${noisy.report.endToEnd.p50.toFixed(1)} ms, max ${noisy.report.endToEnd.max.toFixed(0)} ms` },
+        {
+          name: 'B p99 with A',
+          value: noisy.report.endToEnd.p99,
+          unit: 'ms',
+          note: `p50 ${noisy.report.endToEnd.p50.toFixed(1)} ms, max ${noisy.report.endToEnd.max.toFixed(0)} ms`,
+        },
         { name: 'B p99 with A / alone', value: ratio, unit: '×', goal: { op: '<=', target: 2 } },
         { name: 'B events received with A', value: noisy.report.received, unit: `of ${noisy.report.sent}` },
-        { name: "A's attempts recorded (timed out)", value: attemptsA.timedOut + attemptsA.failed, unit: 'attempts', note: `${eventsA} A events = ${eventsA * endpointsA} deliveries` },
-        { name: "A's jobs re-queued by fairness", value: deferred, unit: 'jobs', note: `${Math.round(deferred / (leadInMs / 1000 + seconds))}/s while A was active` },
+        {
+          name: "A's attempts recorded (timed out)",
+          value: attemptsA.timedOut + attemptsA.failed,
+          unit: 'attempts',
+          note: `${eventsA} A events = ${eventsA * endpointsA} deliveries`,
+        },
+        {
+          name: "A's jobs re-queued by fairness",
+          value: deferred,
+          unit: 'jobs',
+          note: `${Math.round(deferred / (leadInMs / 1000 + seconds))}/s while A was active`,
+        },
       ];
       return {
         scenario: 'noisy-neighbour',
@@ -126,7 +143,20 @@ export const noisyNeighbourScenario: Scenario = {
           `B's slowest 5 % with A (≥ ${noisy.report.endToEnd.p95.toFixed(0)} ms), by when they were sent — ${tail.line}`,
         ],
         figures,
-        details: { rateB, seconds, endpointsA, intervalA, eventsA, attemptsA, jobsAdded, deferred, tail: tail.counts, alone: alone.report, noisy: noisy.report, cpu: { alone: usageAlone, noisy: usageNoisy } },
+        details: {
+          rateB,
+          seconds,
+          endpointsA,
+          intervalA,
+          eventsA,
+          attemptsA,
+          jobsAdded,
+          deferred,
+          tail: tail.counts,
+          alone: alone.report,
+          noisy: noisy.report,
+          cpu: { alone: usageAlone, noisy: usageNoisy },
+        },
       };
     } finally {
       await hookline.close();

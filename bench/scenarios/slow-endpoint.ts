@@ -25,7 +25,12 @@ export const slowEndpointScenario: Scenario = {
     const receiver = await startReceiver({ mode: 'slow', delayMs: responseMs });
     const hookline = await startHookline(database);
     try {
-      const tenants = await createTenants(hookline, { label: 'slow', tenants: 1, endpointsPerTenant: 1, urlFor: () => `${receiver.urls[0]}/slow` });
+      const tenants = await createTenants(hookline, {
+        label: 'slow',
+        tenants: 1,
+        endpointsPerTenant: 1,
+        urlFor: () => `${receiver.urls[0]}/slow`,
+      });
       const sql = hookline.workerRuntime.deps.sql;
       const slots = tenantSlots(hookline.config);
       const allowed = (slots * 1000) / responseMs;
@@ -63,10 +68,32 @@ export const slowEndpointScenario: Scenario = {
 
       const maxAheadS = Math.max(0, (ahead!.max_ahead_ms ?? 0) / 1000);
       const figures: Figure[] = [
-        { name: 'drain rate, fresh worker', value: drainRate, unit: 'deliveries/s', goal: { op: '>=', target: 0.6 * allowed }, note: `slots allow ${Math.round(allowed)}/s` },
-        { name: 'deliveries in the first second', value: inFirstSecond, unit: 'deliveries', note: `of ${Math.round(allowed)} the slots allow` },
-        { name: 'jobs scheduled > 2 s ahead at the restart', value: ahead!.later, unit: `of ${ahead!.jobs}`, note: `furthest ${maxAheadS.toFixed(1)} s ahead` },
-        { name: 'drain rate after the restart', value: afterRate, unit: 'deliveries/s', goal: { op: '>=', target: 0.6 * allowed }, note: `${rest} deliveries left at the restart` },
+        {
+          name: 'drain rate, fresh worker',
+          value: drainRate,
+          unit: 'deliveries/s',
+          goal: { op: '>=', target: 0.6 * allowed },
+          note: `slots allow ${Math.round(allowed)}/s`,
+        },
+        {
+          name: 'deliveries in the first second',
+          value: inFirstSecond,
+          unit: 'deliveries',
+          note: `of ${Math.round(allowed)} the slots allow`,
+        },
+        {
+          name: 'jobs scheduled > 2 s ahead at the restart',
+          value: ahead!.later,
+          unit: `of ${ahead!.jobs}`,
+          note: `furthest ${maxAheadS.toFixed(1)} s ahead`,
+        },
+        {
+          name: 'drain rate after the restart',
+          value: afterRate,
+          unit: 'deliveries/s',
+          goal: { op: '>=', target: 0.6 * allowed },
+          note: `${rest} deliveries left at the restart`,
+        },
       ];
       return {
         scenario: 'slow-endpoint',

@@ -85,7 +85,13 @@ export const throughputScenario: Scenario = {
       const ceilings = context.ceilings!;
       const sendMs = summarize(send.sent.map((s) => s.sendMs));
       const figures: Figure[] = [
-        { name: 'deliveries/s end to end', value: rate, unit: 'deliveries/s', goal: { op: '>=', target: 5000 }, note: `${total} in ${Math.round(elapsedMs)} ms` },
+        {
+          name: 'deliveries/s end to end',
+          value: rate,
+          unit: 'deliveries/s',
+          goal: { op: '>=', target: 5000 },
+          note: `${total} in ${Math.round(elapsedMs)} ms`,
+        },
         {
           name: 'end to end vs combined ceiling',
           value: rate / ceilings.combinedPerSecond,
@@ -99,14 +105,21 @@ export const throughputScenario: Scenario = {
           unit: 'events/s',
           note: `sendEvent, ${senders} senders; p50 ${sendMs.p50.toFixed(1)} ms, p99 ${sendMs.p99.toFixed(1)} ms; ${attemptsAtSendEnd} delivered by the last send`,
         },
-        { name: 'worker alone: deliveries/s from a filled queue', value: drainRate, unit: 'deliveries/s', note: `${total} queued in bulk (${Math.round(queueMs)} ms), drained in ${Math.round(drain.ms)} ms` },
+        {
+          name: 'worker alone: deliveries/s from a filled queue',
+          value: drainRate,
+          unit: 'deliveries/s',
+          note: `${total} queued in bulk (${Math.round(queueMs)} ms), drained in ${Math.round(drain.ms)} ms`,
+        },
         { name: 'worker alone vs combined ceiling', value: drainRate / ceilings.combinedPerSecond, unit: '×' },
       ];
       const problems = [
         recorded.attempts !== total || recorded.succeeded < total || drain.succeeded < total ? 'not every attempt succeeded' : '',
         exitCode1 !== 0 || drain.exitCode !== 0 ? `worker exit codes ${exitCode1}/${drain.exitCode} on SIGTERM` : '',
         received.unsigned > 0 ? `${received.unsigned} unsigned requests` : '',
-        dbCheck!.succeeded < 2 * total + warmup || dbCheck!.pending > 0 ? `database shows ${dbCheck!.succeeded} succeeded, ${dbCheck!.pending} pending` : '',
+        dbCheck!.succeeded < 2 * total + warmup || dbCheck!.pending > 0
+          ? `database shows ${dbCheck!.succeeded} succeeded, ${dbCheck!.pending} pending`
+          : '',
       ].filter(Boolean);
       return {
         scenario: 'throughput',

@@ -33,7 +33,9 @@ export async function listEventDeliveries(db: Selector, params: { tenantId?: str
   return db
     .select()
     .from(deliveries)
-    .where(and(params.tenantId !== undefined ? eq(deliveries.tenantId, params.tenantId) : undefined, eq(deliveries.eventId, params.eventId)))
+    .where(
+      and(params.tenantId !== undefined ? eq(deliveries.tenantId, params.tenantId) : undefined, eq(deliveries.eventId, params.eventId)),
+    )
     .orderBy(asc(deliveries.id));
 }
 
@@ -86,7 +88,12 @@ export async function requeueFailedDeliveries(
     .update(deliveries)
     .set(requeuedState)
     .where(and(eq(deliveries.tenantId, params.tenantId), eq(deliveries.status, 'failed'), inArray(deliveries.id, [...params.ids])))
-    .returning({ id: deliveries.id, tenantId: deliveries.tenantId, endpointId: deliveries.endpointId, attemptCount: deliveries.attemptCount });
+    .returning({
+      id: deliveries.id,
+      tenantId: deliveries.tenantId,
+      endpointId: deliveries.endpointId,
+      attemptCount: deliveries.attemptCount,
+    });
 }
 
 /** Locks the deliveries among `ids` that are still pending and not locked by anyone else (SKIP LOCKED). */

@@ -38,11 +38,9 @@ export const JOBS_PER_PRIORITY_STEP = 10;
  * test/event-type-filter-sql.test.ts runs both on the same cases.
  */
 export function eventTypeFilterMatchesSql(filters: string, type: string): string {
-  return (
-    `(cardinality(${filters}) = 0 or exists (
+  return `(cardinality(${filters}) = 0 or exists (
                    select 1 from unnest(${filters}) as f
-                    where f = ${type} or (right(f, 2) = '.*' and starts_with(${type}, left(f, -1)))))`
-  );
+                    where f = ${type} or (right(f, 2) = '.*' and starts_with(${type}, left(f, -1)))))`;
 }
 
 /**
@@ -137,7 +135,9 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
     results.get(event.id)!.event = { id: event.id, createdAt: new Date(event.created_at) };
   }
   for (const d of row?.deliveries ?? []) {
-    results.get(d.event_id)!.deliveries.push({ id: d.id, eventId: d.event_id, endpointId: d.endpoint_id, createdAt: new Date(d.created_at) });
+    results
+      .get(d.event_id)!
+      .deliveries.push({ id: d.id, eventId: d.event_id, endpointId: d.endpoint_id, createdAt: new Date(d.created_at) });
   }
   return items.map((item) => results.get(item.id)!);
 }

@@ -10,7 +10,13 @@
 import type postgres from 'postgres';
 import { deliverJobPayload, deliverJobSpec } from './jobs.js';
 import type { attempts, deliveries } from '../schema.js';
-import { deliveryExhaustedBodySql, endpointDisabledBodySql, OPERATOR_TENANT_ID, OPERATIONAL_JOB_SPEC, type OperationalTarget } from './operational-events.js';
+import {
+  deliveryExhaustedBodySql,
+  endpointDisabledBodySql,
+  OPERATOR_TENANT_ID,
+  OPERATIONAL_JOB_SPEC,
+  type OperationalTarget,
+} from './operational-events.js';
 
 type DeliveryRow = typeof deliveries.$inferSelect;
 type AttemptRow = typeof attempts.$inferSelect;

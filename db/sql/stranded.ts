@@ -115,9 +115,7 @@ export async function jobsForNextAttempt(
   tx: Executor,
   deliveries: ReadonlyArray<{ id: string; attemptCount: number }>,
 ): Promise<Map<string, DeliveryJobs>> {
-  const jobs = new Map<string, DeliveryJobs>(
-    deliveries.map((d) => [d.id, { live: false, deadJobIds: [], deadJobError: null }]),
-  );
+  const jobs = new Map<string, DeliveryJobs>(deliveries.map((d) => [d.id, { live: false, deadJobIds: [], deadJobError: null }]));
   if (deliveries.length === 0) return jobs;
   const expected = deliveries.map((d) => ({ delivery_id: d.id, attempt: d.attemptCount + 1 }));
   const rows = (await tx.execute(drizzleSql`

@@ -47,12 +47,7 @@ export async function listTenantRows(
   return db
     .select(tenantColumns)
     .from(tenants)
-    .where(
-      and(
-        afterCursor(tenants.id, params.cursor),
-        params.externalId ? eq(tenants.externalId, params.externalId) : undefined,
-      ),
-    )
+    .where(and(afterCursor(tenants.id, params.cursor), params.externalId ? eq(tenants.externalId, params.externalId) : undefined))
     .orderBy(asc(tenants.id))
     .limit(params.limit);
 }
@@ -119,10 +114,7 @@ export async function replaceTenantSigningSecret(
 }
 
 /** The tenant whose API key has this lookup prefix, with the key's hash to compare (server/context.ts). */
-export async function findTenantByApiKeyPrefix(
-  db: Selector,
-  prefix: string,
-): Promise<Pick<TenantRow, 'id' | 'apiKeyHash'> | undefined> {
+export async function findTenantByApiKeyPrefix(db: Selector, prefix: string): Promise<Pick<TenantRow, 'id' | 'apiKeyHash'> | undefined> {
   const [row] = await db.select({ id: tenants.id, apiKeyHash: tenants.apiKeyHash }).from(tenants).where(eq(tenants.apiKeyPrefix, prefix));
   return row;
 }

@@ -32,10 +32,13 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
     }
     stopRequested = signal;
     // A stuck start or shutdown must not hang forever (an orchestrator would SIGKILL anyway).
-    setTimeout(() => {
-      process.stderr.write('hookline: shutdown did not finish in time; exiting\n');
-      process.exit(1);
-    }, (runtime?.deps.config.timeoutMs ?? 10_000) + SHUTDOWN_GRACE_MS).unref();
+    setTimeout(
+      () => {
+        process.stderr.write('hookline: shutdown did not finish in time; exiting\n');
+        process.exit(1);
+      },
+      (runtime?.deps.config.timeoutMs ?? 10_000) + SHUTDOWN_GRACE_MS,
+    ).unref();
     onStopRequest?.(signal);
   };
   process.on('SIGTERM', onSignal);

@@ -227,7 +227,10 @@ export function parseResolvConf(text: string): { search: string[]; ndots: number
   let search: string[] = [];
   let ndots = 1;
   for (const line of text.split('\n')) {
-    const [keyword, ...values] = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    const [keyword, ...values] = line
+      .replace(/[#;].*/, '')
+      .trim()
+      .split(/\s+/);
     if (keyword === 'search' || keyword === 'domain') {
       search = values.map((domain) => domain.toLowerCase().replace(/\.$/, '')).filter((domain) => domain !== '');
     } else if (keyword === 'options') {

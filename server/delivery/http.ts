@@ -238,7 +238,10 @@ export function createWebhookHttpClient(options: WebhookHttpClientOptions): Webh
         ? { kind: 'timeout' as const, message: `no complete response within ${timeoutMs} ms` }
         : classifyError(error);
       if (error instanceof BlockedDestinationError && error.detail !== undefined) {
-        logger?.warn({ url: destination.origin, detail: error.detail }, 'delivery blocked: the name resolves to an address that is not allowed');
+        logger?.warn(
+          { url: destination.origin, detail: error.detail },
+          'delivery blocked: the name resolves to an address that is not allowed',
+        );
       }
       return { kind: 'error', error: kind, message, durationMs: elapsedMs() };
     }
@@ -329,7 +332,10 @@ const ADDRESS_LIKE = /\[?[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*(?:%[\w.-]+)?\]?(?::\d+
 /** The message with every IP address (and its port) replaced by "[address withheld]". */
 export function withoutAddresses(message: string): string {
   return message.replace(ADDRESS_LIKE, (token) => {
-    const bare = token.replace(/^\[/, '').replace(/\](?::\d+)?$/, '').replace(/%[\w.-]+$/, '');
+    const bare = token
+      .replace(/^\[/, '')
+      .replace(/\](?::\d+)?$/, '')
+      .replace(/%[\w.-]+$/, '');
     const isAddress = net.isIP(bare) !== 0 || net.isIPv4(bare.replace(/:\d+$/, ''));
     return isAddress ? '[address withheld]' : token;
   });

@@ -46,10 +46,7 @@ export function isSealedHeaderValue(stored: string): boolean {
 }
 
 /** Every value sealed (values already sealed are kept as they are). */
-export function sealHeaderValues(
-  headers: Record<string, string>,
-  seal: (plaintext: string) => string,
-): Record<string, string> {
+export function sealHeaderValues(headers: Record<string, string>, seal: (plaintext: string) => string): Record<string, string> {
   return mapValues(headers, (value) => (isSealedHeaderValue(value) ? value : `${SEALED_HEADER_PREFIX}${seal(value)}`));
 }
 
@@ -57,10 +54,7 @@ export function sealHeaderValues(
  * The plaintext values. A value stored before values were sealed is plaintext already and passes
  * as it is, so every process reads both forms while the code migration has not yet run.
  */
-export function openHeaderValues(
-  stored: Record<string, string>,
-  open: (sealedSecret: string) => string,
-): Record<string, string> {
+export function openHeaderValues(stored: Record<string, string>, open: (sealedSecret: string) => string): Record<string, string> {
   return mapValues(stored, (value) => (isSealedHeaderValue(value) ? open(value.slice(SEALED_HEADER_PREFIX.length)) : value));
 }
 
@@ -105,10 +99,7 @@ export function unmaskHeaderValues(sent: Record<string, string>, stored: Record<
   });
 }
 
-function mapValues(
-  headers: Record<string, string>,
-  map: (value: string, name: string) => string,
-): Record<string, string> {
+function mapValues(headers: Record<string, string>, map: (value: string, name: string) => string): Record<string, string> {
   // fromEntries defines own properties, so a header named `__proto__` stays an ordinary key.
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, map(value, name)]));
 }

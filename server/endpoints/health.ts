@@ -113,11 +113,7 @@ export function foldEndpointHealth(
 }
 
 function failingTooLong(failures: number, firstFailureAt: Date, now: Date, rules: HealthFoldRules): boolean {
-  return (
-    rules.disableAfterMs > 0 &&
-    failures >= rules.minFailures &&
-    firstFailureAt.getTime() <= now.getTime() - rules.disableAfterMs
-  );
+  return rules.disableAfterMs > 0 && failures >= rules.minFailures && firstFailureAt.getTime() <= now.getTime() - rules.disableAfterMs;
 }
 
 /**

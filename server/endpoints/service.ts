@@ -19,13 +19,7 @@ import type { ApiPool, Shared } from '../deps.js';
 import { InvalidInputError, LimitExceededError, NotFoundError } from '../errors.js';
 import type { PayloadFilter } from '../../shared/payload-filter.js';
 import { findUnavailableEventTypes } from '../event-types/service.js';
-import {
-  isMaskedHeaderValue,
-  maskHeaderValues,
-  openHeaderValues,
-  sealHeaderValues,
-  unmaskHeaderValues,
-} from './header-secrets.js';
+import { isMaskedHeaderValue, maskHeaderValues, openHeaderValues, sealHeaderValues, unmaskHeaderValues } from './header-secrets.js';
 import { MANUAL_DISABLE_REASON } from './health.js';
 import { normalizeCustomHeaders } from './headers.js';
 
@@ -151,7 +145,8 @@ function signingProblem(deps: Pick<Shared, 'config'>, input: NewEndpointInput): 
   if (deps.config.signatureScheme !== 'standard') {
     return `signing "ed25519" needs the standard signature scheme (Standard Webhooks v1a); this deployment signs with "${deps.config.signatureScheme}" (HOOKLINE_SIGNATURE_SCHEME)`;
   }
-  if (input.secret !== undefined) return 'secret: an Ed25519 endpoint gets a generated key pair; an existing secret can be kept only with signing "hmac"';
+  if (input.secret !== undefined)
+    return 'secret: an Ed25519 endpoint gets a generated key pair; an existing secret can be kept only with signing "hmac"';
   return null;
 }
 
@@ -244,11 +239,7 @@ export async function getEndpoint(deps: EndpointDeps, tenantId: string, endpoint
 }
 
 /** The tenant's endpoints, oldest first; `cursor` is the last id of the previous page. */
-export async function listEndpoints(
-  deps: EndpointDeps,
-  tenantId: string,
-  input: PageRequest,
-): Promise<Page<Endpoint>> {
+export async function listEndpoints(deps: EndpointDeps, tenantId: string, input: PageRequest): Promise<Page<Endpoint>> {
   const rows = await deps.db
     .select(endpointColumns)
     .from(endpoints)
@@ -264,12 +255,7 @@ export async function listEndpoints(
  * the endpoint health rules (./health.ts): disabling records when and why; re-enabling a disabled
  * endpoint clears that and resets its failure run.
  */
-export async function updateEndpoint(
-  deps: EndpointDeps,
-  tenantId: string,
-  endpointId: string,
-  patch: EndpointPatch,
-): Promise<Endpoint> {
+export async function updateEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string, patch: EndpointPatch): Promise<Endpoint> {
   const url = patch.url !== undefined ? checkUrl(deps, patch.url) : undefined;
   const eventTypes = patch.eventTypes !== undefined ? await checkEventTypeFilter(deps, patch.eventTypes) : undefined;
   const sentHeaders = patch.headers;
@@ -303,7 +289,12 @@ export async function updateEndpoint(
 }
 
 /** `endpoint.disabled` to the operator if this transaction disabled the endpoint (not if it already was). */
-async function emitDisabledByHand(deps: Pick<Shared, 'config'>, tx: Pick<ApiPool['db'], 'execute'>, tenantId: string, endpointId: string): Promise<void> {
+async function emitDisabledByHand(
+  deps: Pick<Shared, 'config'>,
+  tx: Pick<ApiPool['db'], 'execute'>,
+  tenantId: string,
+  endpointId: string,
+): Promise<void> {
   const target = { url: deps.config.operatorWebhook!.url, eventIds: [newId('event')], deliveryIds: [newId('delivery')] };
   await tx.execute(emitDisabledByHandSql(target, tenantId, endpointId));
 }
@@ -363,10 +354,7 @@ async function writeUpdate(
 
 /** Deletes the endpoint and, by cascade, its deliveries and their attempts. */
 export async function deleteEndpoint(deps: EndpointDeps, tenantId: string, endpointId: string): Promise<void> {
-  const deleted = await deps.db
-    .delete(endpoints)
-    .where(endpointOfTenant(tenantId, endpointId))
-    .returning({ id: endpoints.id });
+  const deleted = await deps.db.delete(endpoints).where(endpointOfTenant(tenantId, endpointId)).returning({ id: endpoints.id });
   if (deleted.length === 0) throw notFound();
 }
 

@@ -32,9 +32,18 @@ export interface EventTypeChangeHandlers {
  * it drops, reconnects and listens again, calling `listening` each time). Runs until the pool ends.
  */
 export function listenForEventTypeChanges(sql: postgres.Sql, handlers: EventTypeChangeHandlers, logger: Logger): void {
-  sql.listen(EVENT_TYPE_CHANGE_CHANNEL, (name) => handlers.changed(name), () => handlers.listening()).catch((error: unknown) => {
-    // A first LISTEN that fails on connecting is retried by the driver when the connection closes;
-    // until one succeeds, `listening` is not called and nothing is cached.
-    logger.warn({ err: error }, 'listening for event type changes failed; payload schema checks read the catalog each time until it succeeds');
-  });
+  sql
+    .listen(
+      EVENT_TYPE_CHANGE_CHANNEL,
+      (name) => handlers.changed(name),
+      () => handlers.listening(),
+    )
+    .catch((error: unknown) => {
+      // A first LISTEN that fails on connecting is retried by the driver when the connection closes;
+      // until one succeeds, `listening` is not called and nothing is cached.
+      logger.warn(
+        { err: error },
+        'listening for event type changes failed; payload schema checks read the catalog each time until it succeeds',
+      );
+    });
 }

@@ -39,7 +39,9 @@ export function compilePayloadSchema(schema: Record<string, unknown>): { check: 
   else if (typeof declared === 'string' && DRAFT2019_URIS.has(declared)) ajv = new Ajv2019(options);
   else if (typeof declared === 'string' && DRAFT2020_URIS.has(declared)) ajv = new Ajv2020(options);
   else {
-    return { error: `$schema ${JSON.stringify(declared)} is not supported (use draft-07, 2019-09 or 2020-12, or leave it out for draft-07)` };
+    return {
+      error: `$schema ${JSON.stringify(declared)} is not supported (use draft-07, 2019-09 or 2020-12, or leave it out for draft-07)`,
+    };
   }
   let validate: ValidateFunction;
   try {
@@ -58,9 +60,10 @@ export function compilePayloadSchema(schema: Record<string, unknown>): { check: 
 export function describeErrors(errors: readonly ErrorObject[]): string {
   const named = errors.slice(0, MAX_ERRORS_NAMED).map((error) => {
     const where = `payload${error.instancePath}`;
-    const detail = error.keyword === 'additionalProperties'
-      ? `${error.message} "${String((error.params as { additionalProperty?: unknown }).additionalProperty)}"`
-      : error.message ?? 'is invalid';
+    const detail =
+      error.keyword === 'additionalProperties'
+        ? `${error.message} "${String((error.params as { additionalProperty?: unknown }).additionalProperty)}"`
+        : (error.message ?? 'is invalid');
     return `${where} ${detail}`;
   });
   const more = errors.length - named.length;

@@ -61,7 +61,6 @@ export interface ListWindow extends PageRequest {
  * before (desc) that id.
  */
 function idWindow(column: AnyPgColumn, kind: 'event' | 'delivery', input: ListWindow): SQL | undefined {
-  const desc = input.order === 'desc';
   return and(
     input.since !== undefined ? gte(column, idFloor(kind, new Date(input.since))) : undefined,
     input.until !== undefined ? lt(column, idFloor(kind, new Date(input.until))) : undefined,
@@ -101,7 +100,11 @@ export async function listEvents(
 }
 
 /** One event with the status of each of its deliveries (oldest first). */
-export async function getEvent(deps: ApiPool & Pick<Shared, 'config'>, tenantId: string, eventId: string): Promise<Event & { deliveries: TypedDelivery[] }> {
+export async function getEvent(
+  deps: ApiPool & Pick<Shared, 'config'>,
+  tenantId: string,
+  eventId: string,
+): Promise<Event & { deliveries: TypedDelivery[] }> {
   return readWithTimeout(deps, async (db) => {
     const row = await findEvent(db, tenantId, eventId, getTableColumns(events));
     if (!row) throw new NotFoundError('event not found');
@@ -164,7 +167,10 @@ export async function listDeliveries(
       idWindow(deliveries.id, 'delivery', input),
     );
     const order = byId(deliveries.id, input.order);
-    const typed = async (p: Page<Delivery>): Promise<Page<TypedDelivery>> => ({ items: await withTypes(db, p.items), nextCursor: p.nextCursor });
+    const typed = async (p: Page<Delivery>): Promise<Page<TypedDelivery>> => ({
+      items: await withTypes(db, p.items),
+      nextCursor: p.nextCursor,
+    });
 
     // An event's deliveries are few (one per endpoint): filter them as they are.
     if (input.status === undefined || input.eventId !== undefined) {

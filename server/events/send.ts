@@ -30,11 +30,7 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
 
 type Created = { event: Event; deliveries: Delivery[] };
 
-export async function sendEvent(
-  deps: SendDeps,
-  tenantId: string,
-  input: SendEventInput,
-): Promise<Created> {
+export async function sendEvent(deps: SendDeps, tenantId: string, input: SendEventInput): Promise<Created> {
   const body = JSON.stringify(input.payload);
   const size = Buffer.byteLength(body);
   if (size > deps.config.maxPayloadBytes) {
@@ -68,11 +64,7 @@ export interface EventSpec {
   onlyEndpointId?: string;
 }
 
-export async function createEventWithDeliveries(
-  deps: SendDeps,
-  tenantId: string,
-  spec: EventSpec,
-): Promise<Created> {
+export async function createEventWithDeliveries(deps: SendDeps, tenantId: string, spec: EventSpec): Promise<Created> {
   // The idempotency key is checked by the insert itself (on conflict do nothing): a new event
   // costs one round trip, a repeated key a second one to read what the first send accepted.
   const created = await insertEventAndFanOut(deps, tenantId, spec);
@@ -159,11 +151,7 @@ async function insertEventAndFanOut(deps: SendDeps, tenantId: string, spec: Even
  * The event an idempotency key already named within the window, with its deliveries; 'expired'
  * when the key was older than the window (and is now free again).
  */
-async function findIdempotentEvent(
-  deps: SendDeps,
-  tenantId: string,
-  key: string,
-): Promise<Created | 'expired' | undefined> {
+async function findIdempotentEvent(deps: SendDeps, tenantId: string, key: string): Promise<Created | 'expired' | undefined> {
   const existing = await findEventByIdempotencyKey(deps.db, tenantId, key);
   if (!existing) return undefined;
   if (existing.createdAt.getTime() <= Date.now() - IDEMPOTENCY_WINDOW_MS) {

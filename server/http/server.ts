@@ -28,24 +28,25 @@ export function createApiServer(deps: AppDeps, options: ApiServerOptions = {}): 
     delayMs: deps.config.authFailureDelayMs,
     logger: deps.logger,
   });
-  const trpcHandler = (maxBodySize: number) => createNodeTrpcHandler({
-    router: appRouter,
-    endpoint: '/trpc',
-    maxBodySize,
-    // One HTTP request carries at most this many batched calls; more is BAD_REQUEST (400) at once.
-    maxBatchSize: deps.config.maxBatchCalls,
-    createContext: ({ req, info }) =>
-      createContext(
-        deps,
-        { authorization: req.headers.authorization, source: req.socket.remoteAddress, path: info.calls.map((c) => c.path).join(',') },
-        authFailures,
-      ),
-    responseMeta: retryAfterMeta,
-    onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
-    },
-    onUnhandledError: (error) => deps.logger.error({ err: error }, 'request failed'),
-  });
+  const trpcHandler = (maxBodySize: number) =>
+    createNodeTrpcHandler({
+      router: appRouter,
+      endpoint: '/trpc',
+      maxBodySize,
+      // One HTTP request carries at most this many batched calls; more is BAD_REQUEST (400) at once.
+      maxBatchSize: deps.config.maxBatchCalls,
+      createContext: ({ req, info }) =>
+        createContext(
+          deps,
+          { authorization: req.headers.authorization, source: req.socket.remoteAddress, path: info.calls.map((c) => c.path).join(',') },
+          authFailures,
+        ),
+      responseMeta: retryAfterMeta,
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, path }, 'request failed');
+      },
+      onUnhandledError: (error) => deps.logger.error({ err: error }, 'request failed'),
+    });
   const maxBody = maxRequestBodyBytes(deps.config.maxPayloadBytes);
   const trpc = trpcHandler(maxBody);
   // events.sendBatch reads up to HOOKLINE_MAX_BATCH_BYTES; every other call keeps the smaller limit.

@@ -55,7 +55,9 @@ export function createNodeTrpcHandler(options: NodeTrpcHandlerOptions): (req: In
         return;
       }
       res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: 'internal error', code: -32603, data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 } } }));
+      res.end(
+        JSON.stringify({ error: { message: 'internal error', code: -32603, data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 } } }),
+      );
     };
 
     if (req.method === 'GET' || req.method === 'HEAD') {
@@ -129,7 +131,8 @@ function toFetchRequest(req: IncomingMessage, body: string | ReadableStream | un
   const method = req.method ?? 'GET';
   const headers = headerReader(req);
   const json = body === undefined || (headers.get('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
-  if (!json) return new Request(url, { method, headers: headersOf(req), ...(body !== undefined && { body, duplex: 'half' }) } as RequestInit);
+  if (!json)
+    return new Request(url, { method, headers: headersOf(req), ...(body !== undefined && { body, duplex: 'half' }) } as RequestInit);
   // Never aborted, as a Request's own signal was not: an answer is written whole or not at all.
   const { signal } = new AbortController();
   const text = typeof body === 'string' ? () => Promise.resolve(body) : () => new Response(body ?? null).text();

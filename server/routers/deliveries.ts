@@ -2,7 +2,15 @@
 // Tenant-scoped: a tenant key reads its own deliveries, the admin key names the tenant.
 import { z } from 'zod';
 import { deliveryDetailSchema, deliveryPageSchema, deliverySchema } from '../../shared/api/delivery.js';
-import { deliveryIdSchema, endpointIdSchema, eventIdSchema, eventTypeName, FIRST_PAGE, listWindow, pageFields } from '../../shared/schemas.js';
+import {
+  deliveryIdSchema,
+  endpointIdSchema,
+  eventIdSchema,
+  eventTypeName,
+  FIRST_PAGE,
+  listWindow,
+  pageFields,
+} from '../../shared/schemas.js';
 import { retryDelivery } from '../delivery/requeue.js';
 import { getDelivery, listDeliveries } from '../events/read.js';
 import { rateLimitedProcedure, router, tenantInput, tenantOrAllTenantsProcedure, tenantScopedProcedure } from '../trpc.js';
@@ -15,7 +23,14 @@ export const deliveriesRouter = router({
    * Each names its event's `type`. The admin key may read every tenant's with `allTenants: true`.
    */
   list: tenantOrAllTenantsProcedure
-    .meta({ openapi: { method: 'GET', path: '/deliveries', tags: ['deliveries'], summary: "List the tenant's deliveries (the admin key: every tenant's with allTenants=true)" } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/deliveries',
+        tags: ['deliveries'],
+        summary: "List the tenant's deliveries (the admin key: every tenant's with allTenants=true)",
+      },
+    })
     .input(
       tenantInput({
         ...listWindow,

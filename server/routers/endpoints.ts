@@ -13,25 +13,31 @@ import {
   testEventSentSchema,
 } from '../../shared/api/endpoint.js';
 import { MAX_FILTER_ENTRY_LENGTH } from '../../shared/event-type-filter.js';
-import { endpointIdSchema, endpointSecretSchema as existingSecretSchema, FIRST_PAGE, flag, metadataSchema, pageFields, payloadFilterSchema, rateLimitSchema, safeText } from '../../shared/schemas.js';
+import {
+  endpointIdSchema,
+  endpointSecretSchema as existingSecretSchema,
+  FIRST_PAGE,
+  flag,
+  metadataSchema,
+  pageFields,
+  payloadFilterSchema,
+  rateLimitSchema,
+  safeText,
+} from '../../shared/schemas.js';
 import { MAX_URL_LENGTH } from '../../shared/url-rules.js';
 import { recoverEndpoint, sendTestEvent } from '../endpoints/recovery.js';
 import { getEndpointStats } from '../endpoints/stats.js';
-import {
-  createEndpoint,
-  deleteEndpoint,
-  getEndpoint,
-  listEndpoints,
-  rotateEndpointSecret,
-  updateEndpoint,
-} from '../endpoints/service.js';
+import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from '../endpoints/service.js';
 import { rateLimitedProcedure, router, tenantInput, tenantScopedProcedure } from '../trpc.js';
 import { graceSecondsSchema } from './tenants.js';
 
 const MAX_FILTER_ENTRIES = 100;
 
 // Over-long URLs get judgeUrl's own message, so the bound here is loose.
-const endpointUrl = z.string().min(1).max(MAX_URL_LENGTH * 4);
+const endpointUrl = z
+  .string()
+  .min(1)
+  .max(MAX_URL_LENGTH * 4);
 const description = safeText(1000);
 const eventTypesFilter = z.array(z.string().max(MAX_FILTER_ENTRY_LENGTH)).max(MAX_FILTER_ENTRIES);
 // Names and values are checked by the service (server/endpoints/headers.ts).
@@ -106,28 +112,46 @@ export const endpointsRouter = router({
     }),
 
   rotateSecret: tenantScopedProcedure
-    .meta({ openapi: { method: 'POST', path: '/endpoints/{endpointId}/rotate-secret', tags: ['endpoints'], summary: "Rotate an endpoint's secret" } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/endpoints/{endpointId}/rotate-secret',
+        tags: ['endpoints'],
+        summary: "Rotate an endpoint's secret",
+      },
+    })
     .input(tenantInput({ endpointId: endpointIdSchema, graceSeconds: graceSecondsSchema }))
     .output(endpointSecretSchema)
     .mutation(({ ctx, input }) => rotateEndpointSecret(ctx.deps, ctx.tenantId, input.endpointId, input.graceSeconds)),
 
   /** A signed `hookline.test` event to this endpoint alone, whatever its filter. */
   sendTest: rateLimitedProcedure('sendTest')
-    .meta({ openapi: { method: 'POST', path: '/endpoints/{endpointId}/send-test', tags: ['endpoints'], summary: 'Send a test event to an endpoint' } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/endpoints/{endpointId}/send-test',
+        tags: ['endpoints'],
+        summary: 'Send a test event to an endpoint',
+      },
+    })
     .input(byId)
     .output(testEventSentSchema)
     .mutation(({ ctx, input }) => sendTestEvent(ctx.deps, ctx.tenantId, input.endpointId)),
 
   /** Attempts per hour (succeeded, failed) since then (default 24 h ago), and the last attempt. */
   stats: tenantScopedProcedure
-    .meta({ openapi: { method: 'GET', path: '/endpoints/{endpointId}/stats', tags: ['endpoints'], summary: "An endpoint's attempts per hour" } })
+    .meta({
+      openapi: { method: 'GET', path: '/endpoints/{endpointId}/stats', tags: ['endpoints'], summary: "An endpoint's attempts per hour" },
+    })
     .input(tenantInput({ endpointId: endpointIdSchema, since: z.iso.datetime({ offset: true }).optional() }))
     .output(endpointStatsSchema)
     .query(({ ctx, input }) => getEndpointStats(ctx.deps, ctx.tenantId, input.endpointId, input.since)),
 
   /** Re-queues the endpoint's failed deliveries created since then (at most 14 days ago). */
   recover: rateLimitedProcedure('recover')
-    .meta({ openapi: { method: 'POST', path: '/endpoints/{endpointId}/recover', tags: ['endpoints'], summary: 'Send failed deliveries again' } })
+    .meta({
+      openapi: { method: 'POST', path: '/endpoints/{endpointId}/recover', tags: ['endpoints'], summary: 'Send failed deliveries again' },
+    })
     .input(tenantInput({ endpointId: endpointIdSchema, since: z.iso.datetime({ offset: true }) }))
     .output(endpointRecoveredSchema)
     .mutation(({ ctx, input }) => recoverEndpoint(ctx.deps, ctx.tenantId, input.endpointId, input.since)),

@@ -58,7 +58,14 @@ export const eventsRouter = router({
    * EVENT_LIST_SETTLE_MS). The admin key may read every tenant's with `allTenants: true`.
    */
   list: tenantOrAllTenantsProcedure
-    .meta({ openapi: { method: 'GET', path: '/events', tags: ['events'], summary: "List the tenant's events (the admin key: every tenant's with allTenants=true)" } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/events',
+        tags: ['events'],
+        summary: "List the tenant's events (the admin key: every tenant's with allTenants=true)",
+      },
+    })
     .input(
       tenantInput({
         ...listWindow,

@@ -32,11 +32,7 @@ export const tenantsRouter = router({
 
   list: adminProcedure
     .meta({ openapi: { method: 'GET', path: '/tenants', tags: ['tenants'], summary: 'List tenants' } })
-    .input(
-      z
-        .strictObject({ ...pageFields(tenantIdSchema), externalId: externalId.optional() })
-        .default(FIRST_PAGE),
-    )
+    .input(z.strictObject({ ...pageFields(tenantIdSchema), externalId: externalId.optional() }).default(FIRST_PAGE))
     .output(tenantPageSchema)
     .query(({ ctx, input }) => listTenants(ctx.deps, input)),
 
@@ -69,7 +65,9 @@ export const tenantsRouter = router({
     }),
 
   rotateApiKey: adminProcedure
-    .meta({ openapi: { method: 'POST', path: '/tenants/{tenantId}/rotate-api-key', tags: ['tenants'], summary: "Replace a tenant's API key" } })
+    .meta({
+      openapi: { method: 'POST', path: '/tenants/{tenantId}/rotate-api-key', tags: ['tenants'], summary: "Replace a tenant's API key" },
+    })
     .input(byId)
     .output(tenantApiKeySchema)
     .mutation(({ ctx, input }) => rotateTenantApiKey(ctx.deps, input.tenantId)),

@@ -11,8 +11,7 @@ export function graphileLogger(logger: Logger): GraphileLogger {
     // job slots are a waiting room for delivery slots (worker/settings.ts), so the batch is smaller.
     else if (level === 'warning' && (message.includes('maxPoolSize') || message.includes('job batch size'))) {
       logger.debug(fields, message);
-    }
-    else if (level === 'warning') logger.warn(fields, message);
+    } else if (level === 'warning') logger.warn(fields, message);
     else if (level === 'info') logger.debug(fields, message);
     else logger.trace(fields, message);
   });

@@ -12,13 +12,7 @@
 // so two sweepers, or a sweeper and deliveries.retry, never give it two jobs.
 import { failDeliveries, lockPendingDeliveries } from '../../db/sql/deliveries.js';
 import { addDeliverJobs } from '../../db/sql/jobs.js';
-import {
-  deleteDeadJobsSql,
-  deliveryPageCount,
-  findStrandedCandidates,
-  jobsForNextAttempt,
-  queueIsBehind,
-} from '../../db/sql/stranded.js';
+import { deleteDeadJobsSql, deliveryPageCount, findStrandedCandidates, jobsForNextAttempt, queueIsBehind } from '../../db/sql/stranded.js';
 import { nextAttemptJob } from '../delivery/requeue.js';
 import type { ApiPool, Shared } from '../deps.js';
 
@@ -56,7 +50,10 @@ export interface StrandedSweeper {
 
 export const DEFAULT_GIVE_UP_AFTER_MS = 24 * 3_600_000;
 
-export function createStrandedSweeper(deps: ApiPool & Pick<Shared, 'config' | 'logger'>, options: StrandedSweeperOptions = {}): StrandedSweeper {
+export function createStrandedSweeper(
+  deps: ApiPool & Pick<Shared, 'config' | 'logger'>,
+  options: StrandedSweeperOptions = {},
+): StrandedSweeper {
   const intervalMs = options.intervalMs ?? deps.config.sweepIntervalMs;
   const graceMs = options.graceMs ?? 60_000;
   const backlogAfterMs = options.backlogAfterMs ?? 60_000;

@@ -142,9 +142,13 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     await liveness.start();
   } catch (error) {
     // Half started: release what did start (a failure here must not hide the first one).
-    await inTurn([() => runner?.stop(), () => liveness.stop(), () => http.close(), async () => operator?.http.close(), () => pool.close()]).catch(
-      () => {},
-    );
+    await inTurn([
+      () => runner?.stop(),
+      () => liveness.stop(),
+      () => http.close(),
+      async () => operator?.http.close(),
+      () => pool.close(),
+    ]).catch(() => {});
     throw error;
   }
   const queueVacuum = startQueueVacuum(processDeps);

@@ -271,7 +271,9 @@ async function outage(name: string, fault: () => Promise<void>, downMs: number) 
   expect(figures.secondsToFirstDeliveryAfterBack!).toBeLessThanOrEqual(10);
   // /readyz told the truth: not ready while the database was away, and only "database unavailable".
   expect(readyDuringOutage.some((r) => r.status === 503)).toBe(true);
-  expect(readyDuringOutage.every((r) => r.status === 200 || r.reason === 'database unavailable' || r.reason === 'delivery worker restarting')).toBe(true);
+  expect(
+    readyDuringOutage.every((r) => r.status === 200 || r.reason === 'database unavailable' || r.reason === 'delivery worker restarting'),
+  ).toBe(true);
   for (const url of [apiUrl, workerProbeUrl]) {
     await eventually(async () => (await readyz(url)).status === 200, 10_000, 100);
   }
@@ -302,7 +304,9 @@ describe('PostgreSQL outage under load', () => {
     const { acked, missing } = await undelivered(load.calls);
     await expectNoneMissing(missing);
     expectOnlyServiceUnavailable(load.calls);
-    console.log(`pool-death figures: ${JSON.stringify({ sessionsKilled: n, acknowledged: acked, requests: receiver.requests.length - received })}`);
+    console.log(
+      `pool-death figures: ${JSON.stringify({ sessionsKilled: n, acknowledged: acked, requests: receiver.requests.length - received })}`,
+    );
     expect(worker.child.exitCode).toBeNull();
     expect(serve.child.exitCode).toBeNull();
   }, 60_000);
@@ -329,13 +333,17 @@ describe('a job runner that cannot be restarted', () => {
         Array.from({ length: 4 }, (_, i) => adminClient.events.send.mutate({ tenantId, type: 'job.completed', payload: { slow: i } })),
       );
       // Both processes have a delivery in flight to the slow receiver when PostgreSQL goes away.
-      await eventually(async () => {
-        const rows = await admin.unsafe<{ n: number }[]>(
-          `select count(distinct h.worker_id)::int as n from worker_heartbeats h
+      await eventually(
+        async () => {
+          const rows = await admin.unsafe<{ n: number }[]>(
+            `select count(distinct h.worker_id)::int as n from worker_heartbeats h
              join graphile_worker.jobs j on j.locked_by = any(h.lock_ids)`,
-        );
-        return rows[0]!.n === 2;
-      }, 15_000, 50);
+          );
+          return rows[0]!.n === 2;
+        },
+        15_000,
+        50,
+      );
       await slow.waitFor(2, { timeoutMs: 10_000 });
       phase('both in flight');
       const downAt = Date.now();
@@ -364,14 +372,22 @@ describe('a job runner that cannot be restarted', () => {
       phase('runner restarted');
       // The jobs both runners held come back (the dead process' once its heartbeat is old).
       const ids = new Set(sent.map((s) => s.event.id));
-      await eventually(async () => {
-        const got = new Set(slow.requests.map((r) => String(r.headers['webhook-id'])));
-        return [...ids].every((id) => got.has(id));
-      }, 20_000, 100).catch(async (error: unknown) => {
-        const jobs = await admin.unsafe(`select id, locked_by, locked_at, run_at, attempts, last_error, payload from graphile_worker._private_jobs`);
+      await eventually(
+        async () => {
+          const got = new Set(slow.requests.map((r) => String(r.headers['webhook-id'])));
+          return [...ids].every((id) => got.has(id));
+        },
+        20_000,
+        100,
+      ).catch(async (error: unknown) => {
+        const jobs = await admin.unsafe(
+          `select id, locked_by, locked_at, run_at, attempts, last_error, payload from graphile_worker._private_jobs`,
+        );
         const deliveries = await admin.unsafe(`select id, event_id, status, attempt_count from deliveries where status = 'pending'`);
         const beats = await admin.unsafe(`select * from worker_heartbeats`);
-        throw new Error(`${String(error)}; jobs ${JSON.stringify(jobs)}; pending ${JSON.stringify(deliveries)}; heartbeats ${JSON.stringify(beats)}; now ${new Date().toISOString()}`);
+        throw new Error(
+          `${String(error)}; jobs ${JSON.stringify(jobs)}; pending ${JSON.stringify(deliveries)}; heartbeats ${JSON.stringify(beats)}; now ${new Date().toISOString()}`,
+        );
       });
       phase('all delivered');
       await eventually(async () => (await readyz(startUrl)).status === 200, 10_000, 100);

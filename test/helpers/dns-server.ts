@@ -77,7 +77,12 @@ function parseQuestion(packet: Buffer): Question | undefined {
     const length = packet[offset]!;
     offset += 1;
     if (length === 0) break;
-    labels.push(packet.subarray(offset, offset + length).toString('ascii').toLowerCase());
+    labels.push(
+      packet
+        .subarray(offset, offset + length)
+        .toString('ascii')
+        .toLowerCase(),
+    );
     offset += length;
   }
   if (offset + 4 > packet.length) return undefined;

@@ -109,7 +109,6 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
 
-
 /**
  * Receivers started by one test file, closed after each test: call `receiver()` in a test and
  * register `closeAll` with `afterEach`.

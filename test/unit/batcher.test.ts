@@ -12,10 +12,13 @@ function gate() {
 describe('createBatcher', () => {
   it('flushes a lone call by itself and calls made in the same turn together', async () => {
     const batches: number[][] = [];
-    const double = createBatcher<number, number>(async (items) => {
-      batches.push(items);
-      return items.map((x) => x * 2);
-    }, { maxBatch: 10, maxInFlight: 1 });
+    const double = createBatcher<number, number>(
+      async (items) => {
+        batches.push(items);
+        return items.map((x) => x * 2);
+      },
+      { maxBatch: 10, maxInFlight: 1 },
+    );
     expect(await double(1)).toBe(2);
     expect(await Promise.all([double(2), double(3), double(4)])).toEqual([4, 6, 8]);
     expect(batches).toEqual([[1], [2, 3, 4]]);
@@ -24,11 +27,14 @@ describe('createBatcher', () => {
   it('gathers the calls that arrive while a flush is in flight into the next one, up to maxBatch', async () => {
     const batches: number[][] = [];
     const first = gate();
-    const echo = createBatcher<number, number>(async (items) => {
-      batches.push(items);
-      if (batches.length === 1) await first.opened;
-      return items;
-    }, { maxBatch: 3, maxInFlight: 1 });
+    const echo = createBatcher<number, number>(
+      async (items) => {
+        batches.push(items);
+        if (batches.length === 1) await first.opened;
+        return items;
+      },
+      { maxBatch: 3, maxInFlight: 1 },
+    );
     const a = echo(0);
     await new Promise((resolve) => setImmediate(resolve)); // the first flush is now in flight
     const rest = [1, 2, 3, 4, 5].map((x) => echo(x));
@@ -41,22 +47,28 @@ describe('createBatcher', () => {
 
   it('stops a batch at maxBytes, but always takes its first item', async () => {
     const batches: string[][] = [];
-    const echo = createBatcher<string, string>(async (items) => {
-      batches.push(items);
-      return items;
-    }, { maxBatch: 10, maxInFlight: 1, maxBytes: 5, sizeOf: (item) => item.length });
+    const echo = createBatcher<string, string>(
+      async (items) => {
+        batches.push(items);
+        return items;
+      },
+      { maxBatch: 10, maxInFlight: 1, maxBytes: 5, sizeOf: (item) => item.length },
+    );
     await Promise.all(['aa', 'bb', 'c', 'dddddddd', 'e'].map((x) => echo(x)));
     expect(batches).toEqual([['aa', 'bb', 'c'], ['dddddddd'], ['e']]);
   });
 
   it('rejects the callers of a flush that throws synchronously or returns the wrong number of results, and carries on', async () => {
     let calls = 0;
-    const odd = createBatcher<number, number>(((items: number[]) => {
-      calls++;
-      if (calls === 1) throw new Error('thrown before any promise');
-      if (calls === 2) return Promise.resolve(items.slice(1));
-      return Promise.resolve(items);
-    }) as (items: number[]) => Promise<number[]>, { maxBatch: 10, maxInFlight: 1 });
+    const odd = createBatcher<number, number>(
+      ((items: number[]) => {
+        calls++;
+        if (calls === 1) throw new Error('thrown before any promise');
+        if (calls === 2) return Promise.resolve(items.slice(1));
+        return Promise.resolve(items);
+      }) as (items: number[]) => Promise<number[]>,
+      { maxBatch: 10, maxInFlight: 1 },
+    );
     await expect(odd(1)).rejects.toThrow('thrown before any promise');
     await expect(Promise.all([odd(1), odd(2)])).rejects.toThrow('1 results for 2 items');
     expect(await odd(3)).toBe(3);
@@ -66,13 +78,16 @@ describe('createBatcher', () => {
     let running = 0;
     let most = 0;
     const hold = gate();
-    const work = createBatcher<number, number>(async (items) => {
-      running++;
-      most = Math.max(most, running);
-      await hold.opened;
-      running--;
-      return items;
-    }, { maxBatch: 1, maxInFlight: 2 });
+    const work = createBatcher<number, number>(
+      async (items) => {
+        running++;
+        most = Math.max(most, running);
+        await hold.opened;
+        running--;
+        return items;
+      },
+      { maxBatch: 1, maxInFlight: 2 },
+    );
     const all = Promise.all([1, 2, 3, 4].map((x) => work(x)));
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(running).toBe(2);
@@ -81,7 +96,7 @@ describe('createBatcher', () => {
     expect(most).toBe(2);
   });
 
-  it("rejects only the caller whose result is an Error, and every caller when the flush throws", async () => {
+  it('rejects only the caller whose result is an Error, and every caller when the flush throws', async () => {
     const picky = createBatcher<number, number>(async (items) => items.map((x) => (x < 0 ? new Error(`negative: ${x}`) : x)), {
       maxBatch: 10,
       maxInFlight: 1,
@@ -90,9 +105,12 @@ describe('createBatcher', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason.message).toBe('negative: -1');
 
-    const broken = createBatcher<number, number>(async () => {
-      throw new Error('connection lost');
-    }, { maxBatch: 10, maxInFlight: 1 });
+    const broken = createBatcher<number, number>(
+      async () => {
+        throw new Error('connection lost');
+      },
+      { maxBatch: 10, maxInFlight: 1 },
+    );
     const failed = await Promise.allSettled([broken(1), broken(2)]);
     expect(failed.every((r) => r.status === 'rejected' && r.reason.message === 'connection lost')).toBe(true);
     // It keeps working after a failed flush.

@@ -136,7 +136,10 @@ describe('createDnsResolver over a loopback DNS server', () => {
 
   it('answers names in the hosts file without a query', async () => {
     const server = await dnsServer(() => ({ addresses: ['127.0.0.9'], ttl: 60 }));
-    const hostsPath = file('hosts', '# comment\n127.0.0.1\tlocalhost\n127.0.0.5  Receiver.Example.com alias.example.com # trailing\n::1 receiver.example.com\n');
+    const hostsPath = file(
+      'hosts',
+      '# comment\n127.0.0.1\tlocalhost\n127.0.0.5  Receiver.Example.com alias.example.com # trailing\n::1 receiver.example.com\n',
+    );
     const { resolve } = resolverFor(server, { hostsPath });
     expect(await resolve('receiver.example.com')).toEqual([
       { address: '127.0.0.5', family: 4 },

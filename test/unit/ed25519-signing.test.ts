@@ -58,7 +58,9 @@ describe('verifyWebhook with whpk_ public keys', () => {
   it('mixed with whsec_ secrets, any one that matches is enough', () => {
     const hmac = generateSecret();
     expect(verifyWebhook({ body, headers: signed([hmac]), secrets: [current.publicKey, hmac], now: clock })).toEqual(JSON.parse(body));
-    expect(verifyWebhook({ body, headers: signed([current.secretKey]), secrets: [hmac, current.publicKey], now: clock })).toEqual(JSON.parse(body));
+    expect(verifyWebhook({ body, headers: signed([current.secretKey]), secrets: [hmac, current.publicKey], now: clock })).toEqual(
+      JSON.parse(body),
+    );
   });
 
   const reason = (run: () => unknown): string => {
@@ -74,7 +76,9 @@ describe('verifyWebhook with whpk_ public keys', () => {
   it('rejects another key, a tampered body, a v1a signature relabelled v1, and a malformed key', () => {
     const headers = signed([current.secretKey]);
     expect(reason(() => verifyWebhook({ body, headers, secret: previous.publicKey, now: clock }))).toBe('invalid_signature');
-    expect(reason(() => verifyWebhook({ body: body.replace('1', '2'), headers, secret: current.publicKey, now: clock }))).toBe('invalid_signature');
+    expect(reason(() => verifyWebhook({ body: body.replace('1', '2'), headers, secret: current.publicKey, now: clock }))).toBe(
+      'invalid_signature',
+    );
     const relabelled = { ...headers, 'webhook-signature': headers['webhook-signature']!.replace('v1a,', 'v1,') };
     expect(reason(() => verifyWebhook({ body, headers: relabelled, secret: current.publicKey, now: clock }))).toBe('invalid_signature');
     expect(reason(() => verifyWebhook({ body, headers, secret: 'whpk_dG9vc2hvcnQ=', now: clock }))).toBe('no_secret');
@@ -82,6 +86,8 @@ describe('verifyWebhook with whpk_ public keys', () => {
 
   it('checks the timestamp of an authentic v1a request', () => {
     const headers = signed([current.secretKey]);
-    expect(reason(() => verifyWebhook({ body, headers, secret: current.publicKey, now: () => (now + 3600) * 1000 }))).toBe('timestamp_too_old');
+    expect(reason(() => verifyWebhook({ body, headers, secret: current.publicKey, now: () => (now + 3600) * 1000 }))).toBe(
+      'timestamp_too_old',
+    );
   });
 });

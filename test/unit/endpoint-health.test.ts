@@ -130,7 +130,12 @@ describe('the fold', () => {
   it('a disabled endpoint keeps its reason and time; its health still counts', () => {
     const disabled = { ...failing(3), disabled: true, disabledReason: MANUAL_DISABLE_REASON, disabledAt: ago(DAY) };
     expect(foldEndpointHealth(disabled, [G, F], now, rules)).toEqual({ ...disabled, failuresSinceSuccess: 5 });
-    expect(foldEndpointHealth(disabled, [S], now, rules)).toEqual({ ...disabled, lastSuccessAt: now, failuresSinceSuccess: 0, firstFailureAt: null });
+    expect(foldEndpointHealth(disabled, [S], now, rules)).toEqual({
+      ...disabled,
+      lastSuccessAt: now,
+      failuresSinceSuccess: 0,
+      firstFailureAt: null,
+    });
   });
 
   it('successes on a healthy endpoint refresh it at most once a second', () => {
@@ -155,7 +160,12 @@ describe('by hand', () => {
   });
 
   it('re-enabling a disabled endpoint resets its failure run; enabling an enabled one leaves it counting', () => {
-    const auto = { ...failing(57), disabled: true, disabledReason: 'no successful delivery for 5 days (10 failed attempts)', disabledAt: ago(DAY) };
+    const auto = {
+      ...failing(57),
+      disabled: true,
+      disabledReason: 'no successful delivery for 5 days (10 failed attempts)',
+      disabledAt: ago(DAY),
+    };
     expect(setDisabledByHand(auto, false, now)).toEqual(healthy);
     expect(setDisabledByHand(failing(3), false, now)).toEqual(failing(3));
   });

@@ -59,10 +59,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startReceiver(
-  respond: (req: ReceivedRequest, res: http.ServerResponse) => void,
-  host = '127.0.0.1',
-): Promise<Receiver> {
+async function startReceiver(respond: (req: ReceivedRequest, res: http.ServerResponse) => void, host = '127.0.0.1'): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   let connections = 0;
   const server = http.createServer((req, res) => {
@@ -158,15 +155,18 @@ describe('createGuardedLookup (names, judged address by address)', () => {
     ['mixed.test', 'private', '10.0.0.1', 'mixed.test resolves to 10.0.0.1: private address 10.0.0.1'],
     ['mapped.test', 'private', '192.168.0.1', 'private address 192.168.0.1'],
     ['ula.test', 'unique-local', 'fd00::1', 'unique-local address fd00::1'],
-  ])('blocks %s in both callback shapes; the message names the kind, only the detail the address', async (hostname, kind, address, detail) => {
-    for (const options of [{ all: true }, {}, { family: 4 }]) {
-      const { error } = await callLookup(hostname, options);
-      expect(error).toBeInstanceOf(BlockedDestinationError);
-      expect(error?.message).toBe(`${hostname} resolves to a blocked address (${kind}); see HOOKLINE_ALLOWED_NETWORKS`);
-      expect(error?.message).not.toContain(address);
-      expect((error as BlockedDestinationError).detail).toContain(detail);
-    }
-  });
+  ])(
+    'blocks %s in both callback shapes; the message names the kind, only the detail the address',
+    async (hostname, kind, address, detail) => {
+      for (const options of [{ all: true }, {}, { family: 4 }]) {
+        const { error } = await callLookup(hostname, options);
+        expect(error).toBeInstanceOf(BlockedDestinationError);
+        expect(error?.message).toBe(`${hostname} resolves to a blocked address (${kind}); see HOOKLINE_ALLOWED_NETWORKS`);
+        expect(error?.message).not.toContain(address);
+        expect((error as BlockedDestinationError).detail).toContain(detail);
+      }
+    },
+  );
 
   it('answers { all: true } with every address', async () => {
     const { error, address } = await callLookup('public.test', { all: true });
@@ -221,10 +221,13 @@ describe('webhook HTTP client over loopback', () => {
       res.writeHead(201, { 'x-reply': 'yes' }).end(replyBody);
     });
     const payload = Buffer.concat([Buffer.from('{"bytes":"'), Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from('"}')]);
-    const result = await client({ policy: loopbackAllowed, timeoutMs: 2000 }).post(`http://127.0.0.1:${receiver.port}/hooks?tenant=t1#frag`, {
-      headers: { 'content-type': 'application/json', 'webhook-id': 'msg_1', 'webhook-signature': 'v1,abc= v1,def=' },
-      body: payload,
-    });
+    const result = await client({ policy: loopbackAllowed, timeoutMs: 2000 }).post(
+      `http://127.0.0.1:${receiver.port}/hooks?tenant=t1#frag`,
+      {
+        headers: { 'content-type': 'application/json', 'webhook-id': 'msg_1', 'webhook-signature': 'v1,abc= v1,def=' },
+        body: payload,
+      },
+    );
 
     expect(result).toMatchObject({ kind: 'response', status: 201 });
     if (result.kind !== 'response') return;
@@ -280,7 +283,9 @@ describe('webhook HTTP client over loopback', () => {
 
     const result = await client({ policy: nothingAllowed, timeoutMs: 2000, resolver: rebinding }).post(url, webhook);
     expect(result).toMatchObject({ kind: 'error', error: 'blocked' });
-    expect(result.kind === 'error' && result.message).toBe('rebind.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS');
+    expect(result.kind === 'error' && result.message).toBe(
+      'rebind.test resolves to a blocked address (loopback); see HOOKLINE_ALLOWED_NETWORKS',
+    );
     expect(receiver.connections()).toBe(0);
   });
 
@@ -421,7 +426,10 @@ describe('webhook HTTP client over loopback', () => {
     });
     expect(logged).toEqual([
       {
-        detail: { url: `http://inside.test:${port}`, detail: 'inside.test resolves to 127.0.0.3: loopback address 127.0.0.3 is not allowed' },
+        detail: {
+          url: `http://inside.test:${port}`,
+          detail: 'inside.test resolves to 127.0.0.3: loopback address 127.0.0.3 is not allowed',
+        },
         message: expect.stringContaining('delivery blocked'),
       },
     ]);

@@ -11,8 +11,12 @@ function checker(schema: Record<string, unknown>) {
 
 describe('compilePayloadSchema', () => {
   it('draft-07 by default: `dependencies` and tuple `items` mean what draft-07 says', () => {
-    const check = checker({ type: 'object', dependencies: { card: ['billing'] }, properties: { pair: { items: [{ type: 'string' }, { type: 'integer' }] } } });
-    expect(check({ card: 1 })).toBe("payload must have property billing when property card is present");
+    const check = checker({
+      type: 'object',
+      dependencies: { card: ['billing'] },
+      properties: { pair: { items: [{ type: 'string' }, { type: 'integer' }] } },
+    });
+    expect(check({ card: 1 })).toBe('payload must have property billing when property card is present');
     expect(check({ pair: ['a', 'b'] })).toBe('payload/pair/1 must be integer');
     expect(check({ card: 1, billing: 2, pair: ['a', 1] })).toBeNull();
   });

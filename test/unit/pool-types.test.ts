@@ -3,13 +3,13 @@
 // process' pool. Checked by the compiler (`npx tsc --noEmit`, part of `npm test`): were the types
 // the same again, these assertions would fail to compile.
 import { describe, expectTypeOf, it } from 'vitest';
-import { createDeliveryLoader } from '../../server/delivery/load.js';
-import { createAttemptRecorder } from '../../server/delivery/record.js';
-import { retryDelivery } from '../../server/delivery/requeue.js';
+import type { createDeliveryLoader } from '../../server/delivery/load.js';
+import type { createAttemptRecorder } from '../../server/delivery/record.js';
+import type { retryDelivery } from '../../server/delivery/requeue.js';
 import type { AppDeps, DeliveryDeps } from '../../server/deps.js';
-import { createEndpoint } from '../../server/endpoints/service.js';
-import { readWithTimeout } from '../../server/limits/read-timeout.js';
-import { listTenants } from '../../server/tenants/service.js';
+import type { createEndpoint } from '../../server/endpoints/service.js';
+import type { readWithTimeout } from '../../server/limits/read-timeout.js';
+import type { listTenants } from '../../server/tenants/service.js';
 
 describe('pool types', () => {
   it('the delivery path takes the delivery pool, not the process pool', () => {

@@ -14,7 +14,11 @@ describe('portal configuration', () => {
       HOOKLINE_PORTAL_PRODUCT_NAME: 'Acme Webhooks',
       HOOKLINE_PORTAL_ACCENT_COLOR: '#6d28d9',
     });
-    expect(config.portal).toEqual({ frameAncestors: "'self' https://app.example.com", productName: 'Acme Webhooks', accentColor: '#6d28d9' });
+    expect(config.portal).toEqual({
+      frameAncestors: "'self' https://app.example.com",
+      productName: 'Acme Webhooks',
+      accentColor: '#6d28d9',
+    });
     const csp = contentSecurityPolicy(config.portal.frameAncestors);
     expect(csp).toContain("frame-ancestors 'self' https://app.example.com");
     expect(csp).toContain("default-src 'none'");

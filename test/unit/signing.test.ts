@@ -50,9 +50,7 @@ describe('signStandard', () => {
   it('agrees with the standardwebhooks library on a non-ASCII body', () => {
     const secret = generateSecret();
     const ts = 1_700_000_000;
-    expect(signStandard(secret, 'evt_1', ts, body)).toBe(
-      new StandardWebhook(secret).sign('evt_1', new Date(ts * 1000), body),
-    );
+    expect(signStandard(secret, 'evt_1', ts, body)).toBe(new StandardWebhook(secret).sign('evt_1', new Date(ts * 1000), body));
   });
 
   it('accepts a secret without the whsec_ prefix, like the reference library', () => {
@@ -128,9 +126,7 @@ describe('webhookHeaders, standard scheme', () => {
 
   it('needs at least one secret and a 1-based attempt', () => {
     expect(() => webhookHeaders({ ...base, timestamp: 1, secrets: [] })).toThrow(TypeError);
-    expect(() => webhookHeaders({ ...base, timestamp: 1, attempt: 0, secrets: [generateSecret()] })).toThrow(
-      RangeError,
-    );
+    expect(() => webhookHeaders({ ...base, timestamp: 1, attempt: 0, secrets: [generateSecret()] })).toThrow(RangeError);
   });
 });
 
@@ -153,9 +149,7 @@ describe('webhookHeaders, hex schemes as the seed receivers check them', () => {
       body,
       secrets: [secret],
     });
-    expect(Object.keys(headers).sort()).toEqual(
-      ['X-Adsumo-Attempt', 'X-Adsumo-Id', 'X-Adsumo-Signature', 'X-Adsumo-Timestamp'].sort(),
-    );
+    expect(Object.keys(headers).sort()).toEqual(['X-Adsumo-Attempt', 'X-Adsumo-Id', 'X-Adsumo-Signature', 'X-Adsumo-Timestamp'].sort());
     expect(headers['X-Adsumo-Id']).toBe('evt_2');
     expect(headers['X-Adsumo-Timestamp']).toBe(String(ts));
     expect(headers['X-Adsumo-Attempt']).toBe('2');

@@ -66,7 +66,11 @@ const accepted: Row[] = [
   { url: 'http://api.localhost:8080/', policy: localTesting, note: 'a name under .localhost' },
   { url: 'https://localhost/', policy: loopbackOnlyHttps, note: '127.0.0.0/8 alone is enough' },
   { url: 'https://localhost.example.com/', note: 'an ordinary name that starts with localhost' },
-  { url: 'http://localhost/', policy: { allowHttp: true, allowedNetworks: parseAllowedNetworks('::1/128') }, note: '::1/128 alone is enough' },
+  {
+    url: 'http://localhost/',
+    policy: { allowHttp: true, allowedNetworks: parseAllowedNetworks('::1/128') },
+    note: '::1/128 alone is enough',
+  },
 ];
 
 const rejected: Row[] = [
@@ -76,7 +80,12 @@ const rejected: Row[] = [
   { url: 'file:///etc/passwd', reason: 'only https URLs are allowed' },
   { url: 'javascript:alert(1)', reason: 'only https URLs are allowed' },
   { url: 'gopher://example.com:70/', policy: withHttp, reason: 'only http and https URLs are allowed' },
-  { url: 'http://127.0.0.1/', policy: loopbackOnlyHttps, reason: 'only https URLs are allowed', note: 'allowlist does not exempt the scheme rule' },
+  {
+    url: 'http://127.0.0.1/',
+    policy: loopbackOnlyHttps,
+    reason: 'only https URLs are allowed',
+    note: 'allowlist does not exempt the scheme rule',
+  },
   // Credentials
   { url: 'https://user:pass@example.com/', reason: 'URLs with credentials are not allowed' },
   { url: 'https://user@example.com/', reason: 'URLs with credentials are not allowed' },
@@ -103,7 +112,12 @@ const rejected: Row[] = [
   { url: 'https://localhost./', reason: 'hostname localhost. is not allowed' },
   { url: 'https://api.localhost/', reason: 'hostname api.localhost is not allowed' },
   { url: 'http://localhost/', policy: privateTen, reason: 'hostname localhost is not allowed', note: 'allowlist of another network' },
-  { url: 'http://localhost.localdomain/', policy: localTesting, reason: 'hostname localhost.localdomain is not allowed', note: 'not a localhost name' },
+  {
+    url: 'http://localhost.localdomain/',
+    policy: localTesting,
+    reason: 'hostname localhost.localdomain is not allowed',
+    note: 'not a localhost name',
+  },
   { url: 'https://metadata.google.internal/computeMetadata/v1/', reason: 'hostname metadata.google.internal is not allowed' },
   { url: 'https://metadata/', reason: 'hostname metadata is not allowed' },
   { url: 'https://metadata.goog/', reason: 'hostname metadata.goog is not allowed' },
@@ -156,7 +170,12 @@ const rejected: Row[] = [
   { url: 'https://[::1]/', reason: 'loopback address ::1 is not allowed' },
   { url: 'https://[0:0:0:0:0:0:0:1]/', reason: 'loopback address ::1' },
   { url: 'https://[::]/', reason: 'unspecified address ::' },
-  { url: 'http://[::1]/', policy: { allowHttp: true, allowedNetworks: parseAllowedNetworks('127.0.0.0/8') }, reason: 'loopback address ::1', note: 'IPv4 allowlist does not cover ::1' },
+  {
+    url: 'http://[::1]/',
+    policy: { allowHttp: true, allowedNetworks: parseAllowedNetworks('127.0.0.0/8') },
+    reason: 'loopback address ::1',
+    note: 'IPv4 allowlist does not cover ::1',
+  },
   { url: 'https://[::ffff:127.0.0.1]/', reason: 'loopback address 127.0.0.1', note: 'IPv4-mapped' },
   { url: 'https://[::ffff:7f00:1]/', reason: 'loopback address 127.0.0.1', note: 'IPv4-mapped, hex' },
   { url: 'https://[::ffff:10.0.0.1]/', reason: 'private address 10.0.0.1', note: 'IPv4-mapped' },
@@ -170,7 +189,10 @@ const rejected: Row[] = [
   { url: 'https://[64:ff9b:1::a00:1]/', reason: 'local-use NAT64 address' },
   { url: 'https://[2002:7f00:1::]/', reason: '6to4 address 2002:7f00:1:: is not allowed (it embeds IPv4 address 127.0.0.1)' },
   { url: 'https://[2002:808:808::1]/', reason: '6to4 address', note: 'deprecated tunnel, refused even for a public IPv4' },
-  { url: 'https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', reason: 'Teredo address 2001:0:4136:e378:8000:63bf:80ff:fffe is not allowed (its client is IPv4 address 127.0.0.1)' },
+  {
+    url: 'https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/',
+    reason: 'Teredo address 2001:0:4136:e378:8000:63bf:80ff:fffe is not allowed (its client is IPv4 address 127.0.0.1)',
+  },
   { url: 'https://[fc00::1]/', reason: 'unique-local address fc00::1' },
   { url: 'https://[fd12:3456:789a::1]/', reason: 'unique-local address fd12:3456:789a::1' },
   { url: 'https://[fe80::1]/', reason: 'link-local address fe80::1' },

@@ -97,18 +97,14 @@ describe('verifyWebhook, timestamps', () => {
 
     it(`${scheme}: accepts the edges of the tolerance`, () => {
       for (const ts of [now - 300, now + 300]) {
-        expect(verifyWebhook({ scheme, secret, headers: signed(scheme, [secret], ts), body, now: clock })).toEqual(
-          payload,
-        );
+        expect(verifyWebhook({ scheme, secret, headers: signed(scheme, [secret], ts), body, now: clock })).toEqual(payload);
       }
     });
 
     it(`${scheme}: a rewritten timestamp breaks the signature`, () => {
       const headers = signed(scheme, [secret], now - 3600);
       const name = scheme === 'standard' ? 'webhook-timestamp' : 'X-Webhook-Timestamp';
-      expect(reasonOf({ scheme, secret, headers: { ...headers, [name]: String(now) }, body, now: clock })).toBe(
-        'invalid_signature',
-      );
+      expect(reasonOf({ scheme, secret, headers: { ...headers, [name]: String(now) }, body, now: clock })).toBe('invalid_signature');
     });
 
     it(`${scheme}: rejects a missing or malformed timestamp header`, () => {
@@ -116,9 +112,7 @@ describe('verifyWebhook, timestamps', () => {
       const name = scheme === 'standard' ? 'webhook-timestamp' : 'X-Webhook-Timestamp';
       const { [name]: _dropped, ...without } = headers;
       expect(reasonOf({ scheme, secret, headers: without, body, now: clock })).toBe('missing_header');
-      expect(reasonOf({ scheme, secret, headers: { ...headers, [name]: '1.5e9' }, body, now: clock })).toBe(
-        'missing_header',
-      );
+      expect(reasonOf({ scheme, secret, headers: { ...headers, [name]: '1.5e9' }, body, now: clock })).toBe('missing_header');
     });
   }
 
@@ -133,9 +127,7 @@ describe('verifyWebhook, timestamps', () => {
   it('uses the real clock when none is injected', () => {
     const headers = signed('standard', [secret], Math.floor(Date.now() / 1000));
     expect(verifyWebhook({ secret, headers, body })).toEqual(payload);
-    expect(reasonOf({ secret, headers: signed('standard', [secret], now - 10 * 365 * 86_400), body })).toBe(
-      'timestamp_too_old',
-    );
+    expect(reasonOf({ secret, headers: signed('standard', [secret], now - 10 * 365 * 86_400), body })).toBe('timestamp_too_old');
   });
 });
 
@@ -181,18 +173,12 @@ describe('verifyWebhook, rotation', () => {
     it(`${scheme}: a verifier holding a secret list accepts a signature by any of them`, () => {
       const [oldSecret, newSecret] = [generateSecret(), generateSecret()];
       const secrets = [newSecret, oldSecret];
-      expect(verifyWebhook({ scheme, secrets, headers: signed(scheme, [oldSecret]), body, now: clock })).toEqual(
-        payload,
-      );
-      expect(verifyWebhook({ scheme, secrets, headers: signed(scheme, [newSecret]), body, now: clock })).toEqual(
-        payload,
-      );
+      expect(verifyWebhook({ scheme, secrets, headers: signed(scheme, [oldSecret]), body, now: clock })).toEqual(payload);
+      expect(verifyWebhook({ scheme, secrets, headers: signed(scheme, [newSecret]), body, now: clock })).toEqual(payload);
       expect(
         verifyWebhook({ scheme, secret: newSecret, secrets: [oldSecret], headers: signed(scheme, [oldSecret]), body, now: clock }),
       ).toEqual(payload);
-      expect(reasonOf({ scheme, secrets, headers: signed(scheme, [generateSecret()]), body, now: clock })).toBe(
-        'invalid_signature',
-      );
+      expect(reasonOf({ scheme, secrets, headers: signed(scheme, [generateSecret()]), body, now: clock })).toBe('invalid_signature');
     });
   }
 });
@@ -261,9 +247,7 @@ describe('verifyWebhook, header shapes', () => {
   it('the wrong prefix means the headers are missing', () => {
     const headers = signed('hmac-sha256-hex', [secret], now, 'X-Adsumo');
     expect(reasonOf({ scheme: 'hmac-sha256-hex', headers, body, secret })).toBe('missing_header');
-    expect(verifyWebhook({ scheme: 'hmac-sha256-hex', headerPrefix: 'X-Adsumo', headers, body, secret })).toEqual(
-      payload,
-    );
+    expect(verifyWebhook({ scheme: 'hmac-sha256-hex', headerPrefix: 'X-Adsumo', headers, body, secret })).toEqual(payload);
   });
 
   it('missing standard headers: id, timestamp, signature, or all of them', () => {
@@ -274,9 +258,7 @@ describe('verifyWebhook, header shapes', () => {
       expect(reasonOf({ headers: new Headers(headers), body, secret, now: clock })).toBe('missing_header');
     }
     expect(reasonOf({ headers: {}, body, secret, now: clock })).toBe('missing_header');
-    expect(reasonOf({ headers: { ...full, 'webhook-signature': '  ' }, body, secret, now: clock })).toBe(
-      'missing_header',
-    );
+    expect(reasonOf({ headers: { ...full, 'webhook-signature': '  ' }, body, secret, now: clock })).toBe('missing_header');
   });
 });
 

@@ -56,9 +56,7 @@ export function resolveConnection(
   const keyFile = resolve(cwd, nonEmpty(env.HOOKLINE_DATA_DIR) ?? '.hookline', 'admin-key');
   const fileKey = readKeyFile(keyFile);
   if (fileKey) return { url, apiKey: fileKey, keySource: 'file' };
-  throw new AdminUsageError(
-    'no API key: pass --api-key, set HOOKLINE_API_KEY, or run where .hookline/admin-key is (the quickstart)',
-  );
+  throw new AdminUsageError('no API key: pass --api-key, set HOOKLINE_API_KEY, or run where .hookline/admin-key is (the quickstart)');
 }
 
 export function connectAdminClient(options: ConnectionOptions): HooklineClient {

@@ -48,12 +48,18 @@ export function deliveryFields(delivery: ShownDelivery): string {
 }
 
 function deliveryWithAttempts(delivery: DeliveryWithAttempts): string {
-  return [deliveryFields(delivery), formatFields([['payload', JSON.stringify(delivery.payload)]]), '', formatTable(delivery.attempts, attemptColumns, 'no attempts yet')].join('\n');
+  return [
+    deliveryFields(delivery),
+    formatFields([['payload', JSON.stringify(delivery.payload)]]),
+    '',
+    formatTable(delivery.attempts, attemptColumns, 'no attempts yet'),
+  ].join('\n');
 }
 
 /** `--tenant <id>` or `--all-tenants`, exactly one of them. */
 export function tenantOrAll(options: { tenant?: string; allTenants?: boolean }): { tenantId: string } | { allTenants: true } {
-  if (options.allTenants && options.tenant !== undefined) throw new InvalidArgumentError('give either --tenant or --all-tenants, not both.');
+  if (options.allTenants && options.tenant !== undefined)
+    throw new InvalidArgumentError('give either --tenant or --all-tenants, not both.');
   if (options.allTenants) return { allTenants: true };
   if (options.tenant === undefined) throw new InvalidArgumentError('give --tenant <id> (or --all-tenants).');
   return { tenantId: options.tenant };
@@ -102,11 +108,11 @@ export function registerDeliveriesCommands(admin: Command): void {
           ...(options.status !== undefined && { status: options.status }),
           ...(options.cursor !== undefined && { cursor: options.cursor }),
         });
-        const columns = options.allTenants ? [{ header: 'TENANT', value: (d: ShownDelivery) => d.tenantId }, ...deliveryColumns] : deliveryColumns;
+        const columns = options.allTenants
+          ? [{ header: 'TENANT', value: (d: ShownDelivery) => d.tenantId }, ...deliveryColumns]
+          : deliveryColumns;
         print(page, ({ items, nextCursor }) =>
-          [formatTable(items, columns, 'no deliveries'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join(
-            '\n',
-          ),
+          [formatTable(items, columns, 'no deliveries'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n'),
         );
       }),
     );
@@ -130,9 +136,7 @@ export function registerDeliveriesCommands(admin: Command): void {
     .action(
       adminAction<{ tenant: string }>(async ({ client, print }, [deliveryId], options) => {
         const delivery = await client.deliveries.retry.mutate({ tenantId: options.tenant, deliveryId: deliveryId! });
-        print(delivery, (d) =>
-          [deliveryFields(d), '', `Re-queued: attempt ${d.attemptCount + 1} is made now.`].join('\n'),
-        );
+        print(delivery, (d) => [deliveryFields(d), '', `Re-queued: attempt ${d.attemptCount + 1} is made now.`].join('\n'));
       }),
     );
 }

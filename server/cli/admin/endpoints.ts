@@ -80,9 +80,7 @@ export function registerEndpointsCommands(admin: Command): void {
           ...(options.cursor !== undefined && { cursor: options.cursor }),
         });
         print(page, ({ items, nextCursor }) =>
-          [formatTable(items, endpointColumns, 'no endpoints'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join(
-            '\n',
-          ),
+          [formatTable(items, endpointColumns, 'no endpoints'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n'),
         );
       }),
     );
@@ -110,7 +108,10 @@ export function registerEndpointsCommands(admin: Command): void {
     .option('--header <header>', 'send this header with every delivery, "Name: value" (repeatable)', parseHeader)
     .option('--disabled', 'create it disabled')
     .addOption(
-      new Option('--signing <kind>', 'how deliveries are signed, fixed at creation (ed25519: standard scheme only; the secret is then a whpk_ public key)')
+      new Option(
+        '--signing <kind>',
+        'how deliveries are signed, fixed at creation (ed25519: standard scheme only; the secret is then a whpk_ public key)',
+      )
         .choices(['hmac', 'ed25519'])
         .default('hmac'),
     )
@@ -177,12 +178,12 @@ export function registerEndpointsCommands(admin: Command): void {
         .conflicts('allEventTypes'),
     )
     .option('--all-event-types', 'subscribe to every type')
-    .addOption(
-      new Option('--filter <json>', 'replace the payload filter: JSON text, @file, or - for stdin').conflicts('clearFilter'),
-    )
+    .addOption(new Option('--filter <json>', 'replace the payload filter: JSON text, @file, or - for stdin').conflicts('clearFilter'))
     .option('--clear-filter', 'remove the payload filter (every payload)')
     .addOption(
-      new Option('--rate-limit <n>', 'at most this many delivery attempts per second (1 … 10000)').argParser(parseCount).conflicts('clearRateLimit'),
+      new Option('--rate-limit <n>', 'at most this many delivery attempts per second (1 … 10000)')
+        .argParser(parseCount)
+        .conflicts('clearRateLimit'),
     )
     .option('--clear-rate-limit', 'remove the rate limit')
     .addOption(
@@ -284,10 +285,7 @@ export function registerEndpointsCommands(admin: Command): void {
       adminAction<{ tenant: string }>(async ({ client, print }, [endpointId], options) => {
         const sent = await client.endpoints.sendTest.mutate({ tenantId: options.tenant, endpointId: endpointId! });
         print(sent, ({ eventId }) =>
-          [
-            `sent test event ${eventId}`,
-            `follow it: hookline admin events get ${eventId} --tenant ${options.tenant}`,
-          ].join('\n'),
+          [`sent test event ${eventId}`, `follow it: hookline admin events get ${eventId} --tenant ${options.tenant}`].join('\n'),
         );
       }),
     );

@@ -92,23 +92,21 @@ export function registerEventsCommands(admin: Command): void {
         order: 'asc' | 'desc';
         limit: number;
         cursor?: string;
-      }>(
-        async ({ client, print }, _args, options) => {
-          const page = await client.events.list.query({
-            ...tenantOrAll(options),
-            limit: options.limit,
-            order: options.order,
-            ...(options.until !== undefined && { until: options.until }),
-            ...(options.type !== undefined && { type: options.type }),
-            ...(options.since !== undefined && { since: options.since }),
-            ...(options.cursor !== undefined && { cursor: options.cursor }),
-          });
-          const columns = options.allTenants ? [{ header: 'TENANT', value: (e: Event) => e.tenantId }, ...eventColumns] : eventColumns;
-          print(page, ({ items, nextCursor }) =>
-            [formatTable(items, columns, 'no events'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n'),
-          );
-        },
-      ),
+      }>(async ({ client, print }, _args, options) => {
+        const page = await client.events.list.query({
+          ...tenantOrAll(options),
+          limit: options.limit,
+          order: options.order,
+          ...(options.until !== undefined && { until: options.until }),
+          ...(options.type !== undefined && { type: options.type }),
+          ...(options.since !== undefined && { since: options.since }),
+          ...(options.cursor !== undefined && { cursor: options.cursor }),
+        });
+        const columns = options.allTenants ? [{ header: 'TENANT', value: (e: Event) => e.tenantId }, ...eventColumns] : eventColumns;
+        print(page, ({ items, nextCursor }) =>
+          [formatTable(items, columns, 'no events'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n'),
+        );
+      }),
     );
 
   events

@@ -56,7 +56,7 @@ export function registerTenantsCommands(admin: Command): void {
     .command('list')
     .description('list tenants, oldest first')
     .option('--limit <n>', 'at most this many (1-500)', parseCount, 50)
-    .option('--cursor <id>', 'start after this tenant id (the previous page\'s nextCursor)')
+    .option('--cursor <id>', "start after this tenant id (the previous page's nextCursor)")
     .option('--external-id <id>', 'only the tenant with this external id')
     .action(
       adminAction<{ limit: number; cursor?: string; externalId?: string }>(async ({ client, print }, _args, options) => {
@@ -66,9 +66,7 @@ export function registerTenantsCommands(admin: Command): void {
           ...(options.externalId !== undefined && { externalId: options.externalId }),
         });
         print(page, ({ items, nextCursor }) =>
-          [formatTable(items, tenantColumns, 'no tenants'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join(
-            '\n',
-          ),
+          [formatTable(items, tenantColumns, 'no tenants'), ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n'),
         );
       }),
     );
@@ -113,7 +111,7 @@ export function registerTenantsCommands(admin: Command): void {
 
   tenants
     .command('rotate-key')
-    .description("issue a new API key for a tenant; the old one stops working at once")
+    .description('issue a new API key for a tenant; the old one stops working at once')
     .argument('<id>', 'tenant id (tnt_…)')
     .action(
       adminAction(async ({ client, print }, [tenantId]) => {
