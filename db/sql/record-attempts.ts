@@ -121,6 +121,38 @@ export async function recordAttempts(
   const operatorUrl = operational?.url ?? null;
   const operationalEventIds = operational?.eventIds ?? [];
   const operationalDeliveryIds = operational?.deliveryIds ?? [];
+  // Only when operational events are configured: without them the statement stays as lean as before.
+  const operationalSteps = operational
+    ? sql`
+    ), operational as (
+      -- Operational events (db/sql/operational-events.ts), numbered to take the ids given.
+      select row_number() over ()::int as n, type, body from (
+        select 'endpoint.disabled' as type, ${sql.unsafe(endpointDisabledBodySql('e'))} as body
+          from endpoint e
+         where e.disabled and not e.was_disabled
+        union all
+        select 'delivery.exhausted', ${sql.unsafe(deliveryExhaustedBodySql('r'))}
+          from recorded r
+         -- Not for a delivery failed without a request (its endpoint is disabled) nor for the one
+         -- whose answer disabled it (a 410): the endpoint.disabled says it. Never for an
+         -- operational delivery (no event about events).
+         where r.status = 'failed' and r.sent and r.disable_reason is null and r.tenant_id <> ${OPERATOR_TENANT_ID}
+      ) as caused
+       where ${operatorUrl}::text is not null and exists (select 1 from tenants where id = ${OPERATOR_TENANT_ID})
+    ), operational_event as (
+      insert into events (id, tenant_id, type, payload, url)
+      select (${operationalEventIds}::text[])[n], ${OPERATOR_TENANT_ID}, type, body, ${operatorUrl} from operational
+      returning id
+    ), operational_delivery as (
+      insert into deliveries (id, tenant_id, event_id, endpoint_id)
+      select (${operationalDeliveryIds}::text[])[n], ${OPERATOR_TENANT_ID}, (${operationalEventIds}::text[])[n], null from operational
+      returning id, tenant_id
+    ), operational_job as (
+      select count(*) as jobs from graphile_worker.add_jobs(array(
+        select ${sql.unsafe(OPERATIONAL_JOB_SPEC)}
+          from operational_delivery))
+       where exists (select 1 from operational)`
+    : sql``;
   const [result] = await sql<RecordAttemptsResult[]>`
     with input as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as i(
@@ -204,34 +236,7 @@ export async function recordAttempts(
         from folded j
        where ep.id = any(${endpointIds}::text[]) and ep.id = j.id
       returning ep.id, ep.tenant_id, ep.url, ep.disabled, ep.disabled_reason, ep.disabled_at, j.was_disabled
-    ), operational as (
-      -- Operational events (db/sql/operational-events.ts), numbered to take the ids given.
-      select row_number() over ()::int as n, type, body from (
-        select 'endpoint.disabled' as type, ${sql.unsafe(endpointDisabledBodySql('e'))} as body
-          from endpoint e
-         where e.disabled and not e.was_disabled
-        union all
-        select 'delivery.exhausted', ${sql.unsafe(deliveryExhaustedBodySql('r'))}
-          from recorded r
-         -- Not for a delivery failed without a request (its endpoint is disabled) nor for the one
-         -- whose answer disabled it (a 410): the endpoint.disabled says it. Never for an
-         -- operational delivery (no event about events).
-         where r.status = 'failed' and r.sent and r.disable_reason is null and r.tenant_id <> ${OPERATOR_TENANT_ID}
-      ) as caused
-       where ${operatorUrl}::text is not null and exists (select 1 from tenants where id = ${OPERATOR_TENANT_ID})
-    ), operational_event as (
-      insert into events (id, tenant_id, type, payload, url)
-      select (${operationalEventIds}::text[])[n], ${OPERATOR_TENANT_ID}, type, body, ${operatorUrl} from operational
-      returning id
-    ), operational_delivery as (
-      insert into deliveries (id, tenant_id, event_id, endpoint_id)
-      select (${operationalDeliveryIds}::text[])[n], ${OPERATOR_TENANT_ID}, (${operationalEventIds}::text[])[n], null from operational
-      returning id, tenant_id
-    ), operational_job as (
-      select count(*) as jobs from graphile_worker.add_jobs(array(
-        select ${sql.unsafe(OPERATIONAL_JOB_SPEC)}
-          from operational_delivery))
-       where exists (select 1 from operational)
+${operationalSteps}
     ), next_job as (
       -- (A scalar subquery under WHERE: add_jobs is not called at all when no retry is due.)
       select (select count(*) from graphile_worker.add_jobs(array(
@@ -242,7 +247,7 @@ export async function recordAttempts(
     )
     select (select count(*) from delivery)::int as recorded, (select count(*) from attempt)::int as attempts,
            (select count(*) from endpoint)::int as endpoints, coalesce((select jobs from next_job), 0)::int as scheduled,
-           coalesce((select jobs from operational_job), 0)::int as operational`;
+           ${operational ? sql`coalesce((select jobs from operational_job), 0)` : sql`0`}::int as operational`;
   return result!;
 }
 
