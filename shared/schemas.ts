@@ -38,11 +38,16 @@ export const payloadFilterSchema = z
 export const MAX_RATE_LIMIT = 10_000;
 
 /** An endpoint's rate limit: at most this many delivery attempts in any one-second window. */
+// (Through fromQueryNumber, as wholeNumber: the REST adapter would otherwise switch a bare number to zod coercion.)
 export const rateLimitSchema = z
-  .number()
-  .int('rateLimit must be a whole number of attempts per second')
-  .min(1, 'rateLimit must be at least 1 attempt per second')
-  .max(MAX_RATE_LIMIT, `rateLimit must be at most ${MAX_RATE_LIMIT} attempts per second`)
+  .preprocess(
+    (value: number) => fromQueryNumber(value),
+    z
+      .number()
+      .int('rateLimit must be a whole number of attempts per second')
+      .min(1, 'rateLimit must be at least 1 attempt per second')
+      .max(MAX_RATE_LIMIT, `rateLimit must be at most ${MAX_RATE_LIMIT} attempts per second`),
+  )
   .meta({
     description: 'At most this many delivery attempts to the endpoint in any one-second window, across all workers; null = no limit.',
   });
