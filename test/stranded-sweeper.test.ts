@@ -1,4 +1,4 @@
-// Stranded deliveries (server/worker/stranded-sweeper.ts, server/delivery/stranded.ts): a pending
+// Stranded deliveries (server/worker/stranded-sweeper.ts, db/sql/stranded.ts): a pending
 // delivery whose job is gone, or used up its attempts, gets a job again for the same attempt and is
 // delivered to a real loopback receiver; one whose job kept failing for over a day is failed with a
 // reason; a delivery with a live job (queued, locked, due later, failing with attempts left) is left

@@ -2,25 +2,15 @@
 // goes back to `pending` and gets a `deliver` job for attempt `attempt_count + 1` in the same
 // transaction, so attempt numbers continue (1, 2, 3, then 4) and the worker's rule — act only when
 // the delivery is pending and expects that attempt — holds for re-queued deliveries too.
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { deliveries, endpoints } from '../../db/schema.js';
 import type { ApiPool } from '../deps.js';
 import { disabledEndpointMessage } from '../endpoints/health.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { presentDelivery, type Delivery } from '../events/present.js';
 import { addDeliverJobsSql, type DeliverJob } from './jobs.js';
-import { deleteDeadJobsSql, jobsForNextAttempt } from './stranded.js';
-
-/**
- * The state of a re-queued delivery: pending, next attempt now. `last_error` is cleared — it
- * describes the delivery's current state; each attempt keeps its own error.
- */
-export const requeuedState = {
-  status: 'pending' as const,
-  nextAttemptAt: sql`now()`,
-  lastError: null,
-  updatedAt: sql`now()`,
-};
+import { requeuedState } from '../../db/sql/deliveries.js';
+import { deleteDeadJobsSql, jobsForNextAttempt } from '../../db/sql/stranded.js';
 
 /** The job that makes a re-queued delivery's next attempt. */
 export function nextAttemptJob(row: { id: string; tenantId: string; endpointId: string | null; attemptCount: number }): DeliverJob {

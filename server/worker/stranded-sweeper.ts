@@ -1,5 +1,5 @@
 // The stranded-delivery sweeper: every worker process periodically finds `pending` deliveries that
-// no job will ever attempt again (delivery/stranded.ts says how that happens) and gives each a job
+// no job will ever attempt again (db/sql/stranded.ts says how that happens) and gives each a job
 // again, for the same attempt number, so the worker's rule (act only when the delivery expects that
 // attempt) holds. A delivery whose job kept failing inside hookline for longer than `giveUpAfterMs`
 // is failed instead, with a reason, rather than retried for ever.
