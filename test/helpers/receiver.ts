@@ -19,6 +19,8 @@ export interface Reply {
   delayMs?: number;
   /** Never answer (a black hole that accepts the connection). */
   hang?: boolean;
+  /** Answer once this settles (the test decides when a request in flight ends). */
+  until?: Promise<unknown>;
 }
 
 export interface Receiver {
@@ -56,7 +58,8 @@ export async function startReceiver(
         res.writeHead(answer.status ?? 200, { 'content-type': 'text/plain', ...answer.headers });
         res.end(answer.body ?? 'ok');
       };
-      if (answer.delayMs) setTimeout(send, answer.delayMs);
+      if (answer.until) void answer.until.finally(send);
+      else if (answer.delayMs) setTimeout(send, answer.delayMs);
       else send();
     });
   });
