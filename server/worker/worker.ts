@@ -28,8 +28,14 @@ import { createLiveness, type LivenessOptions } from './liveness.js';
 import { connectDeliveryPool, deliveryDeps } from './delivery-pool.js';
 import { startQueueVacuum } from './queue-vacuum.js';
 import { createRetryWake } from './retry-wake.js';
+import { createRunnerPool } from './runner-pool.js';
 import { slotPolicy, workerRunnerSettings } from './settings.js';
 import { createStrandedSweeper, type StrandedSweeperOptions } from './stranded-sweeper.js';
+
+/** How much longer than an attempt's timeout a runner may take to shut down by itself before it is forced. */
+const STUCK_SHUTDOWN_MARGIN_MS = 5_000;
+/** How long a forced shutdown may take before the runner is left behind (graphile-worker's own limit is 5 s). */
+const FORCED_SHUTDOWN_WAIT_MS = 7_000;
 
 export interface WorkerOptions {
   /** Maps hostnames to addresses (tests map names to loopback); default: the system resolver. */
@@ -113,11 +119,14 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     liveness.addLockId(worker.workerId);
   });
 
-  const startRunner = (): Promise<Runner> => {
+  const startRunner = async (): Promise<Runner> => {
     runnerLockIds = new Set();
-    return run({
-      connectionString: config.databaseUrl,
-      ...workerRunnerSettings(config, { pollIntervalMs: options.pollIntervalMs }),
+    const settings = workerRunnerSettings(config, { pollIntervalMs: options.pollIntervalMs });
+    const runnerPool = createRunnerPool(config.databaseUrl, settings.maxPoolSize ?? 10, deps.logger);
+    const endPool = () => runnerPool.end().catch(() => {});
+    const started = await run({
+      pgPool: runnerPool,
+      ...settings,
       events,
       logger: graphileLogger(deps.logger),
       // Every worker process carries the schedule; graphile-worker's known_crontabs table makes sure
@@ -133,7 +142,13 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
           ...(options.onAttempt && { onAttempt: options.onAttempt }),
         }) as never,
       },
+    }).catch(async (error: unknown) => {
+      await endPool();
+      throw error;
     });
+    // Its pool ends with it (a runner left behind keeps its own: worker.ts `supervise`).
+    started.promise.then(endPool, endPool);
+    return started;
   };
 
   let runner: Runner | undefined;
@@ -174,8 +189,14 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     }
   };
 
-  const supervise = (watched: Runner, lockIds: Set<string>) => {
+  const supervise = (watched: Runner, lockIds: Set<string>, watchedPool: WorkerPool | undefined) => {
+    let over = false;
+    const timers: NodeJS.Timeout[] = [];
     const ended = (error?: unknown) => {
+      if (over) return;
+      over = true;
+      events.off('pool:gracefulShutdown', onShutdown);
+      for (const timer of timers) clearTimeout(timer);
       if (stopping) return;
       current = undefined;
       deps.logger.error({ err: error }, 'worker runner stopped; restarting it');
@@ -185,6 +206,28 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
           restarting = undefined;
         });
     };
+    // A runner that began shutting down by itself (it could not record a job's end) waits for its
+    // in-flight jobs, and graphile-worker 0.17 can leave that wait unfinished for ever when the
+    // database went away under it: seen as a worker that never delivered again after a PostgreSQL
+    // restart. Past the longest an attempt can take it is forced; if even that does not end it, it
+    // is left behind (it fetches nothing more) and a new runner starts.
+    const onShutdown = ({ workerPool: shuttingDown }: { workerPool: WorkerPool }) => {
+      if (shuttingDown !== watchedPool || stopping || over || timers.length > 0) return;
+      const graceMs = config.timeoutMs + STUCK_SHUTDOWN_MARGIN_MS;
+      timers.push(
+        setTimeout(() => {
+          if (over || stopping) return;
+          deps.logger.warn({ waitedMs: graceMs }, 'worker runner did not finish shutting down; forcing it');
+          Promise.resolve(shuttingDown.forcefulShutdown('hookline: shutdown did not finish')).catch(() => {});
+        }, graceMs),
+        setTimeout(
+          () => ended(new Error('the worker runner did not stop after a forced shutdown; left behind')),
+          graceMs + FORCED_SHUTDOWN_WAIT_MS,
+        ),
+      );
+      for (const timer of timers) timer.unref();
+    };
+    events.on('pool:gracefulShutdown', onShutdown);
     watched.promise.then(() => ended(), ended);
   };
 
@@ -210,7 +253,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
         }
         current = started;
         clearTimeout(giveUp);
-        supervise(started, runnerLockIds);
+        supervise(started, runnerLockIds, workerPool);
         deps.logger.info({ downForMs: Date.now() - downSince }, 'worker runner restarted');
         // Not needed for the new runner to work, and the orphan sweep is the net: a failure is logged.
         await releaseLocks(orphanedLockIds).catch((error: unknown) =>
@@ -224,7 +267,7 @@ export async function startWorker(processDeps: AppDeps, options: WorkerOptions =
     }
     clearTimeout(giveUp);
   };
-  supervise(runner, runnerLockIds);
+  supervise(runner, runnerLockIds, workerPool);
 
   return {
     processId: liveness.processId,
