@@ -226,7 +226,13 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       const entry = { tenantId, endpointKey, until: Math.max(at, runAt.getTime()) + 4 * windowMs };
       comingBack.set(job.id, entry);
       countComingBack(entry, 1);
-      queue.bringBack({ id: job.id, runAt }).catch(options.onError);
+      queue.bringBack({ id: job.id, runAt }).catch((error: unknown) => {
+        options.onError?.(error);
+        // Not brought back (the database away): set aside again, for the next release to retry.
+        if (closed || !comingBack.delete(job.id)) return;
+        countComingBack(entry, -1);
+        remember(job);
+      });
     }
     if (tenant.count === 0) forgetTenant(tenantId);
   }
@@ -294,8 +300,10 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       if (runAt !== job.runAt) await queue.bringBack({ id, runAt: job.runAt });
       return null;
     }
-    // (A slot freed while the statement ran is not waited for: the next release brings it back, or its time does.)
     remember({ id, tenantId, endpointKey: job.endpointKey, runAt: job.runAt, returnsAt: runAt.getTime() });
+    // A slot freed while the statement ran found nothing set aside to bring back: with nothing else
+    // in flight no release follows, and the job would wait for its fallback time (up to 45 s).
+    if (slots.blockedAt(tenantId, job.endpointKey) === null) bringBackFor(tenantId);
     return null;
   }
 

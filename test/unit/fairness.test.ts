@@ -172,6 +172,8 @@ describe('delivery fairness', () => {
   function setup(workerConcurrency = 8) {
     const steppedAside: SteppingAside[] = [];
     const broughtBack: Array<{ id: string; runAt: Date }> = [];
+    /** What the queue's statements wait for, and how many bring-backs fail (the database away). */
+    const queueState = { stepAsideDone: Promise.resolve(), failingBringBacks: 0 };
     let nextId = 1000;
     const fairness = createDeliveryFairness({
       policy: slotPolicy({ workerConcurrency }),
@@ -180,9 +182,14 @@ describe('delivery fairness', () => {
       queue: {
         async stepAside(item) {
           steppedAside.push(item);
+          await queueState.stepAsideDone;
           return String(nextId++);
         },
         async bringBack(item) {
+          if (queueState.failingBringBacks > 0) {
+            queueState.failingBringBacks--;
+            throw new Error('connect ECONNREFUSED');
+          }
           broughtBack.push(item);
         },
       },
@@ -195,8 +202,43 @@ describe('delivery fairness', () => {
       runAt: new Date(Date.now() - 1000),
       priority: 0,
     });
-    return { fairness, steppedAside, broughtBack, job };
+    return { fairness, steppedAside, broughtBack, job, queueState };
   }
+
+  it('a slot freed while a job was stepping aside brings it back as soon as its statement returns', async () => {
+    const { fairness, broughtBack, job, queueState } = setup();
+    const hanging = (await fairness.admit(job('a', 'hang')))!;
+    const waited = fairness.admit(job('a', 'hang'));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await waited).toBeNull();
+    let statementReturns!: () => void;
+    queueState.stepAsideDone = new Promise((resolve) => {
+      statementReturns = resolve;
+    });
+    const stepping = fairness.admit(job('a', 'hang')); // steps aside at once; its statement is slow
+    hanging.leave('timed-out'); // meanwhile the slot frees: the job set aside before comes back
+    expect(broughtBack).toHaveLength(1);
+    statementReturns();
+    expect(await stepping).toBeNull();
+    // Nothing else is in flight, so no release follows: it comes back now, not at its fallback time.
+    expect(broughtBack.map((b) => b.id)).toEqual(['1000', '1001']);
+    expect(fairness.setAside()).toBe(0);
+  });
+
+  it('a job whose bring-back failed is set aside again, and the next release brings it back', async () => {
+    const { fairness, broughtBack, job, queueState } = setup();
+    const hanging = (await fairness.admit(job('a', 'hang')))!;
+    const waited = fairness.admit(job('a', 'hang'));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await waited).toBeNull();
+    queueState.failingBringBacks = 1;
+    hanging.leave('timed-out');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(broughtBack).toHaveLength(0);
+    expect(fairness.setAside()).toBe(1);
+    (await fairness.admit(job('a', 'hang')))!.leave('answered');
+    expect(broughtBack.map((b) => b.id)).toEqual(['1000']);
+  });
 
   it('an endpoint whose slot does not turn over: its next jobs step aside, and come back when its slot frees', async () => {
     const { fairness, steppedAside, broughtBack, job } = setup();
