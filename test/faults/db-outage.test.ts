@@ -338,12 +338,14 @@ describe('a job runner that cannot be restarted', () => {
     try {
       // The test before killed every session: the first calls may still meet a dead connection and
       // answer 503 ("try again shortly"), as a client is told to. Retried here as a client would.
-      await untilAvailable(() => tenantClient.endpoints.create.mutate({ url: `${slow.url}/slow` }));
+      // A tenant of its own, with the slow endpoint only: every event is a delivery there.
+      const giveUp = await untilAvailable(() => adminClient.tenants.create.mutate({ name: 'Give-up Co' }));
+      await makeClient(apiUrl, giveUp.apiKey).endpoints.create.mutate({ url: `${slow.url}/slow` });
       // One delivery at a time per process, and a timeout longer than the hold (the receiver's
       // second request may come seconds after its first on a busy machine): two requests open at
       // once at the slow receiver are one from each process. Jobs that step aside behind the held
       // ones come back after the timeout, so it is not longer than it needs to be.
-      const short = { HOOKLINE_WORKER_RESTART_WINDOW: '2s', HOOKLINE_WORKER_CONCURRENCY: '1', HOOKLINE_TIMEOUT: '8s' };
+      const short = { HOOKLINE_WORKER_RESTART_WINDOW: '2s', HOOKLINE_WORKER_CONCURRENCY: '1', HOOKLINE_TIMEOUT: '10s' };
       const lone = spawn(['worker'], short);
       const t0 = Date.now();
       const phase = (name: string) => console.log(`give-up phase ${name} at ${(Date.now() - t0) / 1000} s`);
@@ -352,15 +354,22 @@ describe('a job runner that cannot be restarted', () => {
       const startUrl = await printedUrl(both, 'hookline API on');
       const startClient = makeClient(startUrl, config.adminKey);
 
+      // More events than the two held: a process whose one delivery slot is taken steps the jobs it
+      // fetches meanwhile aside (for a timeout), so the other process must find some left to take.
       const sent = await Promise.all(
-        Array.from({ length: 4 }, (_, i) =>
+        Array.from({ length: 8 }, (_, i) =>
           untilAvailable(() =>
-            adminClient.events.send.mutate({ tenantId, type: 'job.completed', payload: { slow: i }, idempotencyKey: `give-up-${i}` }),
+            adminClient.events.send.mutate({
+              tenantId: giveUp.tenant.id,
+              type: 'job.completed',
+              payload: { slow: i },
+              idempotencyKey: `give-up-${i}`,
+            }),
           ),
         ),
       );
       // Both processes have a delivery in flight to the slow receiver when PostgreSQL goes away.
-      await slow.waitFor(2, { timeoutMs: 20_000 });
+      await eventually(async () => slow.openCount() === 2, 20_000, 20);
       phase('both in flight');
       await stopServerFast();
       const downAt = Date.now();
@@ -408,6 +417,11 @@ describe('a job runner that cannot be restarted', () => {
         );
         const deliveries = await admin.unsafe(`select id, event_id, status, attempt_count from deliveries where status = 'pending'`);
         const beats = await admin.unsafe(`select * from worker_heartbeats`);
+        const metrics = await fetch(`${startUrl}/metrics`)
+          .then((r) => r.text())
+          .then((text) => text.split('\n').filter((line) => /^hookline_(deliveries_in_flight|deliveries_total)/.test(line)))
+          .catch((e: unknown) => String(e));
+        console.log(`give-up diagnosis: metrics ${JSON.stringify(metrics)}; requests ${slow.requests.length}, open ${slow.openCount()}`);
         throw new Error(
           `${String(error)}; jobs ${JSON.stringify(jobs)}; pending ${JSON.stringify(deliveries)}; heartbeats ${JSON.stringify(beats)}; now ${new Date().toISOString()}`,
         );

@@ -27,6 +27,8 @@ export interface Receiver {
   url: string;
   port: number;
   requests: ReceivedRequest[];
+  /** Requests received and not yet answered whose connection is still open. */
+  openCount(): number;
   /** Resolves once `count` requests (optionally matching) have arrived. */
   waitFor(count: number, options?: { timeoutMs?: number; match?: (r: ReceivedRequest) => boolean }): Promise<ReceivedRequest[]>;
   close(): Promise<void>;
@@ -39,7 +41,10 @@ export async function startReceiver(
 ): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   const waiters = new Set<() => void>();
+  let open = 0;
   const server = createServer((req, res) => {
+    open++;
+    res.once('close', () => open--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -70,6 +75,7 @@ export async function startReceiver(
     url: `http://${host === '::1' ? '[::1]' : host}:${port}`,
     port,
     requests,
+    openCount: () => open,
     waitFor(count, options = {}) {
       const { timeoutMs = 15_000, match = () => true } = options;
       return new Promise((resolve, reject) => {
