@@ -11,6 +11,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # The client workspace (@hookline/client) is part of the lockfile: npm ci needs its manifest.
 COPY client/package.json ./client/
+# hookline's copy of the postgres driver (db/vendor/README.md), installed from the lockfile.
+COPY db/vendor ./db/vendor/
 # The embedded PostgreSQL binaries (~60 MB) serve the quickstart only; containers use DATABASE_URL.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \

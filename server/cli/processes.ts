@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { isConnectionError } from '../../db/errors.js';
 import { limitHeapGrowth } from '../heap.js';
 import type { Logger } from '../logger.js';
-import { guardPostgresClosedSocketWrites } from '../postgres-write-guard.js';
 import { startRuntime, type Runtime } from '../runtime.js';
 import type { Worker } from '../worker/worker.js';
 
@@ -60,7 +59,6 @@ export async function runProcesses(parts: { api: boolean; worker: boolean }): Pr
   // deliveries have a pool of their own.
   runtime = await startRuntime({ poolSize: parts.api ? 10 : 3 });
   const { app, deps, logger } = runtime;
-  guardPostgresClosedSocketWrites(logger);
   const servers: Server[] = [];
   let worker: Worker | undefined;
   const metrics = app.createMetrics({ worker: parts.worker });
