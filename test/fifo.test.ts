@@ -6,6 +6,7 @@
 // are unchanged; the API's rules (tRPC and REST).
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendEvent } from '../server/events/send.js';
+import { createStrandedSweeper } from '../server/worker/stranded-sweeper.js';
 import type { WorkerOptions } from '../server/worker/worker.js';
 import type { TestApp } from './helpers/app.js';
 import { codeOf } from './helpers/errors.js';
@@ -237,6 +238,24 @@ describe('FIFO endpoints', () => {
     expect(r.seen.mostOpen).toBeLessThanOrEqual(2);
     expect(await second.kill('SIGTERM')).toBe(0);
   }, 90_000);
+
+  it('a line whose head finished while its worker died before advancing it is advanced by the stranded sweeper', async () => {
+    const a = await app();
+    const r = await countingReceiver();
+    const { tenantId } = await tenantWithEndpoint(a, `${r.url}/fifo`, { ordering: 'fifo' });
+    const sent = await send(a, tenantId, 3);
+    // As a worker leaves it when it dies between recording the head's success and advancing: the
+    // head finished, its job gone, the next delivery without one.
+    await a.deps.sql`delete from graphile_worker._private_jobs where payload->>'deliveryId' = ${sent[0]!.deliveryId}`;
+    await a.deps.sql`update deliveries set status = 'succeeded', attempt_count = 1 where id = ${sent[0]!.deliveryId}`;
+    const sweeper = createStrandedSweeper(a.deps, { graceMs: 0 });
+    expect(await sweeper.sweep()).toMatchObject({ requeued: 0, linesAdvanced: 1 });
+    expect(await sweeper.sweep()).toMatchObject({ requeued: 0, linesAdvanced: 0 });
+    await worker(a);
+    await r.waitFor(2);
+    await settledDelivery(a, sent[2]!.deliveryId);
+    expect(r.ids()).toEqual([sent[1]!.eventId, sent[2]!.eventId]);
+  });
 
   it('ordering is a field of create, update, get and list (tRPC and REST); anything else is BAD_REQUEST', async () => {
     const a = await app();
