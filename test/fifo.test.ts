@@ -124,6 +124,25 @@ describe('FIFO endpoints', () => {
     expect((await a.deps.sql`select 1 from fifo_line`).length).toBe(0);
   }, 60_000);
 
+  it('sends that keep arriving while the line empties and refills never leave it without a head', async () => {
+    const a = await app();
+    const r = await countingReceiver(() => ({}));
+    const { tenantId } = await tenantWithEndpoint(a, `${r.url}/fifo`, { ordering: 'fifo' });
+    await worker(a);
+    const sent: Array<{ eventId: string; deliveryId: string }> = [];
+    for (let round = 0; round < 60; round++) {
+      sent.push(...(await send(a, tenantId, 1 + (round % 3), round * 3)));
+      await new Promise((resolve) => setTimeout(resolve, round % 4));
+    }
+    await r.waitFor(sent.length, { timeoutMs: 20_000 });
+    await eventually(async () => (await a.deps.sql`select 1 from deliveries where status = 'pending'`).length === 0, 10_000);
+    // (Each round's sends commit before the next round starts: their order is event-id order.)
+    expect(r.ids()).toEqual(sent.map((s) => s.eventId));
+    expect(r.seen.mostOpen).toBe(1);
+    const [head] = await a.deps.sql<{ delivery_id: string | null }[]>`select delivery_id from fifo_heads`;
+    expect(head!.delivery_id).toBeNull();
+  }, 60_000);
+
   it('a failing head holds back the later ones, then order resumes; a final failure lets the next go', async () => {
     const a = await app();
     let failingId = '';

@@ -9,10 +9,11 @@
 // Who may put a delivery at the head: whoever finds the head empty. Three writers race for it:
 // send's fan-out statement and requeueing (both add to the line: `claimFifoHeadsSql`, an upsert that
 // takes the head only while it is empty) and the advance (which reads the line). Each is one
-// statement; the upsert always bumps the row's `version`, and the advance writes the head only if
+// statement; the upsert always bumps the row's `version`, and the advance empties the head only if
 // the version is still the one its snapshot read (re-checked on the newest row version under the
 // row lock), else it reads again. So a delivery added to the line while the head was being moved is
-// either seen by the advance or finds the head empty itself: never left waiting with no head.
+// either seen by the advance or finds the head empty itself: never left waiting with no head. (An
+// advance that found a next delivery needs no such check: one that joined later waits behind it.)
 import { sql as drizzleSql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Executor } from './executor.js';
@@ -70,11 +71,13 @@ export async function advanceFifoLine(sql: postgres.Sql, endpointId: string): Pr
           ) as n on true
          where head.delivery_id is not null or n.id is not null
       ), moved as (
-        -- Only if no one changed the head since this statement's snapshot (see the top).
+        -- Only if the head is still the one read (no other advance moved it), and, to empty it,
+        -- only if no delivery joined since this statement's snapshot (see the top).
         update fifo_heads f
            set delivery_id = next.next_id, version = f.version + 1
           from next
-         where f.endpoint_id = next.endpoint_id and f.version = next.version
+         where f.endpoint_id = next.endpoint_id and f.delivery_id is not distinct from next.delivery_id
+           and (next.next_id is not null or f.version = next.version)
         returning f.endpoint_id
       ), left_line as (
         delete from fifo_line l
