@@ -11,7 +11,20 @@
 //   attempt   — one POST of a delivery, with its outcome.
 import { sql } from 'drizzle-orm';
 import type { PayloadFilter } from '../shared/payload-filter.js';
-import { boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -86,7 +99,7 @@ export const endpoints = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('endpoints_tenant_id_idx').on(t.tenantId, t.id)],
+  (t) => [index('endpoints_tenant_id_idx').on(t.tenantId, t.id), check('endpoints_ordering_check', sql`${t.ordering} in ('none', 'fifo')`)],
 );
 
 export const events = pgTable(
