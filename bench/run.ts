@@ -13,6 +13,7 @@ import { backlogScenario } from './scenarios/backlog.js';
 import { ceilingsScenario } from './scenarios/ceilings.js';
 import { dnsStallScenario } from './scenarios/dns-stall.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { fifoScenario } from './scenarios/fifo.js';
 import { ingestScenario } from './scenarios/ingest.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { endpointIsolationScenario } from './scenarios/endpoint-isolation.js';
@@ -31,6 +32,7 @@ const scenarios: Scenario[] = [
   backlogScenario,
   dnsStallScenario,
   ingestScenario,
+  fifoScenario,
 ];
 
 function choose(names: string[]): Scenario[] {

@@ -11,7 +11,20 @@
 //   attempt   — one POST of a delivery, with its outcome.
 import { sql } from 'drizzle-orm';
 import type { PayloadFilter } from '../shared/payload-filter.js';
-import { boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -77,6 +90,8 @@ export const endpoints = pgTable(
     // At most this many attempts to the endpoint in any one-second window, across all workers
     // (1 … 10,000); null = no limit. Enforced with endpoint_rate_slots below.
     rateLimit: integer('rate_limit'),
+    // 'fifo': the endpoint's deliveries are attempted one at a time, in line (fifo_line below).
+    ordering: text('ordering').$type<'none' | 'fifo'>().notNull().default('none'),
     // Health: failures since the last success decide automatic disabling.
     lastSuccessAt: at('last_success_at'),
     firstFailureAt: at('first_failure_at'),
@@ -84,7 +99,7 @@ export const endpoints = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('endpoints_tenant_id_idx').on(t.tenantId, t.id)],
+  (t) => [index('endpoints_tenant_id_idx').on(t.tenantId, t.id), check('endpoints_ordering_check', sql`${t.ordering} in ('none', 'fifo')`)],
 );
 
 export const events = pgTable(
@@ -191,6 +206,34 @@ export const endpointRateSlots = pgTable('endpoint_rate_slots', {
     .references(() => endpoints.id, { onDelete: 'cascade' }),
   nextAt: at('next_at').notNull(),
   lastAt: at('last_at'),
+});
+
+// FIFO endpoints' lines (db/sql/fifo.ts): every pending delivery to a FIFO endpoint has a row, in
+// `seq` order (its event id at fan-out; a fresh event-kind id when re-queued, so it goes to the back).
+// Only the line's head (fifo_heads) has a job; the others wait without one.
+export const fifoLine = pgTable(
+  'fifo_line',
+  {
+    deliveryId: text('delivery_id')
+      .primaryKey()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => endpoints.id, { onDelete: 'cascade' }),
+    seq: text('seq').notNull(),
+  },
+  (t) => [index('fifo_line_endpoint_seq_idx').on(t.endpointId, t.seq)],
+);
+
+// The head of each FIFO endpoint's line: the one delivery that has a job (null: the line is empty).
+// `version` grows with every change, so the advance statement can tell that the row moved after
+// its snapshot was taken (db/sql/fifo.ts).
+export const fifoHeads = pgTable('fifo_heads', {
+  endpointId: text('endpoint_id')
+    .primaryKey()
+    .references(() => endpoints.id, { onDelete: 'cascade' }),
+  deliveryId: text('delivery_id'),
+  version: integer('version').notNull().default(0),
 });
 
 // Liveness of worker processes: a worker whose heartbeat stops is dead, and the jobs it had locked

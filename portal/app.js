@@ -310,7 +310,7 @@ function pager(nextCursor, nextHref, firstHref) {
   );
 }
 
-/** The add/edit form: URL, description, event types from the catalog, payload filter, rate limit, custom headers; the signing when adding (fixed after). */
+/** The add/edit form: URL, description, event types from the catalog, payload filter, rate limit, ordering, custom headers; the signing when adding (fixed after). */
 async function endpointForm(endpoint) {
   const catalog = await query('eventTypes.list', {});
   const chosen = new Set(endpoint?.eventTypes ?? []);
@@ -346,6 +346,7 @@ async function endpointForm(endpoint) {
     inputmode: 'numeric',
     value: endpoint?.rateLimit ?? '',
   });
+  const fifo = h('input', { type: 'checkbox', name: 'ordering', value: 'fifo', checked: endpoint?.ordering === 'fifo' });
   const headerRows = h('div', {});
   const addHeaderRow = (name = '', value = '') => {
     const row = h(
@@ -415,6 +416,22 @@ async function endpointForm(endpoint) {
     h(
       'fieldset',
       {},
+      h('legend', {}, 'Ordering'),
+      h(
+        'label',
+        {},
+        fifo,
+        h(
+          'span',
+          {},
+          'In order, one at a time (FIFO)',
+          h('span', { class: 'hint' }, ' — in the order events were sent; a delivery being retried holds back the later ones'),
+        ),
+      ),
+    ),
+    h(
+      'fieldset',
+      {},
       h('legend', {}, 'Custom headers'),
       h(
         'p',
@@ -446,6 +463,7 @@ async function endpointForm(endpoint) {
       filter: parsedFilter,
       // (A value that is not a whole number goes as it is: the API answers with the rule.)
       rateLimit: rateLimit.value.trim() ? Number(rateLimit.value) : null,
+      ordering: fifo.checked ? 'fifo' : 'none',
       eventTypes: typeBoxes
         .map((label) => label.querySelector('input'))
         .filter((box) => box.checked)
@@ -539,6 +557,8 @@ async function endpointPage(endpointId) {
       h('dd', { class: endpoint.filter ? 'mono' : '' }, endpoint.filter ? JSON.stringify(endpoint.filter) : 'Every payload'),
       h('dt', {}, 'Rate limit'),
       h('dd', {}, endpoint.rateLimit === null ? 'None' : `${endpoint.rateLimit} per second`),
+      h('dt', {}, 'Ordering'),
+      h('dd', {}, endpoint.ordering === 'fifo' ? 'In order, one at a time (FIFO)' : 'None (in parallel)'),
       h('dt', {}, 'Created'),
       h('dd', {}, when(endpoint.createdAt)),
       h('dt', {}, 'Last result'),

@@ -52,6 +52,12 @@ export const rateLimitSchema = z
     description: 'At most this many delivery attempts to the endpoint in any one-second window, across all workers; null = no limit.',
   });
 
+/** An endpoint's delivery ordering: `none` (in parallel) or `fifo` (one at a time, in event-id order). */
+export const orderingSchema = z.enum(['none', 'fifo']).meta({
+  description:
+    '"fifo": deliveries to the endpoint are attempted one at a time in event-id order; a delivery waiting for a retry holds back the later ones until it succeeds or fails for good; a manual retry or recover goes to the back of the line. "none" (default): in parallel.',
+});
+
 export const tenantName = safeText(200).trim().min(1);
 export const externalId = safeText(200).min(1);
 

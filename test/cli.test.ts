@@ -484,6 +484,28 @@ describe('event types, endpoints, events', () => {
     expect(notNumber.stderr).toContain('not a whole number');
   });
 
+  it('endpoint ordering: --ordering fifo at create, --ordering none at update, anything else refused', async () => {
+    const { tenant } = await app.admin.tenants.create.mutate({ name: 'Line Keeper' });
+    const created = await json([
+      'admin',
+      'endpoints',
+      'create',
+      'https://hooks.example.com/f',
+      '--tenant',
+      tenant.id,
+      '--ordering',
+      'fifo',
+    ]);
+    expect(created.endpoint.ordering).toBe('fifo');
+    const id: string = created.endpoint.id;
+    const shown = await hookline(['admin', 'endpoints', 'get', id, '--tenant', tenant.id]);
+    expect(shown.stdout).toContain('fifo (one at a time, in event order)');
+    expect((await json(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--ordering', 'none'])).ordering).toBe('none');
+    const bad = await hookline(['admin', 'endpoints', 'update', id, '--tenant', tenant.id, '--ordering', 'lifo']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('Allowed choices are none, fifo');
+  });
+
   it(
     'endpoint headers: shown masked; update --keep-header keeps a stored credential without retyping it',
     async () => {

@@ -313,6 +313,7 @@ async function insertDeliveries(endpointIds: readonly string[]): Promise<Deliver
     secrets: [],
     endpointDisabled: false,
     rateLimit: null,
+    inFifoLine: false,
   }));
 }
 

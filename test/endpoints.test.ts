@@ -47,6 +47,7 @@ const endpointKeys = [
   'headers',
   'id',
   'metadata',
+  'ordering',
   'publicKey',
   'rateLimit',
   'signing',

@@ -172,6 +172,7 @@ describe('the tenant portal in a browser', () => {
     await page.click('input[name=eventTypes][value="invoice.overdue"]');
     await page.type('textarea[name=filter]', '{"invoice.amount": {"$gte": 100}}');
     await page.type('input[name=rateLimit]', '50');
+    await page.click('input[name=ordering][value="fifo"]');
     await clickButton(page, 'Add header');
     await page.type('input[name=headerName]', 'X-Team');
     await page.type('input[name=headerValue]', 'billing');
@@ -187,6 +188,7 @@ describe('the tenant portal in a browser', () => {
       eventTypes: ['invoice.overdue'],
       filter: { 'invoice.amount': { $gte: 100 } },
       rateLimit: 50,
+      ordering: 'fifo',
     });
     expect(Object.keys(created!.headers)).toEqual(['x-team']);
 

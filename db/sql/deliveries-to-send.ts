@@ -23,6 +23,8 @@ export interface DeliveryToSendRow extends Pick<DeliveryRow, 'id' | 'tenantId' |
   previousValid: boolean;
   /** The endpoint's attempts per second at most; null = no limit (and for a one-off URL). */
   rateLimit: EndpointRow['rateLimit'];
+  /** Whether the delivery is in a FIFO endpoint's line (db/sql/fifo.ts): it must advance the line when finished. */
+  inFifoLine: boolean;
 }
 
 /** The deliveries among `ids` that exist, with all an attempt needs (in no particular order). */
@@ -38,7 +40,8 @@ export async function loadDeliveriesToSend(sql: postgres.Sql, params: { ids: rea
            case when d.endpoint_id is null then t.previous_signing_secret else ep.previous_secret end as "previousSecret",
            coalesce(case when d.endpoint_id is null then t.previous_signing_secret_expires_at
                          else ep.previous_secret_expires_at end > now(), false) as "previousValid",
-           ep.rate_limit as "rateLimit"
+           ep.rate_limit as "rateLimit",
+           exists (select 1 from fifo_line l where l.delivery_id = d.id) as "inFifoLine"
       from deliveries d
       join events e on e.id = d.event_id
       join tenants t on t.id = d.tenant_id

@@ -4,6 +4,7 @@
 import type postgres from 'postgres';
 import { ID_ALPHABET, ID_BLOCK_SUFFIX_LENGTH } from '../../shared/ids.js';
 import type { deliveries, events } from '../schema.js';
+import { claimFifoHeadsSql } from './fifo.js';
 import { deliverJobPayload, deliverJobSpec } from './jobs.js';
 
 type EventRow = typeof events.$inferSelect;
@@ -86,7 +87,7 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
       on conflict (tenant_id, idempotency_key) do nothing
       returning id, created_at
     ), target as (
-      select i.event_id, i.tenant_id, i.delivery_prefix, t.endpoint_id,
+      select i.event_id, i.tenant_id, i.delivery_prefix, t.endpoint_id, t.fifo,
              row_number() over (partition by i.event_id order by t.endpoint_id) - 1 as n
         from input i
         join event e on e.id = i.event_id
@@ -97,15 +98,15 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
         ) as p
         cross join lateral (
           -- A one-off URL: one delivery without an endpoint.
-          select null::text as endpoint_id where i.url is not null
+          select null::text as endpoint_id, false as fifo where i.url is not null
           union all
           -- A test event: exactly the named endpoint of the tenant.
-          select ep.id from endpoints ep
+          select ep.id, ep.ordering = 'fifo' from endpoints ep
            where i.url is null and i.only_endpoint_id is not null
              and ep.id = i.only_endpoint_id and ep.tenant_id = i.tenant_id
           union all
           -- The tenant's enabled endpoints whose event-type filter matches.
-          select ep.id from endpoints ep
+          select ep.id, ep.ordering = 'fifo' from endpoints ep
            where i.url is null and i.only_endpoint_id is null
              and ep.tenant_id = i.tenant_id and not ep.disabled
              and ${sql.unsafe(eventTypeFilterMatchesSql('ep.event_types', 'i.type'))}
@@ -118,6 +119,16 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
              target.tenant_id, target.event_id, target.endpoint_id
         from target
       returning id, tenant_id, event_id, endpoint_id, created_at
+    ), fifo as (
+      -- Deliveries to FIFO endpoints join their endpoint's line, in event-id order (db/sql/fifo.ts);
+      -- only one that finds its line empty (its head) gets a job now.
+      select target.delivery_prefix || ${sql.unsafe(DELIVERY_ID_SUFFIX)} as id, target.endpoint_id, target.event_id as seq
+        from target
+       where target.fifo
+    ), fifo_joined as (
+      ${sql.unsafe(FIFO_CLAIM.line)}
+    ), fifo_head as (
+      ${sql.unsafe(FIFO_CLAIM.heads)}
     ), job as (
       -- Jobs of one fan-out get priorities 0, 0, …, 1, 1, … (ten per step). They are numbered
       -- again rather than joined back to target: a join on the nullable endpoint id (one-off
@@ -125,7 +136,10 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
       select 1 from graphile_worker.add_jobs(array(
         select ${sql.unsafe(FAN_OUT_JOB_SPEC)}
           from (select id, tenant_id, endpoint_id, row_number() over (partition by event_id order by id) - 1 as n
-                  from delivery) as d))
+                  from delivery
+                 where not exists (select 1 from fifo)
+                    or delivery.id not in (select id from fifo)
+                    or delivery.id in (select delivery_id from fifo_head)) as d))
     )
     select (select json_agg(event) from event) as events,
            (select json_agg(delivery order by delivery.id) from delivery) as deliveries,
@@ -141,6 +155,9 @@ export async function insertEventsWithDeliveries(sql: postgres.Sql, items: reado
   }
   return items.map((item) => results.get(item.id)!);
 }
+
+/** A FIFO delivery's place in its endpoint's line, and the head claimed for it (db/sql/fifo.ts). */
+const FIFO_CLAIM = claimFifoHeadsSql('fifo');
 
 /** The job of each delivery `d` of the fan-out: attempt 1, priority by its place `d.n`. */
 const FAN_OUT_JOB_SPEC = deliverJobSpec({

@@ -4,7 +4,9 @@
 // unlock). A delivery is stranded when its job used up its attempts (an error inside hookline, such
 // as the database unreachable while recording, ten times over hours) or when its job row was
 // deleted by hand; nothing else would touch it again. The sweeper (server/worker/stranded-sweeper.ts)
-// finds them and gives them a job again, and deliveries.retry accepts them.
+// finds them and gives them a job again, and deliveries.retry accepts them. A delivery waiting its
+// turn in a FIFO endpoint's line has no job on purpose and is never stranded; a line whose head is
+// finished but was not advanced (its worker died in between) is advanced by the sweeper.
 //
 // graphile-worker's jobs table has no index on the payload, so finding a delivery's jobs reads the
 // whole table: the sweeper does it once per sweep for a batch, retry only for a pending delivery.
@@ -71,6 +73,9 @@ export async function findStrandedCandidates(
        where d.ctid >= ${`(${pages.from},0)`}::tid and d.ctid < ${`(${pages.to},0)`}::tid
          and d.status = 'pending'
          and greatest(d.updated_at, d.next_attempt_at) < now() - ${graceMs} * interval '1 millisecond'
+         -- Not one waiting its turn in a FIFO line: it has no job on purpose (db/sql/fifo.ts).
+         and not exists (select 1 from fifo_line l join fifo_heads h on h.endpoint_id = l.endpoint_id
+                          where l.delivery_id = d.id and h.delivery_id is distinct from d.id)
     ), jobs as materialized (
       select j.id, j.payload->>'deliveryId' as delivery_id, (j.payload->>'attempt')::int as attempt,
              j.attempts >= j.max_attempts and j.locked_at is null as dead

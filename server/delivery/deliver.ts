@@ -9,7 +9,8 @@ import type { DeliveryFairness, SlotEnd } from './fairness.js';
 import type { PostResult, WebhookHttpClient } from './http.js';
 import { fairnessKeyOf, type DeliverJob } from './jobs.js';
 import { decideOutcome, type Outcome } from './outcome.js';
-import { createDeliveryLoader, type DeliveryLoader } from './load.js';
+import { createDeliveryLoader, type DeliveryLoader, type DeliveryToSend } from './load.js';
+import { advanceFifoLine } from '../../db/sql/fifo.js';
 import { createAttemptRecorder, type AttemptRecorder } from './record.js';
 import { rateSlotRequest } from './rate-limit.js';
 import { takeRateSlot } from '../../db/sql/rate-slots.js';
@@ -56,6 +57,15 @@ export function createDeliverTask(deps: DeliveryDeps, options: DeliverTaskOption
   };
 }
 
+/**
+ * After a delivery in a FIFO line is finished: the line's next delivery gets its job
+ * (db/sql/fifo.ts). Should this fail, the job fails and runs again, finds the delivery finished and
+ * advances then; the stranded sweeper advances a line whose worker died meanwhile.
+ */
+async function advanceLineAfter(deps: Pick<DeliveryDeps, 'sql'>, delivery: DeliveryToSend): Promise<void> {
+  if (delivery.inFifoLine && delivery.endpointId) await advanceFifoLine(deps.sql, delivery.endpointId);
+}
+
 interface DeliveryStore {
   load: DeliveryLoader;
   record: AttemptRecorder;
@@ -70,11 +80,17 @@ async function deliverOnce(
   priority: number,
 ): Promise<PostResult | undefined> {
   const delivery = await store.load(job.deliveryId);
-  // Gone (tenant deleted), already finished, or a stale duplicate of an attempt already recorded.
-  if (!delivery || delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) return undefined;
+  if (!delivery) return undefined;
+  // Already finished, or a stale duplicate of an attempt already recorded. A finished head of a FIFO
+  // line whose worker died before advancing it: advanced now (it is idempotent).
+  if (delivery.status !== 'pending' || delivery.attemptCount !== job.attempt - 1) {
+    if (delivery.status !== 'pending') await advanceLineAfter(deps, delivery);
+    return undefined;
+  }
 
   if (delivery.endpointDisabled) {
     await store.record({ delivery, attempt: job.attempt, sent: null, outcome: { kind: 'failed', reason: 'endpoint disabled' } });
+    await advanceLineAfter(deps, delivery);
     return undefined;
   }
 
@@ -114,6 +130,8 @@ async function deliverOnce(
     ...(options.random && { random: options.random }),
   });
   await store.record({ delivery, attempt: job.attempt, sent: { startedAt, result }, outcome });
+  // A FIFO line moves on only when its head is finished for good; a retry holds it (its retry job).
+  if (outcome.kind !== 'retry') await advanceLineAfter(deps, delivery);
   options.onAttempt?.({ outcome: outcome.kind, durationMs: result.durationMs });
   deps.logger.debug(
     { eventId: delivery.eventId, deliveryId: delivery.id, attempt: job.attempt, outcome: outcome.kind },

@@ -23,6 +23,8 @@ export interface DeliveryToSend {
   endpointDisabled: boolean;
   /** At most this many attempts per second to the endpoint; null = no limit. */
   rateLimit: number | null;
+  /** In a FIFO endpoint's line: once finished, the line's next delivery gets its job (db/sql/fifo.ts). */
+  inFifoLine: boolean;
 }
 
 /** Loads one delivery (undefined when it is gone); concurrent calls share a query. */
@@ -64,6 +66,7 @@ export function createDeliveryLoader(deps: DeliveryPool & Pick<Shared, 'secretBo
       secrets,
       endpointDisabled: row.disabled,
       rateLimit: row.rateLimit,
+      inFifoLine: row.inFifoLine,
     };
   };
 

@@ -1,7 +1,8 @@
 // Sending a finished delivery again (deliveries.retry, and endpoints.recover in bulk). The delivery
 // goes back to `pending` and gets a `deliver` job for attempt `attempt_count + 1` in the same
 // transaction, so attempt numbers continue (1, 2, 3, then 4) and the worker's rule — act only when
-// the delivery is pending and expects that attempt — holds for re-queued deliveries too.
+// the delivery is pending and expects that attempt — holds for re-queued deliveries too. A delivery
+// to a FIFO endpoint goes to the back of its line (db/sql/fifo.ts): its job waits for its turn.
 import { and, eq } from 'drizzle-orm';
 import { deliveries, endpoints } from '../../db/schema.js';
 import type { ApiPool } from '../deps.js';
@@ -11,6 +12,8 @@ import { presentDelivery, type Delivery } from '../events/present.js';
 import { addDeliverJobsSql, type DeliverJob } from './jobs.js';
 import { requeuedState } from '../../db/sql/deliveries.js';
 import { deleteDeadJobsSql, jobsForNextAttempt } from '../../db/sql/stranded.js';
+import { joinFifoLines, waitsInFifoLine } from '../../db/sql/fifo.js';
+import { newId } from '../../shared/ids.js';
 
 /** The job that makes a re-queued delivery's next attempt. */
 export function nextAttemptJob(row: { id: string; tenantId: string; endpointId: string | null; attemptCount: number }): DeliverJob {
@@ -43,13 +46,19 @@ export async function retryDelivery(deps: ApiPool, tenantId: string, deliveryId:
       const found = await jobsForNextAttempt(tx, [{ id: deliveryId, attemptCount: current.attemptCount }]);
       const jobs = found.get(deliveryId)!;
       if (jobs.live) throw new InvalidInputError('delivery is already pending');
+      // Waiting its turn in a FIFO endpoint's line has no job on purpose (db/sql/fifo.ts).
+      if (await waitsInFifoLine(tx, deliveryId)) {
+        throw new InvalidInputError('delivery is already pending (waiting its turn at its FIFO endpoint)');
+      }
       if (jobs.deadJobIds.length > 0) await tx.execute(deleteDeadJobsSql(jobs.deadJobIds));
     }
     if (current.endpointId !== null && current.endpointDisabled) {
       throw new InvalidInputError(disabledEndpointMessage(current.endpointId, current.endpointDisabledReason, 'retrying'));
     }
     const [row] = await tx.update(deliveries).set(requeuedState).where(eq(deliveries.id, deliveryId)).returning();
-    await tx.execute(addDeliverJobsSql([nextAttemptJob(row!)]));
+    // To a FIFO endpoint it goes to the back of the line, and gets its job when its turn comes.
+    const runNow = await joinFifoLines(tx, [{ id: row!.id, endpointId: row!.endpointId, seq: newId('event') }]);
+    if (runNow.has(row!.id)) await tx.execute(addDeliverJobsSql([nextAttemptJob(row!)]));
     return presentDelivery(row!);
   });
 }

@@ -6,7 +6,8 @@ import { endpoints } from '../../db/schema.js';
 import { lockFailedDeliveriesOfEndpoint, requeueFailedDeliveries } from '../../db/sql/deliveries.js';
 import { findEndpoint } from '../../db/sql/endpoints.js';
 import { addDeliverJobs } from '../../db/sql/jobs.js';
-import { idFloor } from '../../shared/ids.js';
+import { joinFifoLines } from '../../db/sql/fifo.js';
+import { idFloor, newId } from '../../shared/ids.js';
 import { nextAttemptJob } from '../delivery/requeue.js';
 import type { ApiPool } from '../deps.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
@@ -60,7 +61,12 @@ export async function recoverEndpoint(
       const picked = await lockFailedDeliveriesOfEndpoint(tx, { tenantId, endpointId, fromId: floor, afterId: after, limit: batchSize });
       if (picked.length === 0) return { picked: 0, last: undefined, requeued: 0 };
       const rows = await requeueFailedDeliveries(tx, { tenantId, ids: picked });
-      await addDeliverJobs(tx, { jobs: rows.map(nextAttemptJob) });
+      // A FIFO endpoint's go to the back of its line, in id order; only a new head runs now.
+      const runNow = await joinFifoLines(
+        tx,
+        rows.toSorted((a, b) => (a.id < b.id ? -1 : 1)).map((row) => ({ id: row.id, endpointId: row.endpointId, seq: newId('event') })),
+      );
+      await addDeliverJobs(tx, { jobs: rows.filter((row) => runNow.has(row.id)).map(nextAttemptJob) });
       return { picked: picked.length, last: picked[picked.length - 1]!, requeued: rows.length };
     });
     requeued += batch.requeued;

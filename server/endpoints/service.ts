@@ -47,11 +47,14 @@ export interface Endpoint {
   publicKey: string | null;
   /** At most this many attempts per second (any one-second window, all workers); null = no limit. */
   rateLimit: number | null;
+  /** 'fifo': one delivery at a time, in event-id order (db/sql/fifo.ts); 'none': in parallel. */
+  ordering: EndpointOrdering;
   createdAt: string;
   updatedAt: string;
 }
 
 export type EndpointSigning = 'hmac' | 'ed25519';
+export type EndpointOrdering = 'none' | 'fifo';
 
 // The secret columns are deliberately absent: nothing selected here can leak one.
 const endpointColumns = {
@@ -70,6 +73,7 @@ const endpointColumns = {
   // Public: the `whpk_` key of an Ed25519 endpoint (its private key is in the sealed `secret`).
   publicKey: endpoints.publicKey,
   rateLimit: endpoints.rateLimit,
+  ordering: endpoints.ordering,
   createdAt: endpoints.createdAt,
   updatedAt: endpoints.updatedAt,
 };
@@ -96,6 +100,7 @@ function present(deps: EndpointDeps, row: EndpointRow): Endpoint {
     signing: row.signing,
     publicKey: row.publicKey,
     rateLimit: row.rateLimit,
+    ordering: row.ordering,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -111,6 +116,11 @@ export interface EndpointInput {
   filter?: PayloadFilter | null | undefined;
   /** Checked by the API schema (shared/schemas.ts rateLimitSchema); null = no limit. */
   rateLimit?: number | null | undefined;
+  /**
+   * Default 'none'. Switching applies to deliveries sent from then on: a FIFO line already waiting
+   * still drains one at a time, and deliveries already queued in parallel are not put in a line.
+   */
+  ordering?: EndpointOrdering | undefined;
   headers?: Record<string, string> | undefined;
   disabled?: boolean | undefined;
   metadata?: Record<string, string> | undefined;
@@ -215,6 +225,7 @@ export async function createEndpoint(
         eventTypes,
         filter: input.filter ?? null,
         rateLimit: input.rateLimit ?? null,
+        ordering: input.ordering ?? 'none',
         headers,
         metadata: input.metadata ?? {},
         disabled: input.disabled ?? false,
@@ -330,6 +341,7 @@ async function writeUpdate(
       ...(eventTypes !== undefined && { eventTypes }),
       ...(patch.filter !== undefined && { filter: patch.filter }),
       ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit }),
+      ...(patch.ordering !== undefined && { ordering: patch.ordering }),
       ...(headers !== undefined && { headers }),
       ...(patch.metadata !== undefined && { metadata: patch.metadata }),
       ...(patch.disabled === true && {

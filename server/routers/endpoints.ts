@@ -21,6 +21,7 @@ import {
   metadataSchema,
   pageFields,
   payloadFilterSchema,
+  orderingSchema,
   rateLimitSchema,
   safeText,
 } from '../../shared/schemas.js';
@@ -55,6 +56,7 @@ export const endpointsRouter = router({
         eventTypes: eventTypesFilter.optional(),
         filter: payloadFilterSchema.nullable().optional(),
         rateLimit: rateLimitSchema.nullable().optional(),
+        ordering: orderingSchema.optional(),
         headers: customHeaders.optional(),
         disabled: flag.optional(),
         metadata: metadataSchema.optional(),
@@ -91,6 +93,7 @@ export const endpointsRouter = router({
         filter: payloadFilterSchema.nullable().optional(),
         /** Null removes the limit. */
         rateLimit: rateLimitSchema.nullable().optional(),
+        ordering: orderingSchema.optional(),
         headers: customHeaders.optional(),
         disabled: flag.optional(),
         metadata: metadataSchema.optional(),

@@ -13,6 +13,7 @@
 import { failDeliveries, lockPendingDeliveries } from '../../db/sql/deliveries.js';
 import { addDeliverJobs } from '../../db/sql/jobs.js';
 import { deleteDeadJobsSql, deliveryPageCount, findStrandedCandidates, jobsForNextAttempt, queueIsBehind } from '../../db/sql/stranded.js';
+import { advanceFifoLine, stalledFifoLines } from '../../db/sql/fifo.js';
 import { nextAttemptJob } from '../delivery/requeue.js';
 import type { ApiPool, Shared } from '../deps.js';
 
@@ -38,6 +39,8 @@ export interface SweepResult {
   failed: number;
   /** Used-up jobs of deliveries that no longer expect them, deleted. */
   staleJobsDeleted: number;
+  /** FIFO lines advanced whose head was finished (or empty) without the next getting its job. */
+  linesAdvanced: number;
 }
 
 export interface StrandedSweeper {
@@ -74,7 +77,13 @@ export function createStrandedSweeper(
       nextPage = pages.to;
     }
     const candidates = await findStrandedCandidates(deps.sql, { pages, graceMs, limit: batchSize });
-    const result: SweepResult = { requeued: 0, failed: 0, staleJobsDeleted: 0 };
+    const result: SweepResult = { requeued: 0, failed: 0, staleJobsDeleted: 0, linesAdvanced: 0 };
+    // FIFO lines whose head finished while its worker died before advancing (db/sql/fifo.ts); one
+    // at a time, each its own statement. (A live worker advances its line right after recording,
+    // so a line caught in between is only advanced twice, which does nothing the second time.)
+    for (const endpointId of await stalledFifoLines(deps.sql, batchSize)) {
+      if (await advanceFifoLine(deps.sql, endpointId)) result.linesAdvanced++;
+    }
     if (candidates.staleDeadJobIds.length > 0) {
       const deleted = await deps.db.execute(deleteDeadJobsSql(candidates.staleDeadJobIds));
       result.staleJobsDeleted = deleted.count;
@@ -112,7 +121,7 @@ export function createStrandedSweeper(
       result.requeued = requeue.length;
       result.failed = fail.length;
     });
-    if (result.requeued + result.failed > 0) deps.logger.warn({ ...result }, 'stranded deliveries swept');
+    if (result.requeued + result.failed + result.linesAdvanced > 0) deps.logger.warn({ ...result }, 'stranded deliveries swept');
     return result;
   };
 

@@ -26,6 +26,8 @@ export const endpointSchema = z
     publicKey: z.string().nullable(),
     /** At most this many delivery attempts per second (any one-second window, all workers); null = no limit. */
     rateLimit: z.number().int().nullable(),
+    /** `fifo`: deliveries attempted one at a time in event-id order, a retrying one holding back the rest; `none` (default): in parallel. */
+    ordering: z.enum(['none', 'fifo']),
     createdAt: timestamp,
     updatedAt: timestamp,
   })

@@ -25,6 +25,7 @@ function endpointFields(endpoint: Endpoint): string {
     ['event types', formatList(endpoint.eventTypes, 'all')],
     ['filter', endpoint.filter ? JSON.stringify(endpoint.filter) : 'none (every payload)'],
     ['rate limit', endpoint.rateLimit === null ? 'none' : `${endpoint.rateLimit} attempts per second`],
+    ['ordering', endpoint.ordering === 'fifo' ? 'fifo (one at a time, in event order)' : 'none'],
     ['headers', formatRecord(endpoint.headers)],
     ['metadata', formatRecord(endpoint.metadata)],
     ['signing', endpoint.signing === 'ed25519' ? `ed25519, public key ${endpoint.publicKey ?? ''}` : endpoint.signing],
@@ -32,6 +33,13 @@ function endpointFields(endpoint: Endpoint): string {
     ['created', endpoint.createdAt],
   ]);
 }
+
+/** `--ordering fifo|none` (create and update). */
+const ORDERING_OPTION = () =>
+  new Option(
+    '--ordering <kind>',
+    'fifo: deliveries one at a time, in event order, a retrying one holding back the rest; none: in parallel',
+  ).choices(['none', 'fifo']);
 
 /** `--header 'X-Team: video'` (curl's form) → [name, value]. */
 function parseHeader(raw: string, previous: Record<string, string> | undefined): Record<string, string> {
@@ -105,6 +113,7 @@ export function registerEndpointsCommands(admin: Command): void {
     .option('--event-type <name>', 'subscribe to this type (repeatable; `video.*` for a prefix; none = every type)', collect)
     .option('--filter <json>', 'deliver only events whose payload matches this filter: JSON text, @file, or - for stdin')
     .option('--rate-limit <n>', 'at most this many delivery attempts per second (1 … 10000, any one-second window)', parseCount)
+    .addOption(ORDERING_OPTION())
     .option('--header <header>', 'send this header with every delivery, "Name: value" (repeatable)', parseHeader)
     .option('--disabled', 'create it disabled')
     .addOption(
@@ -122,6 +131,7 @@ export function registerEndpointsCommands(admin: Command): void {
         eventType?: string[];
         filter?: string;
         rateLimit?: number;
+        ordering?: 'none' | 'fifo';
         header?: Record<string, string>;
         disabled?: boolean;
         signing: 'hmac' | 'ed25519';
@@ -133,6 +143,7 @@ export function registerEndpointsCommands(admin: Command): void {
           ...(options.eventType !== undefined && { eventTypes: options.eventType }),
           ...(options.filter !== undefined && { filter: readJsonObject('--filter', options.filter) }),
           ...(options.rateLimit !== undefined && { rateLimit: options.rateLimit }),
+          ...(options.ordering !== undefined && { ordering: options.ordering }),
           ...(options.header !== undefined && { headers: options.header }),
           ...(options.disabled === true && { disabled: true }),
           ...(options.signing === 'ed25519' && { signing: 'ed25519' as const }),
@@ -186,6 +197,7 @@ export function registerEndpointsCommands(admin: Command): void {
         .conflicts('clearRateLimit'),
     )
     .option('--clear-rate-limit', 'remove the rate limit')
+    .addOption(ORDERING_OPTION())
     .addOption(
       new Option(
         '--header <header>',
@@ -214,6 +226,7 @@ export function registerEndpointsCommands(admin: Command): void {
         clearFilter?: boolean;
         rateLimit?: number;
         clearRateLimit?: boolean;
+        ordering?: 'none' | 'fifo';
         header?: Record<string, string>;
         keepHeader?: string[];
         clearHeaders?: boolean;
@@ -235,6 +248,7 @@ export function registerEndpointsCommands(admin: Command): void {
           ...(options.clearFilter && { filter: null }),
           ...(options.rateLimit !== undefined && { rateLimit: options.rateLimit }),
           ...(options.clearRateLimit && { rateLimit: null }),
+          ...(options.ordering !== undefined && { ordering: options.ordering }),
           ...(headers !== undefined && { headers }),
           ...(options.clearHeaders && { headers: {} }),
           ...(options.enable && { disabled: false }),
@@ -242,7 +256,7 @@ export function registerEndpointsCommands(admin: Command): void {
         };
         if (Object.keys(patch).length === 0) {
           throw new AdminUsageError(
-            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --filter, --rate-limit, --header, --keep-header, --enable or --disable (or a --clear-… option)',
+            'nothing to update: give --endpoint-url, --description, --event-type, --all-event-types, --filter, --rate-limit, --ordering, --header, --keep-header, --enable or --disable (or a --clear-… option)',
           );
         }
         const updated = await client.endpoints.update.mutate({ tenantId: options.tenant, endpointId: endpointId!, ...patch });
