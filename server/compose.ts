@@ -38,7 +38,7 @@ export function composeApp(config: ReadyConfig, options: ComposeOptions = {}): A
   const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
   const processPool = connectDatabase(config.databaseUrl, { max: options.poolSize ?? 10 });
   // As many connections as sends may have statements in flight (server/events/send.ts).
-  const sendPool = connectDatabase(config.databaseUrl, { max: SEND_POOL_SIZE, keyLookupsOnly: true });
+  const sendPool = connectDatabase(config.databaseUrl, { max: SEND_POOL_SIZE, keyLookupsOnly: true, planOnce: true });
   const database: Database = {
     ...processPool,
     close: async () => {

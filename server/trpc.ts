@@ -14,11 +14,12 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import type { ProcedureType } from '@trpc/server/unstable-core-do-not-import';
 import { z, ZodError } from 'zod';
 import { isConnectionError } from '../db/errors.js';
 import { tenants } from '../db/schema.js';
 import { findTenant } from '../db/sql/tenants.js';
-import type { Context } from './context.js';
+import type { Caller, Context } from './context.js';
 import {
   ConflictError,
   DomainError,
@@ -136,8 +137,8 @@ const errorBoundary = t.middleware(async ({ ctx, next, path }) => {
 
 export const publicProcedure = t.procedure.use(errorBoundary);
 
-export const authedProcedure = publicProcedure.use(({ ctx, next, type }) => {
-  const caller = ctx.caller;
+/** The caller, unless it is anonymous (UNAUTHORIZED) or a read-only session calling a mutation (FORBIDDEN). */
+function authenticated(caller: Caller, type: ProcedureType): Exclude<Caller, { kind: 'anonymous' }> {
   if (caller.kind === 'anonymous') {
     throw new TRPCError({
       code: 'UNAUTHORIZED',
@@ -150,11 +151,17 @@ export const authedProcedure = publicProcedure.use(({ ctx, next, type }) => {
   if (caller.kind === 'session' && caller.readOnly && type === 'mutation') {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'this portal session is read-only' });
   }
-  return next({ ctx: { caller } });
-});
+  return caller;
+}
 
-export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.caller.kind !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'this procedure needs the admin key' });
+export const authedProcedure = publicProcedure.use(({ ctx, next, type }) => next({ ctx: { caller: authenticated(ctx.caller, type) } }));
+
+// The authenticated check and the admin check in one middleware (as authedProcedure then a check
+// would do): events.send, the hot path, pays one middleware level less (each is several object
+// copies in tRPC).
+export const adminProcedure = publicProcedure.use(({ ctx, next, type }) => {
+  if (authenticated(ctx.caller, type).kind !== 'admin')
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'this procedure needs the admin key' });
   return next();
 });
 
