@@ -301,9 +301,11 @@ export function createDeliveryFairness(options: DeliveryFairnessOptions): Delive
       return null;
     }
     remember({ id, tenantId, endpointKey: job.endpointKey, runAt: job.runAt, returnsAt: runAt.getTime() });
-    // A slot freed while the statement ran found nothing set aside to bring back: with nothing else
-    // in flight no release follows, and the job would wait for its fallback time (up to 45 s).
-    if (slots.blockedAt(tenantId, job.endpointKey) === null) bringBackFor(tenantId);
+    // A slot freed while the statement ran found nothing set aside to bring back. With none of its
+    // tenant's deliveries in flight no release follows, and the job would wait for its fallback
+    // time (up to 45 s). (Only then: while the tenant has deliveries in flight, their releases
+    // bring it back, and bringing it back at once churns a noisy tenant's jobs at others' expense.)
+    if (slots.heldOf(tenantId) === 0 && slots.blockedAt(tenantId, job.endpointKey) === null) bringBackFor(tenantId);
     return null;
   }
 
