@@ -54,7 +54,8 @@ export interface Endpoint {
 }
 
 export type EndpointSigning = 'hmac' | 'ed25519';
-export type EndpointOrdering = 'none' | 'fifo';
+/** As the column allows (db/schema.ts, checked by `endpoints_ordering_check`). */
+export type EndpointOrdering = (typeof endpoints.$inferSelect)['ordering'];
 
 // The secret columns are deliberately absent: nothing selected here can leak one.
 const endpointColumns = {

@@ -5,7 +5,7 @@
 // brought back. The step-aside SQL and the end-to-end behaviour are tested against PostgreSQL in
 // test/fairness.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDeliveryFairness, type QueuedJob } from '../../server/delivery/fairness.js';
+import { createDeliveryFairness, type DeliveryFairness, type QueuedJob } from '../../server/delivery/fairness.js';
 import { createPaceEstimator } from '../../server/delivery/pace.js';
 import { createSlotSemaphore, type Slot, type SlotSemaphore } from '../../server/delivery/slots.js';
 import type { SteppingAside } from '../../server/delivery/step-aside.js';
@@ -205,12 +205,21 @@ describe('delivery fairness', () => {
     return { fairness, steppedAside, broughtBack, job, queueState };
   }
 
-  it('a slot freed while a job was stepping aside brings it back as soon as its statement returns', async () => {
-    const { fairness, broughtBack, job, queueState } = setup();
+  /** A hanging endpoint of tenant `a` holding its slot, and its next job set aside (after waiting a window). */
+  async function hangingWithOneSetAside(
+    fairness: DeliveryFairness,
+    job: (tenantId: string, endpointId: string) => QueuedJob,
+  ): Promise<Slot> {
     const hanging = (await fairness.admit(job('a', 'hang')))!;
     const waited = fairness.admit(job('a', 'hang'));
     await vi.advanceTimersByTimeAsync(500);
     expect(await waited).toBeNull();
+    return hanging;
+  }
+
+  it('a slot freed while a job was stepping aside brings it back as soon as its statement returns', async () => {
+    const { fairness, broughtBack, job, queueState } = setup();
+    const hanging = await hangingWithOneSetAside(fairness, job);
     let statementReturns!: () => void;
     queueState.stepAsideDone = new Promise((resolve) => {
       statementReturns = resolve;
@@ -227,10 +236,7 @@ describe('delivery fairness', () => {
 
   it('a job whose bring-back failed is set aside again, and the next release brings it back', async () => {
     const { fairness, broughtBack, job, queueState } = setup();
-    const hanging = (await fairness.admit(job('a', 'hang')))!;
-    const waited = fairness.admit(job('a', 'hang'));
-    await vi.advanceTimersByTimeAsync(500);
-    expect(await waited).toBeNull();
+    const hanging = await hangingWithOneSetAside(fairness, job);
     queueState.failingBringBacks = 1;
     hanging.leave('timed-out');
     await vi.advanceTimersByTimeAsync(0);

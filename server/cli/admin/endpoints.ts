@@ -131,7 +131,7 @@ export function registerEndpointsCommands(admin: Command): void {
         eventType?: string[];
         filter?: string;
         rateLimit?: number;
-        ordering?: 'none' | 'fifo';
+        ordering?: Endpoint['ordering'];
         header?: Record<string, string>;
         disabled?: boolean;
         signing: 'hmac' | 'ed25519';
@@ -226,7 +226,7 @@ export function registerEndpointsCommands(admin: Command): void {
         clearFilter?: boolean;
         rateLimit?: number;
         clearRateLimit?: boolean;
-        ordering?: 'none' | 'fifo';
+        ordering?: Endpoint['ordering'];
         header?: Record<string, string>;
         keepHeader?: string[];
         clearHeaders?: boolean;
